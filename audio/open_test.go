@@ -297,7 +297,7 @@ func TestFileReadPanicsOnBadDst(t *testing.T) {
 	}
 	defer r.Close()
 	for _, dst := range [][][]float64{
-		{make([]float64, 4)},                      // 1 slice for 2 channels
+		{make([]float64, 4)},                     // 1 slice for 2 channels
 		{make([]float64, 4), make([]float64, 3)}, // ragged
 	} {
 		func() {
