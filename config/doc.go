@@ -1,0 +1,46 @@
+// Package config owns sepd's YAML configuration file: its schema, its
+// defaults, every check that can be made without opening an audio device or a
+// data file, and the writing of configuration files (for `sepd learn`).
+//
+// Place in the pipeline: config runs before everything else and on every
+// SIGHUP. The daemon calls Load; the result tells the engine which input to
+// open, how to build the stft.Analyzer / stft.Synthesizer and the
+// separate.Separator, and where each source goes:
+//
+//	sepd.yaml --Load--> *Config --> input (device | file)
+//	                            --> stft (fft_size, hop, window)
+//	                            --> separate (bases per source, beta, iterations, ...)
+//	                            --> outputs per source (device channels | WAV files)
+//	                            --> metrics listener, logger
+//
+// A reload parses into a new *Config and swaps it in only when Load returned
+// no error, so a bad file leaves the running configuration untouched.
+//
+// # Errors
+//
+// Every problem is an *Error naming the file, the line and the key path,
+// formatted
+//
+//	config: FILE:LINE: KEY.PATH: message
+//
+// for example
+//
+//	config: sepd.yaml:7: stft.fft_size: must be at least 16, got 8
+//
+// Parse reports all the problems it finds, not just the first, as an Errors
+// value (at most 20, sorted by line). Key paths use the YAML names and list
+// indexes counted from 0: "sources[1].output.file", or
+// "sources[1].output[0].file" when a source lists several outputs.
+//
+// # Paths
+//
+// Relative paths in the file (input.file, sources[].bases,
+// sources[].output.file) are relative to the folder of the configuration
+// file. Load and Parse(data, path) resolve them into absolute, cleaned paths.
+// Parse(data, "") has no file and therefore no folder: it cleans relative
+// paths but leaves them relative, so they are opened relative to the current
+// directory. This keeps Parse a pure function of its arguments.
+//
+// Load reads the file and hands its bytes to Parse, which does no I/O, so
+// that Parse can be fuzzed (FuzzParse).
+package config
