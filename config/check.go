@@ -14,6 +14,7 @@ import (
 // Limits beyond the schema's own ranges, to turn typos into errors instead
 // of gigabyte allocations.
 const (
+	maxSampleRateHz   = 1_000_000
 	maxFFTSize        = 1 << 16
 	maxIterations     = 1000
 	maxMaskPower      = 10
@@ -71,8 +72,8 @@ func (k *checker) dflt(key string) string {
 }
 
 func (k *checker) top() {
-	if k.c.SampleRateHz < 0 {
-		k.add("sample_rate", "must be at least 0 (0 takes the input file's rate), got %d", k.c.SampleRateHz)
+	if sr := k.c.SampleRateHz; sr < 0 || sr > maxSampleRateHz {
+		k.add("sample_rate", "must be between 0 (the input's own rate) and %d, got %d", maxSampleRateHz, sr)
 	}
 }
 

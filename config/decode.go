@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -354,7 +355,7 @@ func (d *decoder) pairs(n *yaml.Node, path string, depth int) []pair {
 	}
 	for _, m := range merges {
 		if depth >= maxMergeDepth {
-			d.addLine(m.key.Line, joinKey(path, "<<"), "merge keys nested too deep (or merging into themselves)")
+			d.addLine(m.key.Line, mergeKey(path), "merge keys nested too deep (or merging into themselves)")
 			return own
 		}
 		var from []*yaml.Node
@@ -373,7 +374,7 @@ func (d *decoder) pairs(n *yaml.Node, path string, depth int) []pair {
 				return own
 			}
 			if f.Kind != yaml.MappingNode {
-				d.addLine(m.key.Line, joinKey(path, "<<"), "can only merge mappings, got %s", describe(f))
+				d.addLine(m.key.Line, mergeKey(path), "can only merge mappings, got %s", describe(f))
 				continue
 			}
 			for _, p := range d.pairs(f, path, depth+1) {
@@ -493,6 +494,11 @@ func (d *decoder) str(v *yaml.Node, key string, dst *string, emptyOK bool) bool 
 		d.markBad(key)
 		return false
 	}
+	if i := strings.IndexFunc(v.Value, unicode.IsControl); i >= 0 {
+		d.add(key, "must not contain control characters, got %s", describe(v))
+		d.markBad(key)
+		return false
+	}
 	*dst = v.Value
 	return true
 }
@@ -574,6 +580,14 @@ func joinKey(path, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// mergeKey names a merge key (<<) in a key path.
+func mergeKey(path string) string {
+	if path == "" {
+		return "<<"
+	}
+	return path + ".<<"
 }
 
 // describe names a value for "got ..." in messages: strings quoted,

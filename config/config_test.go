@@ -1,0 +1,423 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// withSources returns Default() with the given sources and changes applied.
+func withSources(change func(c *Config), sources ...Source) *Config {
+	c := Default()
+	c.Sources = sources
+	if change != nil {
+		change(c)
+	}
+	return c
+}
+
+func TestLoadGood(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("testdata", "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(p string) string { return filepath.Join(dir, p) }
+	tests := []struct {
+		file string
+		want *Config
+	}{
+		{"minimal.yaml", withSources(nil,
+			Source{Name: "voice", Bases: at("bases/voice.npy")},
+			Source{Name: "noise", Bases: at("bases/noise.npy")},
+		)},
+		{"full.yaml", &Config{
+			SampleRateHz: 48000,
+			Input:        Input{Device: "USB Audio", Channels: 2},
+			STFT:         STFT{FFTSize: 2048, Hop: 512, Window: "sqrt-hann"},
+			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01},
+			Sources: []Source{
+				{Name: "voice", Bases: at("bases/voice.npy"), Outputs: []Output{
+					{Device: "default", Channels: []int{0, 1}},
+					{File: at("out/voice.wav"), Format: "pcm16"},
+				}},
+				{Name: "noise", Bases: "/opt/sepd/noise.npz", Array: "hum", Outputs: []Output{
+					{Device: "3", Channels: []int{0}},
+				}},
+				{Name: "room", FreeComponents: 4, Outputs: []Output{
+					{File: at("out/room.wav"), Format: "float32"},
+				}},
+			},
+			Metrics: Metrics{Listen: "", ListenSet: true},
+			Log:     Log{Format: "json", Level: "debug"},
+			Learned: &Learned{FFTSize: 2048, Hop: 512, Window: "sqrt-hann", Beta: 0.5, SampleRateHz: 48000},
+		}},
+		{"replay.yaml", withSources(func(c *Config) {
+			c.Input = Input{File: filepath.Join(filepath.Dir(dir), "mix.flac"), Realtime: true}
+			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 44100}
+		},
+			Source{Name: "voice", Bases: at("bases.npz"), Array: "voice", Outputs: []Output{{Device: "default", Channels: []int{0, 1}}}},
+			Source{Name: "music", Bases: at("bases.npz"), Array: "music"},
+		)},
+		{"anchors.yaml", withSources(func(c *Config) {
+			c.STFT = STFT{FFTSize: 512, Hop: 128, Window: "hann"}
+			c.Learned = &Learned{FFTSize: 512, Hop: 128, Window: "hann", Beta: 1, SampleRateHz: 16000}
+		},
+			Source{Name: "voice", Bases: at("voice.npy"), Outputs: []Output{{File: at("out/voice.wav"), Format: "pcm16"}}},
+			Source{Name: "noise", Bases: at("noise.npy"), Outputs: []Output{{File: at("out/noise.wav"), Format: "pcm16"}}},
+		)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := Load(filepath.Join("testdata", "good", tt.file))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.want.Path, tt.want.Dir = at(tt.file), dir
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Load(%s)\ngot  %s\nwant %s", tt.file, dump(got), dump(tt.want))
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate of a loaded config: %v", err)
+			}
+		})
+	}
+}
+
+// dump prints a Config with its pointers followed.
+func dump(c *Config) string {
+	s := fmt.Sprintf("%+v", *c)
+	if c.Learned != nil {
+		s += fmt.Sprintf(" Learned=%+v", *c.Learned)
+	}
+	return s
+}
+
+func TestParseDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		got  func(c *Config) any
+		want any
+	}{
+		{"hop is a quarter of fft_size", "stft: {fft_size: 2048}", func(c *Config) any { return c.STFT.Hop }, 512},
+		{"hop at least 1", "stft: {fft_size: 16}", func(c *Config) any { return c.STFT.Hop }, 4},
+		{"no input section: default device, mono", "", func(c *Config) any { return c.Input }, Input{Device: "default", Channels: 1}},
+		{"device without channels: mono", "input: {device: Mic}", func(c *Config) any { return c.Input }, Input{Device: "Mic", Channels: 1}},
+		{"file without channels: the file's", "input: {file: a.wav}", func(c *Config) any { return c.Input.Channels }, 0},
+		{"device index as integer", "input: {device: 0x2}", func(c *Config) any { return c.Input.Device }, "2"},
+		{"device name that looks like a number", "input: {device: \"12\"}", func(c *Config) any { return c.Input.Device }, "12"},
+		{"null values are defaults", "stft: {fft_size: ~, hop: }\nseparation:\n", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 256, Window: "hann"}},
+		{"listen unset", "", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464"}},
+		{"listen set to the default", "metrics: {listen: 127.0.0.1:9464}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", ListenSet: true}},
+		{"listen disabled", "metrics: {listen: ''}", func(c *Config) any { return c.Metrics }, Metrics{ListenSet: true}},
+		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.001}},
+		{"file output format", "", func(c *Config) any { return c.Sources[0].Outputs }, []Output{{File: "out/v.wav", Format: "float32"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := tt.yaml + "\nsources: [{name: v, bases: v.npy, output: {file: out/v.wav}}]\n"
+			if strings.Contains(tt.yaml, "output") {
+				data = tt.yaml
+			}
+			c, err := Parse([]byte(data), "")
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", data, err)
+			}
+			if got := tt.got(c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeviceOutputChannelsDefault(t *testing.T) {
+	tests := []struct {
+		input string
+		want  []int
+	}{
+		{"{device: default}", []int{0}},
+		{"{device: default, channels: 3}", []int{0, 1, 2}},
+		{"{file: in.wav}", []int{0}},
+		{"{file: in.wav, channels: 2}", []int{0, 1}},
+	}
+	for _, tt := range tests {
+		data := "input: " + tt.input + "\nsources: [{name: v, bases: v.npy, output: {device: default}}]\n"
+		c, err := Parse([]byte(data), "")
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", data, err)
+		}
+		if got := c.Sources[0].Outputs[0].Channels; !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("input %s: output channels %v, want %v", tt.input, got, tt.want)
+		}
+	}
+}
+
+func TestParsePaths(t *testing.T) {
+	data := []byte("input: {file: in/../mix.wav}\nsources: [{name: v, bases: /abs/v.npy, output: {file: ./out/v.wav}}]\n")
+	tests := []struct {
+		path                   string
+		wantDir                string
+		wantIn, wantB, wantOut string
+	}{
+		// No path: relative paths stay relative, cleaned.
+		{"", "", "mix.wav", "/abs/v.npy", "out/v.wav"},
+		{"/etc/sepd/sepd.yaml", "/etc/sepd", "/etc/sepd/mix.wav", "/abs/v.npy", "/etc/sepd/out/v.wav"},
+		{"/etc/sepd/../x/sepd.yaml", "/etc/x", "/etc/x/mix.wav", "/abs/v.npy", "/etc/x/out/v.wav"},
+	}
+	for _, tt := range tests {
+		c, err := Parse(data, tt.path)
+		if err != nil {
+			t.Fatalf("Parse(path %q): %v", tt.path, err)
+		}
+		got := []string{c.Dir, c.Input.File, c.Sources[0].Bases, c.Sources[0].Outputs[0].File}
+		want := []string{tt.wantDir, tt.wantIn, tt.wantB, tt.wantOut}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Parse(path %q): Dir, input, bases, output = %q, want %q", tt.path, got, want)
+		}
+	}
+	// A relative path is made absolute against the current directory.
+	c, err := Parse(data, "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := filepath.Abs("sepd.yaml"); c.Path != want {
+		t.Errorf("Path = %q, want %q", c.Path, want)
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "no-such-file.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	if want := "config: open testdata/no-such-file.yaml: no such file or directory"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	_, err = Load("testdata")
+	if err == nil || !strings.Contains(err.Error(), "testdata") {
+		t.Errorf("Load of a directory: %v, want an error naming it", err)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	tests := []struct {
+		e    Error
+		want string
+	}{
+		{Error{File: "sepd.yaml", Line: 7, Key: "stft.fft_size", Msg: "must be at least 16, got 8"}, "config: sepd.yaml:7: stft.fft_size: must be at least 16, got 8"},
+		{Error{File: "sepd.yaml", Line: 2, Msg: "YAML syntax error: x"}, "config: sepd.yaml:2: YAML syntax error: x"},
+		{Error{Line: 7, Key: "stft.hop", Msg: "m"}, "config: line 7: stft.hop: m"},
+		{Error{Key: "stft.hop", Msg: "m"}, "config: stft.hop: m"},
+		{Error{File: "/abs/sepd.yaml", Key: "stft.hop", Msg: "m"}, "config: /abs/sepd.yaml: stft.hop: m"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestErrorsAreReadable(t *testing.T) {
+	_, err := Parse([]byte("stft: {fft_size: 8, hop: 0}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %T, want Errors", err)
+	}
+	want := Errors{
+		{File: "sepd.yaml", Line: 1, Key: "stft.fft_size", Msg: "must be at least 16, got 8"},
+		{File: "sepd.yaml", Line: 1, Key: "stft.hop", Msg: "must be at least 1, got 0"},
+	}
+	if !reflect.DeepEqual(es, want) {
+		t.Errorf("got %v, want %v", es, want)
+	}
+	var first *Error
+	if !errors.As(err, &first) || first != es[0] {
+		t.Errorf("errors.As(*Error) = %v, want the first error", first)
+	}
+}
+
+func TestTooManyErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("sources:\n")
+	// 30 sources with a bad name each: 30 errors, 20 shown (maxErrors).
+	for i := range 30 {
+		fmt.Fprintf(&b, "  - {name: 'bad name %d', bases: v%d.npy}\n", i, i)
+	}
+	_, err := Parse([]byte(b.String()), "sepd.yaml")
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %T, want Errors", err)
+	}
+	if len(es) != maxErrors+1 {
+		t.Fatalf("%d errors, want %d + 1", len(es), maxErrors)
+	}
+	if got, want := es[maxErrors].Error(), "config: sepd.yaml: too many errors (10 more not shown)"; got != want {
+		t.Errorf("last error %q, want %q", got, want)
+	}
+}
+
+func TestAliasBombs(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // a substring of the error
+	}{
+		{
+			// Every output of every source is an alias: 10 x 10 x 10 channels.
+			"lists of aliases",
+			`sources:
+  - &s {name: v, bases: v.npy, output: [&o {device: d, channels: &c [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}, *o, *o, *o, *o, *o, *o, *o, *o, *o]}
+  - *s
+  - *s
+  - *s
+`,
+			"too many errors",
+		},
+		{
+			// Merge keys nest 10 ways per level: 10^8 merged mappings.
+			"merge bomb",
+			`learned: &m0 {fft_size: 1024}
+separation: &m1 {<<: [*m0, *m0, *m0, *m0, *m0, *m0, *m0, *m0, *m0, *m0]}
+log: &m2 {<<: [*m1, *m1, *m1, *m1, *m1, *m1, *m1, *m1, *m1, *m1]}
+metrics: &m3 {<<: [*m2, *m2, *m2, *m2, *m2, *m2, *m2, *m2, *m2, *m2]}
+input: &m4 {<<: [*m3, *m3, *m3, *m3, *m3, *m3, *m3, *m3, *m3, *m3]}
+stft: &m5 {<<: [*m4, *m4, *m4, *m4, *m4, *m4, *m4, *m4, *m4, *m4]}
+sources: [{name: v, bases: v.npy, output: &m6 {<<: [*m5, *m5, *m5, *m5, *m5, *m5, *m5, *m5, *m5, *m5]}}]
+`,
+			"too complex",
+		},
+		{
+			"merge cycle",
+			"stft: &x {<<: *x}\nsources: [{name: v, bases: v.npy}]\n",
+			"merge keys nested too deep",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse: %v, want an error with %q", err, tt.want)
+			}
+			if es := err.(Errors); len(es) > maxErrors+1 {
+				t.Errorf("%d errors, want at most %d + 1", len(es), maxErrors)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() *Config {
+		return withSources(nil,
+			Source{Name: "voice", Bases: "voice.npy", Outputs: []Output{{Device: "default", Channels: []int{0}}}},
+			Source{Name: "noise", Bases: "noise.npy", Outputs: []Output{{File: "out/noise.wav", Format: "pcm16"}}},
+		)
+	}
+	if err := valid().Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"default has no sources", func(c *Config) { c.Sources = nil }, "config: sources: at least one source is required (- name: ..., bases: ...)"},
+		{"neither input", func(c *Config) { c.Input = Input{} }, "config: input: needs a device (e.g. device: default) or a file"},
+		{"fft_size", func(c *Config) { c.STFT.FFTSize = 8 }, "config: stft.fft_size: must be at least 16, got 8"},
+		{"NaN beta", func(c *Config) { c.Separation.Beta = nan() }, "config: separation.beta: must be between 0 and 2, got NaN"},
+		{"file format empty", func(c *Config) { c.Sources[1].Outputs[0].Format = "" }, `config: sources[1].output[0].format: must be one of float32, pcm16; got ""`},
+		{"device channels empty", func(c *Config) { c.Sources[0].Outputs[0].Channels = nil }, "config: sources[0].output[0].channels: must list at least one device channel"},
+		{"same channel twice", func(c *Config) {
+			c.Sources[1].Outputs = append(c.Sources[1].Outputs, Output{Device: "DEFAULT", Channels: []int{1, 0}})
+		}, `config: sources[1].output[1].channels[1]: channel 0 of device "DEFAULT" is already used by sources[0].output[0].channels[0]`},
+		{"output over bases", func(c *Config) { c.Sources[1].Outputs[0].File = "./voice.npy" }, "config: sources[1].output[0].file: would overwrite the bases of sources[0] (sources[0].bases)"},
+		{"learned", func(c *Config) {
+			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 2, SampleRateHz: 8000}
+		}, "config: learned.beta: bases were learned with beta 2 but separation.beta is 1"},
+		{"learned sample rate", func(c *Config) {
+			c.SampleRateHz = 16000
+			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
+		}, "config: learned.sample_rate: bases were learned with sample_rate 8000 but sample_rate is 16000"},
+		{"path named", func(c *Config) { c.Path = "/etc/sepd.yaml"; c.Log.Level = "loud" }, `config: /etc/sepd.yaml: log.level: must be one of debug, info, warn, error; got "loud"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.change(c)
+			err := c.Validate()
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Validate() = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func nan() float64 { var zero float64; return zero / zero }
+
+func TestMarshalRoundTrip(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "good", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		c, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatalf("%s: Marshal: %v", file, err)
+		}
+		back, err := Parse(out, file)
+		if err != nil {
+			t.Fatalf("%s: Parse(Marshal()): %v\n%s", file, err, out)
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("%s: round trip differs\ngot  %s\nwant %s\nYAML:\n%s", file, dump(back), dump(c), out)
+		}
+	}
+}
+
+func TestMarshalInvalid(t *testing.T) {
+	if _, err := Default().Marshal(); err == nil {
+		t.Error("Marshal of a config without sources succeeded")
+	}
+}
+
+func TestMarshalOutput(t *testing.T) {
+	c := withSources(func(c *Config) {
+		c.Path, c.Dir = "/srv/sepd/sepd.yaml", "/srv/sepd"
+		c.Input = Input{File: "/srv/sepd/mix.wav"}
+		c.SampleRateHz = 16000
+		c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 16000}
+	},
+		Source{Name: "voice", Bases: "/srv/sepd/bases.npz", Array: "voice", Outputs: []Output{{File: "/srv/sepd/out/voice.wav", Format: "float32"}}},
+		Source{Name: "1", Bases: "/elsewhere/noise.npy"},
+	)
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `sample_rate: 16000
+input:
+  file: mix.wav
+stft: {fft_size: 1024, hop: 256, window: hann}
+separation: {beta: 1, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.001}
+sources:
+  - name: voice
+    bases: bases.npz
+    output:
+      file: out/voice.wav
+      format: float32
+  - name: "1"
+    bases: /elsewhere/noise.npy
+log: {format: text, level: info}
+learned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}
+`
+	if string(out) != want {
+		t.Errorf("Marshal:\n%s\nwant:\n%s", out, want)
+	}
+}
