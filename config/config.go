@@ -157,7 +157,9 @@ const (
 // device (mono, at its default rate), a 1024-point Hann STFT with hop 256,
 // KL separation with 10 iterations and Wiener masks, metrics on
 // 127.0.0.1:9464, text logs at info. It has no sources, so it does not
-// validate until at least one is added. It allocates a new Config each time.
+// validate until at least one is added; for a file input, replace Input
+// as a whole (Input{File: ...}), since an Input with both a device and a
+// file does not validate either. It allocates a new Config each time.
 func Default() *Config {
 	return &Config{
 		Input: Input{Device: defaultDevice, Channels: 1},

@@ -28,7 +28,6 @@ var (
 
 const (
 	nullTag  = "!!null"
-	strTag   = "!!str"
 	intTag   = "!!int"
 	floatTag = "!!float"
 	boolTag  = "!!bool"

@@ -41,6 +41,29 @@
 // paths but leaves them relative, so they are opened relative to the current
 // directory. This keeps Parse a pure function of its arguments.
 //
-// Load reads the file and hands its bytes to Parse, which does no I/O, so
-// that Parse can be fuzzed (FuzzParse).
+// Load reads the file and hands its bytes to Parse, which reads no file, so
+// that Parse can be fuzzed (FuzzParse). Validate applies the same checks to
+// a Config built in code (the `sepd separate --bases ...` path), and Marshal
+// writes a Config as a file that Parse reads back unchanged (`sepd learn`).
+//
+// # Defaults that depend on other keys
+//
+//   - stft.hop: fft_size/4.
+//   - input.channels: 1 for a device; for a file, 0 (take the file's).
+//   - An input section that is left out is the default device; one that is
+//     written must name a device or a file.
+//   - A file output's format: float32. A device output's channels:
+//     0..input.channels-1 (just 0 when input.channels is 0).
+//   - A .npz source's array: the source's name.
+//
+// A key written without a value (or null) counts as left out.
+//
+// # Learned parameters
+//
+// `sepd learn` records in a learned section the fft_size, hop, window, beta
+// and sample rate the bases were learned with. When present, all five must
+// be there and agree with stft, separation.beta and (when not 0)
+// sample_rate; a difference is an error naming both values. With
+// sample_rate 0 the engine has to compare the input's rate with
+// Learned.SampleRateHz itself.
 package config
