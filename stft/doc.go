@@ -17,9 +17,9 @@
 //	magnitude V[f] -> separate.Separator -> masks M_s[f]
 //	   |  Y[f] = M_s[f] * X[c][f], per source s and channel c
 //	   v
-//	+---------------------------------------------+
-//	| stft.Synthesizer (per source and channel)    |  inverse FFT, window, overlap-add
-//	+---------------------------------------------+
+//	+-------------------------------------------+
+//	| stft.Synthesizer (per source and channel) |  inverse FFT, window, overlap-add
+//	+-------------------------------------------+
 //	   |  hop samples
 //	   v
 //	outputs (device | WAV file | dropped)
@@ -61,8 +61,8 @@
 //	y[i] = x[i - DelaySamples(fft_size, hop)],  DelaySamples = fft_size - hop,
 //
 // where x before x[0] counts as zeros: the Analyzer's history starts as
-// zeros, so y[0 .. fft_size-hop-1] are zeros and every later sample is
-// exact. So that an output file has exactly the input's length and
+// zeros, so y[0 .. fft_size-hop-1] are zeros (to rounding) and every later
+// sample is exact. So that an output file has exactly the input's length and
 // alignment, an offline run drops the first DelaySamples output samples
 // (DelaySamples, not LatencySamples: in stream terms the shift is
 // fft_size - hop) and feeds zeros after the input's end until the last
@@ -72,7 +72,7 @@
 // period in which the device delivers x[t]. Block k (x[k*hop .. k*hop+hop-1])
 // is complete at tick k*hop+hop-1; if it is processed at once, output block
 // k (y[k*hop .. k*hop+hop-1]) can start playing in that same tick, so y[j]
-// plays at tick j + hop - 1. Since y[j] = x[j - (fft_size-hop)], input
+// plays at tick j+hop-1. Since y[j] = x[j - (fft_size-hop)], input
 // sample x[i] is heard at tick
 //
 //	i + (fft_size - hop) + (hop - 1) = i + LatencySamples(fft_size),  LatencySamples = fft_size - 1:
