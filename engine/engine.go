@@ -1,0 +1,188 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/sepd/sepd/separate"
+	"github.com/sepd/sepd/stft"
+)
+
+// Params is what an Engine needs besides the bases.
+type Params struct {
+	FFTSize    int
+	HopSamples int
+	Window     stft.WindowKind
+	Channels   int
+	Separation separate.Params
+}
+
+// Engine turns one hop of input per channel into one hop per source and channel.
+// Create it with New; one goroutine owns it.
+type Engine struct {
+	p       Params
+	bases   *separate.Bases
+	an      []*stft.Analyzer      // [channel]
+	syn     [][]*stft.Synthesizer // [source][channel]
+	sep     *separate.Separator
+	spec    [][]complex128 // [channel][bin]
+	masked  []complex128   // [bin]
+	mag     []float64      // [bin]
+	masks   [][]float64    // [source][bin]
+	frames  atomic.Uint64
+	nonfin  atomic.Uint64
+	lastIts atomic.Int64
+}
+
+// New validates p against the bases and builds an Engine with all its buffers.
+// It allocates; Process never does.
+func New(b *separate.Bases, p Params) (*Engine, error) {
+	if b == nil {
+		return nil, errors.New("engine: no bases")
+	}
+	if p.Channels < 1 {
+		return nil, fmt.Errorf("engine: channels must be at least 1, got %d", p.Channels)
+	}
+	if p.Window == "" {
+		p.Window = stft.Hann
+	}
+	bins := p.FFTSize/2 + 1
+	if b.F() != bins {
+		return nil, fmt.Errorf("engine: bases have %d bins per column but fft_size %d implies %d", b.F(), p.FFTSize, bins)
+	}
+	sep, err := separate.NewSeparator(b, p.Separation)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{p: p, bases: b, sep: sep}
+	for c := 0; c < p.Channels; c++ {
+		a, err := stft.NewAnalyzer(p.FFTSize, p.HopSamples, p.Window)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.an = append(e.an, a)
+		e.spec = append(e.spec, make([]complex128, bins))
+	}
+	S := b.NumSources()
+	for s := 0; s < S; s++ {
+		row := make([]*stft.Synthesizer, p.Channels)
+		for c := range row {
+			row[c], err = stft.NewSynthesizer(p.FFTSize, p.HopSamples, p.Window)
+			if err != nil {
+				return nil, fmt.Errorf("engine: %w", err)
+			}
+		}
+		e.syn = append(e.syn, row)
+		e.masks = append(e.masks, make([]float64, bins))
+	}
+	e.masked = make([]complex128, bins)
+	e.mag = make([]float64, bins)
+	return e, nil
+}
+
+// Params returns the parameters the Engine was built with.
+func (e *Engine) Params() Params { return e.p }
+
+// Bases returns the bases the Engine separates with.
+func (e *Engine) Bases() *separate.Bases { return e.bases }
+
+// Separator returns the Engine's separator (to read activations between frames).
+func (e *Engine) Separator() *separate.Separator { return e.sep }
+
+// Sources returns the number of sources, Channels the number of channels.
+func (e *Engine) Sources() int  { return len(e.syn) }
+func (e *Engine) Channels() int { return e.p.Channels }
+
+// HopSamples is the number of samples per channel that Process takes and gives.
+func (e *Engine) HopSamples() int { return e.p.HopSamples }
+
+// DelaySamples is the stream delay: output sample i is input sample i-DelaySamples.
+func (e *Engine) DelaySamples() int { return stft.DelaySamples(e.p.FFTSize, e.p.HopSamples) }
+
+// LatencySamples is the algorithmic latency of a live run (fft_size - 1).
+func (e *Engine) LatencySamples() int { return stft.LatencySamples(e.p.FFTSize) }
+
+// Frames is the number of frames processed so far; safe from any goroutine.
+func (e *Engine) Frames() uint64 { return e.frames.Load() }
+
+// NonFinite counts input samples that were NaN or Inf and were replaced by 0;
+// safe from any goroutine.
+func (e *Engine) NonFinite() uint64 { return e.nonfin.Load() }
+
+// LastIterations is the number of iterations the last frame ran; safe from any goroutine.
+func (e *Engine) LastIterations() int { return int(e.lastIts.Load()) }
+
+// Masks returns the masks of the last frame, [source][bin]. The slices are the
+// Engine's own: read them between frames, on the goroutine that calls Process.
+func (e *Engine) Masks() [][]float64 { return e.masks }
+
+// Spectrum returns the last frame's spectrum of channel c (the Engine's own buffer).
+func (e *Engine) Spectrum(c int) []complex128 { return e.spec[c] }
+
+// Process analyses one hop of input, in[c][:HopSamples], separates it and writes
+// out[s][c][:HopSamples]. NaN and Inf input samples are replaced by zero (and counted)
+// so that one bad sample cannot poison the state. It allocates nothing and panics
+// if the buffers have the wrong shape.
+func (e *Engine) Process(out [][][]float64, in [][]float64) {
+	if len(in) != e.p.Channels || len(out) != len(e.syn) {
+		panic("engine: buffer shape mismatch")
+	}
+	for c, x := range in {
+		for i, v := range x {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				x[i] = 0
+				e.nonfin.Add(1)
+			}
+		}
+		e.an[c].Analyze(e.spec[c], x)
+	}
+	inv := 1 / float64(e.p.Channels)
+	for f := range e.mag {
+		var p float64
+		for c := range e.spec {
+			z := e.spec[c][f]
+			p += real(z)*real(z) + imag(z)*imag(z)
+		}
+		e.mag[f] = math.Sqrt(p * inv)
+	}
+	e.sep.Process(e.masks, e.mag)
+	for s, row := range e.syn {
+		m := e.masks[s]
+		for c, syn := range row {
+			x := e.spec[c]
+			for f := range e.masked {
+				e.masked[f] = complex(m[f], 0) * x[f]
+			}
+			syn.Synthesize(out[s][c], e.masked)
+		}
+	}
+	e.lastIts.Store(int64(e.sep.LastIterations()))
+	e.frames.Add(1)
+}
+
+// Reset clears all streaming state (analysis history, overlap-add tails, activations).
+func (e *Engine) Reset() {
+	for _, a := range e.an {
+		a.Reset()
+	}
+	for _, row := range e.syn {
+		for _, s := range row {
+			s.Reset()
+		}
+	}
+	e.sep.Reset()
+}
+
+// NewBlock allocates a [sources][channels][hop] output block for Process.
+func (e *Engine) NewBlock() [][][]float64 {
+	out := make([][][]float64, len(e.syn))
+	for s := range out {
+		out[s] = make([][]float64, e.p.Channels)
+		for c := range out[s] {
+			out[s][c] = make([]float64, e.p.HopSamples)
+		}
+	}
+	return out
+}

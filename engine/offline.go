@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/sepd/sepd/audio"
+)
+
+// ErrInput marks errors caused by what the user gave (a file, a flag, a config):
+// the command line maps them to exit status 2.
+var ErrInput = errors.New("bad input")
+
+// inputError wraps err so that errors.Is(err, ErrInput) holds.
+type inputError struct{ err error }
+
+func (e inputError) Error() string         { return e.err.Error() }
+func (e inputError) Unwrap() []error       { return []error{e.err, ErrInput} }
+func InputError(err error) error           { return inputError{err} }
+func InputErrorf(f string, a ...any) error { return inputError{fmt.Errorf(f, a...)} }
+
+// FileJob is one offline separation: an input file and, per source, its output files.
+type FileJob struct {
+	Input    string
+	Outputs  [][]string // [source] -> output paths (may be empty to drop a source)
+	Encoding audio.Encoding
+	// Progress, if set, gets (samples done, total samples or -1).
+	Progress func(done, total int64)
+}
+
+// FileResult says what a FileJob did.
+type FileResult struct {
+	Format  audio.Format
+	Samples int64
+	Frames  uint64
+}
+
+// SeparateFile runs the engine path over one file as fast as the CPU allows and
+// writes every output with exactly the input's length and alignment. Outputs are
+// written to temporary names and renamed only when the whole file is done; on any
+// error none of them appears. Errors about the input are marked with ErrInput.
+func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error) {
+	var res FileResult
+	if len(job.Outputs) != p.Bases.NumSources() {
+		return res, fmt.Errorf("engine: %d output lists for %d sources", len(job.Outputs), p.Bases.NumSources())
+	}
+	inAbs, _ := filepath.Abs(job.Input)
+	for _, outs := range job.Outputs {
+		for _, o := range outs {
+			if oAbs, _ := filepath.Abs(o); oAbs == inAbs {
+				return res, InputErrorf("engine: output %s is the input file: choose another output folder", o)
+			}
+		}
+	}
+	r, err := audio.Open(job.Input)
+	if err != nil {
+		return res, InputError(err)
+	}
+	defer r.Close()
+	f := r.Format()
+	res.Format = f
+	if want := p.Config.SampleRateHz; want > 0 && want != f.SampleRateHz {
+		return res, InputErrorf("engine: %s: sample rate %d Hz differs from the configuration's sample_rate %d Hz (%s); resample the file or change the configuration",
+			job.Input, f.SampleRateHz, want, p.Config.Path)
+	}
+	params := p.Params
+	params.Channels = f.Channels
+	e, err := New(p.Bases, params)
+	if err != nil {
+		return res, InputError(err)
+	}
+	var writers []*audio.WAVWriter
+	abort := func() {
+		for _, w := range writers {
+			w.Abort()
+		}
+	}
+	total := r.Frames()
+	sinks := make([]Sink, e.Sources())
+	var aligned []*Aligned
+	for s, outs := range job.Outputs {
+		var fan Fanout
+		for _, o := range outs {
+			w, err := audio.CreateWAV(o, f, job.Encoding)
+			if err != nil {
+				abort()
+				return res, err
+			}
+			writers = append(writers, w)
+			fan = append(fan, w)
+		}
+		if len(fan) == 0 {
+			continue
+		}
+		a := NewAligned(fan, f.Channels, e.DelaySamples(), total)
+		aligned = append(aligned, a)
+		sinks[s] = a
+	}
+	var progress func(int64)
+	if job.Progress != nil {
+		progress = func(n int64) { job.Progress(n, total) }
+	}
+	n, err := Run(ctx, e, readerSource{r, job.Input}, sinks, RunOptions{Progress: progress})
+	if err != nil {
+		abort()
+		return res, err
+	}
+	if ctx.Err() != nil {
+		abort()
+		return res, ctx.Err()
+	}
+	for _, a := range aligned {
+		if a.Written() != n {
+			abort()
+			return res, fmt.Errorf("engine: %s: wrote %d samples for %d input samples (internal error)", job.Input, a.Written(), n)
+		}
+	}
+	for i, w := range writers {
+		if err := w.Close(); err != nil {
+			for _, rest := range writers[i+1:] {
+				rest.Abort()
+			}
+			return res, err
+		}
+	}
+	res.Samples = n
+	res.Frames = e.Frames()
+	return res, nil
+}
+
+// readerSource marks a file reader's decode errors as input errors.
+type readerSource struct {
+	r    audio.Reader
+	path string
+}
+
+func (s readerSource) Read(dst [][]float64) (int, error) {
+	n, err := s.r.Read(dst)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return n, InputError(err)
+	}
+	return n, err
+}

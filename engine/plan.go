@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/separate"
+	"github.com/sepd/sepd/stft"
+)
+
+// Plan is a validated configuration turned into what an Engine is built from.
+type Plan struct {
+	Config  *config.Config
+	Bases   *separate.Bases
+	Reports []separate.LoadReport
+	Params  Params
+}
+
+// NewPlan loads the bases a configuration names and derives the engine parameters.
+// channels is the input's channel count. Errors name the file or key to fix.
+func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
+	win, err := stft.ParseWindow(cfg.STFT.Window)
+	if err != nil {
+		return nil, fmt.Errorf("%s: stft.window: %w", cfg.Path, err)
+	}
+	files := make([]separate.BasesFile, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		files[i] = separate.BasesFile{Name: s.Name, Path: s.Bases}
+	}
+	b, reports, err := separate.LoadBases(files, cfg.STFT.FFTSize)
+	if err != nil {
+		return nil, err
+	}
+	p := Params{
+		FFTSize:    cfg.STFT.FFTSize,
+		HopSamples: cfg.STFT.Hop,
+		Window:     win,
+		Channels:   channels,
+		Separation: separate.Params{
+			Beta:       cfg.Separation.Beta,
+			Iterations: cfg.Separation.Iterations,
+			Tolerance:  cfg.Separation.Tolerance,
+			Sparsity:   cfg.Separation.Sparsity,
+			MaskPower:  cfg.Separation.MaskPower,
+			Floor:      cfg.Separation.Floor,
+		},
+	}
+	return &Plan{Config: cfg, Bases: b, Reports: reports, Params: p}, nil
+}
+
+// NewEngine builds an Engine from the plan.
+func (p *Plan) NewEngine() (*Engine, error) { return New(p.Bases, p.Params) }

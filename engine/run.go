@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Source is where a run's samples come from: a file reader or a device capture.
+// Read fills dst[c][:n] for every channel and returns io.EOF at the end; it may
+// return fewer samples than asked.
+type Source interface {
+	Read(dst [][]float64) (int, error)
+}
+
+// Sink takes one source's separated samples, src[channel][:n].
+type Sink interface {
+	Write(src [][]float64) error
+}
+
+// RunOptions tune Run.
+type RunOptions struct {
+	// PaceHz, when positive, paces the run at that sample rate (real-time replay of a
+	// file). Zero runs as fast as the CPU allows.
+	PaceHz int
+	// Progress, if set, is called after every block with the input samples consumed.
+	Progress func(samples int64)
+}
+
+// Run drives e from src to sinks (sinks[s] receives source s; a nil Sink drops it)
+// until src ends or ctx is done, then drains the pipeline: it feeds zeros for the
+// engine's DelaySamples so that the last input samples reach the sinks. It returns
+// the number of input samples consumed. Sinks that need input alignment wrap
+// themselves with Aligned. The first Source or Sink error stops the run.
+func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOptions) (int64, error) {
+	if len(sinks) != e.Sources() {
+		return 0, fmt.Errorf("engine: %d sinks for %d sources", len(sinks), e.Sources())
+	}
+	hop := e.HopSamples()
+	in := make([][]float64, e.Channels())
+	view := make([][]float64, e.Channels())
+	for c := range in {
+		in[c] = make([]float64, hop)
+	}
+	out := e.NewBlock()
+	var consumed int64
+	start := time.Now()
+	var pace *time.Timer
+	if opt.PaceHz > 0 {
+		pace = time.NewTimer(time.Hour)
+		defer pace.Stop()
+	}
+	write := func() error {
+		for s, sink := range sinks {
+			if sink == nil {
+				continue
+			}
+			if err := sink.Write(out[s]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ended := false
+	for !ended {
+		// Fill one hop, tolerating short reads.
+		n := 0
+		for n < hop {
+			if ctx.Err() != nil {
+				ended = true
+				break
+			}
+			for c := range in {
+				view[c] = in[c][n:]
+			}
+			k, err := src.Read(view)
+			n += k
+			if errors.Is(err, io.EOF) {
+				ended = true
+				break
+			}
+			if err != nil {
+				return consumed, err
+			}
+		}
+		if n == 0 && ended {
+			break
+		}
+		for c := range in {
+			clear(in[c][n:])
+		}
+		consumed += int64(n)
+		if opt.PaceHz > 0 {
+			due := start.Add(time.Duration(float64(consumed) / float64(opt.PaceHz) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				pace.Reset(d)
+				select {
+				case <-ctx.Done():
+					ended = true
+				case <-pace.C:
+				}
+			}
+		}
+		e.Process(out, in)
+		if err := write(); err != nil {
+			return consumed, err
+		}
+		if opt.Progress != nil {
+			opt.Progress(consumed)
+		}
+	}
+	// Sinks that keep input alignment now know the input's length.
+	for _, sink := range sinks {
+		if l, ok := sink.(interface{ SetLimit(int64) }); ok {
+			l.SetLimit(consumed)
+		}
+	}
+	// Drain: push zeros until every consumed sample has left the synthesizers.
+	for c := range in {
+		clear(in[c])
+	}
+	for left := e.DelaySamples(); left > 0; left -= hop {
+		e.Process(out, in)
+		if err := write(); err != nil {
+			return consumed, err
+		}
+	}
+	return consumed, nil
+}
+
+// Aligned wraps a Sink so that it receives exactly the samples aligned with the
+// input: it drops the first delay samples of the stream and, once limit samples have
+// been written (limit < 0: no limit), drops the rest. Run calls SetLimit with the
+// number of samples consumed when the input ends, before it drains the pipeline.
+type Aligned struct {
+	sink  Sink
+	skip  int
+	limit int64
+	done  int64
+	view  [][]float64
+}
+
+// NewAligned returns an Aligned sink. It allocates once.
+func NewAligned(sink Sink, channels, delay int, limit int64) *Aligned {
+	return &Aligned{sink: sink, skip: delay, limit: limit, view: make([][]float64, channels)}
+}
+
+// SetLimit sets the number of samples after which the sink drops its input.
+func (a *Aligned) SetLimit(limit int64) { a.limit = limit }
+
+// Written is the number of samples passed to the wrapped sink.
+func (a *Aligned) Written() int64 { return a.done }
+
+// Write implements Sink.
+func (a *Aligned) Write(src [][]float64) error {
+	if len(src) == 0 {
+		return nil
+	}
+	lo, hi := 0, len(src[0])
+	if a.skip > 0 {
+		d := min(a.skip, hi)
+		a.skip -= d
+		lo = d
+	}
+	if a.limit >= 0 {
+		if room := a.limit - a.done; int64(hi-lo) > room {
+			hi = lo + int(max(room, 0))
+		}
+	}
+	if hi <= lo {
+		return nil
+	}
+	for c := range a.view {
+		a.view[c] = src[c][lo:hi]
+	}
+	a.done += int64(hi - lo)
+	return a.sink.Write(a.view)
+}
+
+// Fanout is a Sink that writes to several sinks in order.
+type Fanout []Sink
+
+// Write implements Sink; it stops at the first error.
+func (f Fanout) Write(src [][]float64) error {
+	for _, s := range f {
+		if err := s.Write(src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
