@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bad is the folder of bad-input fixtures made by testdata/gen/make_bad.py.
+const bad = "../../testdata/bad"
+
+func sepd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// TestBadInput: every kind of bad input exits 2 with a message that names the problem
+// and the file, and leaves no file in the output folder.
+func TestBadInput(t *testing.T) {
+	b := func(name string) string { return filepath.Join(bad, name) }
+	two := []string{"--bases", "a=" + b("good.npy"), "--bases", "b=" + b("good.npy")}
+	cases := []struct {
+		name string
+		args []string // before -o DIR
+		in   string   // input file, "" = none
+		want []string // fragments of the message, in any order
+	}{
+		{"truncated header", two, b("truncated.wav"), []string{"truncated.wav", "truncated"}},
+		{"lying header", two, b("lying.wav"), []string{"lying.wav", "320000"}},
+		{"unsupported encoding", two, b("alaw.wav"), []string{"alaw.wav", "A-law"}},
+		{"empty file", two, b("empty.wav"), []string{"empty.wav", "empty"}},
+		{"rate differs from config", []string{"-c", b("rate.yaml")}, b("rate48k.wav"), []string{"rate48k.wav", "48000", "16000"}},
+		{"NaN in bases", []string{"--bases", "a=" + b("nan.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"nan.npy", "NaN"}},
+		{"Inf in bases", []string{"--bases", "a=" + b("inf.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"inf.npy", "Inf"}},
+		{"negative bases", []string{"--bases", "a=" + b("negative.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"negative.npy", "negative"}},
+		{"all-zero column", []string{"--bases", "a=" + b("zerocol.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"zerocol.npy", "zero"}},
+		{"shape fits neither orientation", []string{"--bases", "a=" + b("shape.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"shape.npy", "513", "500"}},
+		{"same source name twice", []string{"--bases", "a=" + b("good.npy"), "--bases", "a=" + b("good.npy")}, b("good.wav"), []string{`"a"`}},
+		{"unknown config key", []string{"-c", b("unknown_key.yaml")}, b("good.wav"), []string{"unknown_key.yaml", ":3:", "hopp"}},
+		{"fft_size too small", append([]string{"--fft-size", "8"}, two...), b("good.wav"), []string{"fft_size", "8"}},
+		{"hop larger than fft_size", append([]string{"--hop", "2048"}, two...), b("good.wav"), []string{"hop", "2048"}},
+		{"missing input", two, b("nonexistent.wav"), []string{"nonexistent.wav"}},
+		{"missing bases", []string{"--bases", "a=" + b("nonexistent.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"nonexistent.npy"}},
+		{"unknown flag", append([]string{"--fft", "8"}, two...), b("good.wav"), []string{"--fft"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"separate", "-q"}, tc.args...)
+			args = append(args, "-o", out)
+			if tc.in != "" {
+				args = append(args, tc.in)
+			}
+			code, _, stderr := sepd(t, args...)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2; stderr:\n%s", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("message does not contain %q:\n%s", w, stderr)
+				}
+			}
+			assertNoFiles(t, out)
+		})
+	}
+}
+
+// TestOutputIsInput: an output path equal to the input is refused and the input is
+// left untouched.
+func TestOutputIsInput(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(bad, "good.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "a.wav")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sepd(t, "separate", "-q", "--bases", "a="+filepath.Join(bad, "good.npy"),
+		"--bases", "b="+filepath.Join(bad, "good.npy"), "-o", dir, in)
+	if code != 2 || !strings.Contains(stderr, "a.wav") || !strings.Contains(stderr, "input") {
+		t.Errorf("exit %d, stderr %q; want 2 and a message naming a.wav as the input", code, stderr)
+	}
+	got, _ := os.ReadFile(in)
+	if !bytes.Equal(got, data) {
+		t.Error("the input file was modified")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("the folder holds %d entries, want only the input", len(ents))
+	}
+}
+
+func assertNoFiles(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("output left behind: %s", p)
+		}
+		return nil
+	})
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := sepd(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "sepd ") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}

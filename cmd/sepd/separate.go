@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/engine"
+)
+
+type separateFlags struct {
+	config    string
+	out       string
+	bases     []string
+	fftSize   int
+	hop       int
+	window    string
+	beta      float64
+	iters     int
+	maskPower float64
+	sparsity  float64
+	format    string
+	quiet     bool
+}
+
+func newSeparateCmd() *cobra.Command {
+	var fl separateFlags
+	c := &cobra.Command{
+		Use:   "separate [-c sepd.yaml | --bases NAME=FILE ...] -o DIR INPUT...",
+		Short: "separate audio files offline, as fast as possible",
+		Long: `separate runs the streaming engine over each input file as fast as the CPU allows
+and writes one WAV per source, exactly as long as the input and sample-aligned with it.
+With one input, outputs go to DIR/NAME.wav; with several, to DIR/INPUT-STEM/NAME.wav.
+Flags given explicitly override the configuration file.`,
+		Args: argsError(cobra.MinimumNArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := separateConfig(c, &fl)
+			if err != nil {
+				return err
+			}
+			return separateFiles(c, cfg, args, fl.out, fl.format, fl.quiet)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&fl.config, "config", "c", "", "YAML configuration file")
+	f.StringVarP(&fl.out, "out", "o", "", "output folder (required)")
+	f.StringArrayVar(&fl.bases, "bases", nil, "a source and its bases, NAME=FILE.npy or NAME=FILE.npz (repeatable)")
+	f.IntVar(&fl.fftSize, "fft-size", 1024, "FFT size in samples")
+	f.IntVar(&fl.hop, "hop", 0, "hop in samples (default fft-size/4)")
+	f.StringVar(&fl.window, "window", "hann", "analysis window: hann, sqrt-hann, hamming, blackman")
+	f.Float64Var(&fl.beta, "beta", 1, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean")
+	f.IntVar(&fl.iters, "iterations", 10, "multiplicative updates per frame")
+	f.Float64Var(&fl.maskPower, "mask-power", 2, "mask power p (1 ratio mask, 2 Wiener)")
+	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
+	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
+	return c
+}
+
+// separateConfig builds the configuration from -c and the flags; explicit flags win.
+func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error) {
+	var cfg *config.Config
+	if fl.config != "" {
+		var err error
+		if cfg, err = config.Load(fl.config); err != nil {
+			return nil, usageError{err}
+		}
+	} else {
+		cfg = config.Default()
+		cfg.Path = "(command line)"
+		if len(fl.bases) == 0 {
+			return nil, usagef("separate: give a configuration (-c sepd.yaml) or the bases (--bases NAME=FILE, once per source)")
+		}
+	}
+	f := c.Flags()
+	if len(fl.bases) > 0 {
+		cfg.Sources = nil
+		for _, b := range fl.bases {
+			name, path, ok := strings.Cut(b, "=")
+			if !ok || name == "" || path == "" {
+				return nil, usagef("separate: --bases %q: want NAME=FILE", b)
+			}
+			cfg.Sources = append(cfg.Sources, config.Source{Name: name, Bases: path})
+		}
+	}
+	if f.Changed("fft-size") || fl.config == "" {
+		cfg.STFT.FFTSize = fl.fftSize
+		if !f.Changed("hop") {
+			cfg.STFT.Hop = fl.fftSize / 4
+		}
+	}
+	if f.Changed("hop") {
+		cfg.STFT.Hop = fl.hop
+	}
+	if f.Changed("window") || fl.config == "" {
+		cfg.STFT.Window = fl.window
+	}
+	if f.Changed("beta") || fl.config == "" {
+		cfg.Separation.Beta = fl.beta
+	}
+	if f.Changed("iterations") || fl.config == "" {
+		cfg.Separation.Iterations = fl.iters
+	}
+	if f.Changed("mask-power") || fl.config == "" {
+		cfg.Separation.MaskPower = fl.maskPower
+	}
+	if f.Changed("sparsity") || fl.config == "" {
+		cfg.Separation.Sparsity = fl.sparsity
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+func parseEncoding(s string) (audio.Encoding, error) {
+	switch s {
+	case "float32", "":
+		return audio.Float32, nil
+	case "pcm16":
+		return audio.PCM16, nil
+	}
+	return 0, usagef("--format %q: want float32 or pcm16", s)
+}
+
+// separateFiles separates every input with cfg, one output folder per input when
+// there are several.
+func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool) error {
+	if out == "" {
+		return usagef("separate: give an output folder with -o DIR")
+	}
+	enc, err := parseEncoding(format)
+	if err != nil {
+		return err
+	}
+	plan, err := engine.NewPlan(cfg, 1)
+	if err != nil {
+		return usageError{err}
+	}
+	stderr := c.ErrOrStderr()
+	for _, r := range plan.Reports {
+		fmt.Fprintln(stderr, "bases:", r)
+	}
+	seen := map[string]string{}
+	for _, in := range inputs {
+		dir := out
+		if len(inputs) > 1 {
+			stem := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
+			if prev, dup := seen[stem]; dup {
+				return usagef("separate: inputs %s and %s would both write to %s", prev, in, filepath.Join(out, stem))
+			}
+			seen[stem] = in
+			dir = filepath.Join(out, stem)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("separate: %w", err)
+		}
+		job := engine.FileJob{Input: in, Encoding: enc}
+		for _, s := range plan.Bases.Names {
+			job.Outputs = append(job.Outputs, []string{filepath.Join(dir, s+".wav")})
+		}
+		bar := newProgress(stderr, quiet, filepath.Base(in))
+		if bar != nil {
+			job.Progress = func(done, total int64) {
+				if total > 0 {
+					bar.ChangeMax64(total)
+				}
+				bar.Set64(done)
+			}
+		}
+		t0 := time.Now()
+		res, err := engine.SeparateFile(c.Context(), plan, job)
+		if bar != nil {
+			bar.Finish()
+			fmt.Fprintln(stderr)
+		}
+		if err != nil {
+			return err
+		}
+		secs := float64(res.Samples) / float64(res.Format.SampleRateHz)
+		el := time.Since(t0).Seconds()
+		fmt.Fprintf(c.OutOrStdout(), "%s: %.2f s, %d ch, %d Hz, %d frames in %.2f s (%.0fx real time) -> %s\n",
+			in, secs, res.Format.Channels, res.Format.SampleRateHz, res.Frames, el, secs/el, dir)
+	}
+	return nil
+}
+
+// newProgress returns a progress bar on a terminal, nil otherwise or when quiet.
+func newProgress(w io.Writer, quiet bool, what string) *progressbar.ProgressBar {
+	if quiet {
+		return nil
+	}
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionFullWidth(),
+	)
+}
