@@ -29,6 +29,8 @@ type FileJob struct {
 	Encoding audio.Encoding
 	// Progress, if set, gets (samples done, total samples or -1).
 	Progress func(done, total int64)
+	// OnFrame, if set, is passed to Run (see RunOptions.OnFrame).
+	OnFrame func(e *Engine)
 }
 
 // FileResult says what a FileJob did.
@@ -103,7 +105,7 @@ func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error)
 	if job.Progress != nil {
 		progress = func(n int64) { job.Progress(n, total) }
 	}
-	n, err := Run(ctx, e, readerSource{r, job.Input}, sinks, RunOptions{Progress: progress})
+	n, err := Run(ctx, e, readerSource{r, job.Input}, sinks, RunOptions{Progress: progress, OnFrame: job.OnFrame})
 	if err != nil {
 		abort()
 		return res, err

@@ -27,6 +27,11 @@ type RunOptions struct {
 	PaceHz int
 	// Progress, if set, is called after every block with the input samples consumed.
 	Progress func(samples int64)
+	// OnFrame, if set, is called after every frame the engine processes (including
+	// the drain), on the goroutine that runs it: it may read e.Masks(),
+	// e.Spectrum(c) and e.Separator().Activations(). For offline analysis (plots);
+	// leave it nil on a live path.
+	OnFrame func(e *Engine)
 }
 
 // Run drives e from src to sinks (sinks[s] receives source s; a nil Sink drops it)
@@ -104,6 +109,9 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 			}
 		}
 		e.Process(out, in)
+		if opt.OnFrame != nil {
+			opt.OnFrame(e)
+		}
 		if err := write(); err != nil {
 			return consumed, err
 		}
@@ -123,6 +131,9 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 	}
 	for left := e.DelaySamples(); left > 0; left -= hop {
 		e.Process(out, in)
+		if opt.OnFrame != nil {
+			opt.OnFrame(e)
+		}
 		if err := write(); err != nil {
 			return consumed, err
 		}
