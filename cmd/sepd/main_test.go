@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sepd/sepd/audio"
 )
 
 // bad is the folder of bad-input fixtures made by testdata/gen/make_bad.py.
@@ -110,5 +113,53 @@ func TestVersion(t *testing.T) {
 	code, out, _ := sepd(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "sepd ") {
 		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+// TestSeparateSeveralInputs: with several inputs, each gets its own folder named
+// after the input, every output has the input's channel count and length.
+func TestSeparateSeveralInputs(t *testing.T) {
+	out := t.TempDir()
+	dir := t.TempDir()
+	mono := filepath.Join(bad, "good.wav")
+	stereo := filepath.Join(dir, "stereo.wav")
+	writeStereo(t, stereo, 16000, 12345)
+	code, stdout, stderr := sepd(t, "separate", "-q", "--bases", "voice="+filepath.Join(bad, "good.npy"),
+		"--bases", "noise="+filepath.Join(bad, "good.npy"), "--format", "pcm16", "-o", out, mono, stereo)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		stem  string
+		ch, n int
+	}{{"good", 1, 16000}, {"stereo", 2, 12345}} {
+		for _, s := range []string{"voice", "noise"} {
+			x, f, err := audio.ReadAll(filepath.Join(out, c.stem, s+".wav"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Channels != c.ch || len(x[0]) != c.n || f.SampleRateHz != 16000 {
+				t.Errorf("%s/%s.wav: %d ch x %d at %d Hz, want %d x %d at 16000", c.stem, s, f.Channels, len(x[0]), f.SampleRateHz, c.ch, c.n)
+			}
+		}
+	}
+}
+
+func writeStereo(t *testing.T, path string, rate, n int) {
+	t.Helper()
+	x := [][]float64{make([]float64, n), make([]float64, n)}
+	for i := range x[0] {
+		x[0][i] = 0.3 * math.Sin(float64(i)*0.01)
+		x[1][i] = 0.2 * math.Sin(float64(i)*0.037)
+	}
+	w, err := audio.CreateWAV(path, audio.Format{SampleRateHz: rate, Channels: 2}, audio.PCM16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(x); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
