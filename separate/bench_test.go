@@ -1,0 +1,85 @@
+package separate
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// benchSetup makes seeded random bases (two sources of K/2 columns each,
+// F = fftSize/2+1) and 32 frames that the bases explain up to 10 % noise.
+func benchSetup(fftSize, k int) (*Bases, [][]float64) {
+	f := fftSize/2 + 1
+	rng := rand.New(rand.NewPCG(uint64(fftSize), uint64(k)))
+	ws := make([]*mat.Dense, 2)
+	for s := range ws {
+		w := mat.NewDense(f, k/2, nil)
+		for i := 0; i < f; i++ {
+			for j := 0; j < k/2; j++ {
+				w.Set(i, j, rng.ExpFloat64())
+			}
+		}
+		ws[s] = w
+	}
+	b, err := NewBases([]string{"voice", "noise"}, ws)
+	if err != nil {
+		panic(err)
+	}
+	frames := make([][]float64, 32)
+	h := make([]float64, k)
+	for t := range frames {
+		for j := range h {
+			h[j] = 0
+			if rng.IntN(4) == 0 { // a quarter of the bases active
+				h[j] = rng.ExpFloat64()
+			}
+		}
+		v := make([]float64, f)
+		for i := range v {
+			for j, x := range h {
+				v[i] += b.W.At(i, j) * x
+			}
+			v[i] *= 0.9 + 0.2*rng.Float64()
+		}
+		frames[t] = v
+	}
+	return b, frames
+}
+
+// BenchmarkProcess is the per-frame projection and masks (Separator.Process)
+// for the (fft_size, K, iterations) pairs of DESIGN.md, with hop fft_size/4:
+//
+//	go test -run XXX -bench Process -benchtime 2000x ./separate
+//
+// us/frame is the time per call; xRT@16kHz and xRT@48kHz are how many times
+// faster than real time that is, for one hop (fft_size/4 samples) per frame.
+func BenchmarkProcess(b *testing.B) {
+	for _, c := range []struct{ fftSize, k, iter int }{{1024, 64, 10}, {2048, 128, 20}} {
+		for _, beta := range []float64{1, 2} {
+			name := fmt.Sprintf("fft%d_K%d_it%d_beta%g", c.fftSize, c.k, c.iter, beta)
+			b.Run(name, func(b *testing.B) {
+				bases, frames := benchSetup(c.fftSize, c.k)
+				p := DefaultParams()
+				p.Beta, p.Iterations = beta, c.iter
+				s, err := NewSeparator(bases, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				masks := newMasks(2, bases.F())
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					s.Process(masks, frames[i%len(frames)])
+					i++
+				}
+				perFrame := b.Elapsed().Seconds() / float64(b.N)
+				hop := float64(c.fftSize / 4)
+				b.ReportMetric(perFrame*1e6, "us/frame")
+				b.ReportMetric(hop/16000/perFrame, "xRT@16kHz")
+				b.ReportMetric(hop/48000/perFrame, "xRT@48kHz")
+			})
+		}
+	}
+}

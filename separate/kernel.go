@@ -1,0 +1,177 @@
+package separate
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Clamps, as in scikit-learn 1.2.1 sklearn/decomposition/_nmf.py.
+const (
+	// epsilon replaces an exact zero in W h before a negative power and an
+	// exact zero denominator: EPSILON = np.finfo(np.float32).eps.
+	epsilon = 0x1p-23
+	// float64Eps is np.finfo(np.float64).eps: for beta < 1 sklearn sets every
+	// updated activation below it to zero, "necessary for stability".
+	float64Eps = 0x1p-52
+)
+
+// kernel performs multiplicative beta-divergence updates of one activation
+// vector h (len K) with W (F x K, row-major) fixed. SolveH and Separator share
+// it, so that they compute exactly the same numbers. A kernel owns scratch
+// buffers and is not safe for concurrent use; step allocates nothing.
+type kernel struct {
+	f, k  int
+	w     blas64.General // F x K
+	beta  float64
+	gamma float64 // exponent of the update ratio: 1/(2-beta) for beta < 1, else 1
+	l1    float64 // added to the denominator
+
+	gram   blas64.General // K x K = W^T W, for beta == 2
+	colDen []float64      // K: column sums of W + l1 (zero -> epsilon), for beta == 1
+
+	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
+	wh  []float64 // F scratch
+	tmp []float64 // F scratch
+	num []float64 // K scratch
+	den []float64 // K scratch
+}
+
+// newKernel precomputes what the updates for beta need. w is F x K row-major
+// with Stride == K; it is not copied and must not change.
+func newKernel(w blas64.General, beta, l1 float64) *kernel {
+	f, k := w.Rows, w.Cols
+	kn := &kernel{
+		f: f, k: k, w: w, beta: beta, gamma: gammaFor(beta), l1: l1,
+		wh: make([]float64, f), tmp: make([]float64, f),
+		num: make([]float64, k), den: make([]float64, k),
+	}
+	switch beta {
+	case 2:
+		kn.wtv = make([]float64, k)
+		kn.gram = blas64.General{Rows: k, Cols: k, Stride: k, Data: make([]float64, k*k)}
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, w, w, 0, kn.gram)
+	case 1:
+		kn.colDen = make([]float64, k)
+		for i := 0; i < f; i++ {
+			row := w.Data[i*w.Stride : i*w.Stride+k]
+			for j, x := range row {
+				kn.colDen[j] += x
+			}
+		}
+		for j := range kn.colDen {
+			kn.colDen[j] += l1
+			if kn.colDen[j] == 0 {
+				kn.colDen[j] = epsilon
+			}
+		}
+	}
+	return kn
+}
+
+// gammaFor is the exponent of the majorisation-minimisation update of
+// Fevotte & Idier (2011), as sklearn uses it for beta in [0, 2].
+func gammaFor(beta float64) float64 {
+	if beta < 1 {
+		return 1 / (2 - beta)
+	}
+	return 1
+}
+
+// prepare computes what stays constant over the iterations of one frame v.
+func (kn *kernel) prepare(v []float64) {
+	if kn.beta == 2 {
+		blas64.Gemv(blas.Trans, 1, kn.w, vec(v), 0, vec(kn.wtv))
+	}
+}
+
+func vec(x []float64) blas64.Vector { return blas64.Vector{N: len(x), Data: x, Inc: 1} }
+
+// step performs one multiplicative update of h in place for the frame v
+// (prepare(v) must have been called) and returns max_k |h'_k - h_k| and
+// max_k h'_k. An update that is not finite (only possible with NaN or Inf in
+// v, or with overflow on absurd inputs) sets the activation to zero, where
+// sklearn would propagate NaN.
+func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
+	num, den := kn.num, kn.den
+	switch kn.beta {
+	case 2:
+		// num = W^T v (prepare), den = (W^T W) h: sklearn's XHt and W HHt.
+		num = kn.wtv
+		blas64.Gemv(blas.NoTrans, 1, kn.gram, vec(h), 0, vec(den))
+		for j := range den {
+			den[j] += kn.l1
+		}
+	case 1:
+		// num = W^T (v / Wh), den = column sums of W.
+		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
+		for i, x := range kn.wh {
+			if x == 0 {
+				x = epsilon
+			}
+			kn.tmp[i] = v[i] / x
+		}
+		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
+		den = kn.colDen
+	default:
+		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1).
+		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
+		b := kn.beta
+		for i, x := range kn.wh {
+			xs := x
+			if xs == 0 {
+				xs = epsilon
+			}
+			xd := x
+			if b < 1 && xd == 0 {
+				xd = epsilon
+			}
+			if b == 0 {
+				// sklearn: WH **= -1; WH **= 2; WH *= X, and WH **= -1 below.
+				r := 1 / xs
+				kn.tmp[i] = r * r * v[i]
+				kn.wh[i] = 1 / xd
+			} else {
+				kn.tmp[i] = math.Pow(xs, b-2) * v[i]
+				kn.wh[i] = math.Pow(xd, b-1)
+			}
+		}
+		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
+		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
+		for j := range den {
+			den[j] += kn.l1
+		}
+	}
+	g := kn.gamma
+	zeroTiny := kn.beta < 1
+	for j, hj := range h {
+		d := den[j]
+		if d == 0 {
+			d = epsilon
+		}
+		r := num[j] / d
+		switch g {
+		case 1:
+		case 0.5:
+			r = math.Sqrt(r)
+		default:
+			r = math.Pow(r, g)
+		}
+		x := hj * r
+		if !(x <= math.MaxFloat64) { // NaN or +Inf
+			x = 0
+		}
+		if zeroTiny && x < float64Eps {
+			x = 0
+		}
+		if dx := math.Abs(x - hj); dx > maxDelta {
+			maxDelta = dx
+		}
+		if x > maxH {
+			maxH = x
+		}
+		h[j] = x
+	}
+	return maxDelta, maxH
+}
