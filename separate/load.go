@@ -232,7 +232,10 @@ func readNPZ(data []byte, bf BasesFile) (arrays []namedArray, err error) {
 
 // parseNPY decodes one .npy image held in memory. It checks the header
 // against the data before decoding, and turns a panic of the parser on a
-// corrupt header into an error.
+// corrupt header into an error. It reads into typed slices rather than
+// npyio's *mat.Dense support, because that path only accepts float64
+// ("npy: types don't match" for a float32 file, npyio v0.14.0), and does
+// the Fortran-order transposition itself.
 func parseNPY(data []byte) (a array, err error) {
 	defer func() {
 		if r := recover(); r != nil {

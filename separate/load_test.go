@@ -108,6 +108,8 @@ func TestLoadBasesSmall(t *testing.T) {
 		{"F x K", []BasesFile{{"a", td("bad/good.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
 		{"components_ float32", []BasesFile{{"a", td("bad/good_components_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
 		{"square", []BasesFile{{"a", td("bad/square.npy")}}, 9, FxK, "float64", "K == F so sklearn's components_ (K x F) would fit too"},
+		{"float64 Fortran", []BasesFile{{"a", td("bad/good_fortran.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
+		{"big-endian float32 components_", []BasesFile{{"a", td("bad/good_bigendian_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, reps, err := LoadBases(tc.files, badFFTSize)

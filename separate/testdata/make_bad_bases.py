@@ -32,6 +32,8 @@ def main():
     save("good.npy", good())                          # F x K, float64
     save("good_components_f32.npy", good().T.astype(np.float32))  # K x F
     save("square.npy", np.ones((F, F)) + np.eye(F))   # K == F: ambiguous
+    save("good_fortran.npy", np.asfortranarray(good()))   # float64, Fortran
+    save("good_bigendian_f32.npy", good().T.astype(">f4"))  # K x F, '>f4'
 
     a = good(); a[4, 1] = np.nan
     save("nan.npy", a)
