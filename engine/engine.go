@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/sepd/sepd/separate"
 	"github.com/sepd/sepd/stft"
@@ -22,18 +23,16 @@ type Params struct {
 // Engine turns one hop of input per channel into one hop per source and channel.
 // Create it with New; one goroutine owns it.
 type Engine struct {
-	p       Params
-	bases   *separate.Bases
-	an      []*stft.Analyzer      // [channel]
-	syn     [][]*stft.Synthesizer // [source][channel]
-	sep     *separate.Separator
-	spec    [][]complex128 // [channel][bin]
-	masked  []complex128   // [bin]
-	mag     []float64      // [bin]
-	masks   [][]float64    // [source][bin]
-	frames  atomic.Uint64
-	nonfin  atomic.Uint64
-	lastIts atomic.Int64
+	p      Params
+	bases  *separate.Bases
+	an     []*stft.Analyzer      // [channel]
+	syn    [][]*stft.Synthesizer // [source][channel]
+	sep    *separate.Separator
+	spec   [][]complex128 // [channel][bin]
+	masked []complex128   // [bin]
+	mag    []float64      // [bin]
+	masks  [][]float64    // [source][bin]
+	stats  *Stats
 }
 
 // New validates p against the bases and builds an Engine with all its buffers.
@@ -56,7 +55,11 @@ func New(b *separate.Bases, p Params) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{p: p, bases: b, sep: sep}
+	e := &Engine{p: p, bases: b, sep: sep, stats: &Stats{sourceLevels: make([]atomic.Uint64, b.NumSources())}}
+	storeLevel(&e.stats.inputLevel, Silence)
+	for i := range e.stats.sourceLevels {
+		storeLevel(&e.stats.sourceLevels[i], Silence)
+	}
 	for c := 0; c < p.Channels; c++ {
 		a, err := stft.NewAnalyzer(p.FFTSize, p.HopSamples, p.Window)
 		if err != nil {
@@ -104,15 +107,18 @@ func (e *Engine) DelaySamples() int { return stft.DelaySamples(e.p.FFTSize, e.p.
 // LatencySamples is the algorithmic latency of a live run (fft_size - 1).
 func (e *Engine) LatencySamples() int { return stft.LatencySamples(e.p.FFTSize) }
 
+// Stats returns the Engine's counters; safe to read from any goroutine.
+func (e *Engine) Stats() *Stats { return e.stats }
+
 // Frames is the number of frames processed so far; safe from any goroutine.
-func (e *Engine) Frames() uint64 { return e.frames.Load() }
+func (e *Engine) Frames() uint64 { return e.stats.Frames.Load() }
 
 // NonFinite counts input samples that were NaN or Inf and were replaced by 0;
 // safe from any goroutine.
-func (e *Engine) NonFinite() uint64 { return e.nonfin.Load() }
+func (e *Engine) NonFinite() uint64 { return e.stats.NonFinite.Load() }
 
 // LastIterations is the number of iterations the last frame ran; safe from any goroutine.
-func (e *Engine) LastIterations() int { return int(e.lastIts.Load()) }
+func (e *Engine) LastIterations() int { return int(e.stats.LastIterations.Load()) }
 
 // Masks returns the masks of the last frame, [source][bin]. The slices are the
 // Engine's own: read them between frames, on the goroutine that calls Process.
@@ -122,18 +128,19 @@ func (e *Engine) Masks() [][]float64 { return e.masks }
 func (e *Engine) Spectrum(c int) []complex128 { return e.spec[c] }
 
 // Process analyses one hop of input, in[c][:HopSamples], separates it and writes
-// out[s][c][:HopSamples]. NaN and Inf input samples are replaced by zero (and counted)
-// so that one bad sample cannot poison the state. It allocates nothing and panics
-// if the buffers have the wrong shape.
+// out[s][c][:HopSamples]. NaN and Inf input samples are replaced by zero in place
+// (and counted) so that one bad sample cannot poison the state. It updates Stats
+// with atomics, allocates nothing, and panics if the buffers have the wrong shape.
 func (e *Engine) Process(out [][][]float64, in [][]float64) {
 	if len(in) != e.p.Channels || len(out) != len(e.syn) {
 		panic("engine: buffer shape mismatch")
 	}
+	start := time.Now()
 	for c, x := range in {
 		for i, v := range x {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				x[i] = 0
-				e.nonfin.Add(1)
+				e.stats.NonFinite.Add(1)
 			}
 		}
 		e.an[c].Analyze(e.spec[c], x)
@@ -158,8 +165,11 @@ func (e *Engine) Process(out [][][]float64, in [][]float64) {
 			syn.Synthesize(out[s][c], e.masked)
 		}
 	}
-	e.lastIts.Store(int64(e.sep.LastIterations()))
-	e.frames.Add(1)
+	storeLevel(&e.stats.inputLevel, levelDBFS(in))
+	for s := range out {
+		storeLevel(&e.stats.sourceLevels[s], levelDBFS(out[s]))
+	}
+	e.stats.observe(start, time.Now(), e.sep.LastIterations())
 }
 
 // Reset clears all streaming state (analysis history, overlap-add tails, activations).
