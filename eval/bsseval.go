@@ -20,9 +20,11 @@ import (
 // at 512 by bss_eval_sources).
 const FilterTaps = 512
 
-// MaxSources is the largest number of sources BSSEvalSources accepts, as
-// mir_eval.separation.MAX_SOURCES.
-const MaxSources = 100
+// MaxSources is the largest number of sources BSSEvalSources accepts.
+// mir_eval.separation.MAX_SOURCES is 100, but the Gram matrix has
+// (512 n)^2 entries: at 16 sources it takes 512 MB and its factorization
+// minutes; at 100 it would take 21 GB.
+const MaxSources = 16
 
 // MaxPermuteSources is the largest number of sources for which
 // BSSEvalSources tries every permutation (10! = 3628800 of them).
@@ -75,6 +77,14 @@ type Result struct {
 // permute, more than MaxPermuteSources. BSSEvalSources allocates: see
 // NewEvaluator and Evaluate for how much.
 func BSSEvalSources(refs, ests [][]float64, permute bool) (Result, error) {
+	// Every check before the work of NewEvaluator; Evaluate repeats the
+	// cheap ones.
+	if err := checkSignals("reference", refs, -1); err != nil {
+		return Result{}, err
+	}
+	if err := checkEstimates(ests, len(refs), len(refs[0]), permute); err != nil {
+		return Result{}, err
+	}
 	ev, err := NewEvaluator(refs)
 	if err != nil {
 		return Result{}, err
@@ -193,14 +203,8 @@ func (ev *Evaluator) Samples() int { return ev.nsampl }
 // FFTs of length N per estimate.
 func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 	nsrc := ev.nsrc
-	if len(ests) != nsrc {
-		return Result{}, fmt.Errorf("eval: %d reference sources but %d estimates: %w", nsrc, len(ests), ErrShape)
-	}
-	if err := checkSignals("estimate", ests, ev.nsampl); err != nil {
+	if err := checkEstimates(ests, nsrc, ev.nsampl, permute); err != nil {
 		return Result{}, err
-	}
-	if permute && nsrc > MaxPermuteSources {
-		return Result{}, fmt.Errorf("eval: cannot try every permutation of %d sources (at most %d): evaluate without permutation", nsrc, MaxPermuteSources)
 	}
 
 	// crit[k][j] scores estimate k against reference j; without permute only
@@ -308,6 +312,20 @@ func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 		res.SDR[j], res.SIR[j], res.SAR[j] = s.sdr, s.sir, s.sar
 	}
 	return res, nil
+}
+
+// checkEstimates validates ests against nsrc references of nsampl samples.
+func checkEstimates(ests [][]float64, nsrc, nsampl int, permute bool) error {
+	if len(ests) != nsrc {
+		return fmt.Errorf("eval: %d reference sources but %d estimates: %w", nsrc, len(ests), ErrShape)
+	}
+	if err := checkSignals("estimate", ests, nsampl); err != nil {
+		return err
+	}
+	if permute && nsrc > MaxPermuteSources {
+		return fmt.Errorf("eval: cannot try every permutation of %d sources (at most %d): evaluate without permutation", nsrc, MaxPermuteSources)
+	}
+	return nil
 }
 
 // checkSignals validates refs or ests (what names them in messages);
