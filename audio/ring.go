@@ -50,7 +50,7 @@ import (
 //
 // Consumer (Read): load r := readPos and w := writePos (so r <= w), store
 // reading = r, then CAS readPos from r to r+m. If the CAS fails the producer
-// dropped frames in between: retry. Only after a successful CAS does the
+// dropped frames in between: store reading = idle and retry. Only after a successful CAS does the
 // consumer copy slots [r, r+m), and then it stores reading = idle.
 //
 // Producer: load (or CAS forward) readPos = r, then load reading = b, and write
@@ -191,7 +191,11 @@ func (r *Ring) Read(dst []float32) int {
 		}
 		r.reading.Store(rp)
 		if !r.readPos.CompareAndSwap(rp, rp+m) {
-			continue // the producer dropped the oldest frames meanwhile
+			// The producer dropped the oldest frames meanwhile. No slot was
+			// touched; withdraw the claim (a stale one would keep the producer
+			// from using those slots for good) and retry.
+			r.reading.Store(ringIdle)
+			continue
 		}
 		r.get(dst[:m*uint64(r.channels)], rp)
 		r.reading.Store(ringIdle)

@@ -3,8 +3,11 @@ package audio_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sepd/sepd/audio"
 )
@@ -126,14 +129,19 @@ func TestRingSteps(t *testing.T) {
 // (WriteOverwrite). Run with -race: the race detector checks the
 // memory-ordering argument in the Ring comment.
 func TestRingStress(t *testing.T) {
-	total := 400_000 // frames; below 2^24 so that float32 holds them exactly
+	total := 200_000 // frames; below 2^24 so that float32 holds them exactly
 	if testing.Short() {
 		total = 50_000
 	}
+	// A bug in the ring shows as a deadlock (both sides see "no room"/"empty"):
+	// fail after this long instead of hanging until the test binary times out.
+	const patience = 30 * time.Second
 	for _, overwrite := range []bool{false, true} {
 		t.Run(fmt.Sprintf("overwrite=%v", overwrite), func(t *testing.T) {
 			r := audio.NewRing(64, 2) // small, so that it is often full and often empty
 			var dropped int
+			var stop atomic.Bool
+			deadline := time.Now().Add(patience)
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() { // producer
@@ -148,12 +156,17 @@ func TestRingStress(t *testing.T) {
 					if overwrite {
 						dropped += r.WriteOverwrite(buf[:2*n])
 						next += n
+					} else if k := r.Write(buf[:2*n]); k > 0 {
+						next += k
+					} else if stop.Load() {
+						return
 					} else {
-						next += r.Write(buf[:2*n])
+						runtime.Gosched() // full: let the consumer run (2 shared cores)
 					}
 				}
 				// The end marker: written without dropping, so the consumer can stop.
-				for r.Write([]float32{-1, 1}) == 0 {
+				for r.Write([]float32{-1, 1}) == 0 && !stop.Load() {
+					runtime.Gosched()
 				}
 			}()
 			rng := rand.New(rand.NewPCG(3, 4))
@@ -162,6 +175,14 @@ func TestRingStress(t *testing.T) {
 		loop:
 			for {
 				n := r.Read(buf[:2*(1+rng.IntN(100))])
+				if n == 0 {
+					if time.Now().After(deadline) {
+						stop.Store(true)
+						wg.Wait()
+						t.Fatalf("no end marker after %v: %d frames seen, Len %d, Free %d", patience, seen, r.Len(), r.Free())
+					}
+					runtime.Gosched() // empty: let the producer run
+				}
 				for j := range n {
 					v, w := buf[2*j], buf[2*j+1]
 					if v == -1 && w == 1 {
