@@ -103,6 +103,7 @@ type Evaluator struct {
 	gram               *mat.Dense     // G, (nsrc*FilterTaps)^2
 	all                *system        // G factorized
 	own                []*system      // each reference's diagonal block of G factorized
+	workers            sync.Pool      // of *worker, for nfft
 }
 
 // NewEvaluator validates the references (sources x samples) and prepares
@@ -112,11 +113,12 @@ type Evaluator struct {
 // lengths, an all-zero reference or a NaN or infinite sample.
 //
 // NewEvaluator allocates and keeps 8*N bytes per reference (N, the FFT
-// length, is the next power of two of samples+511) and 24*(n*512)^2 bytes
-// for G and its factorizations (n references), and uses about 40*N bytes
-// more per goroutine while it runs; for 60 s at 44.1 kHz N is 4194304.
-// Its cost is n forward and n(n+1)/2 inverse FFTs of length N and an LU
-// factorization of G.
+// length, is the next power of two of samples+511; for 60 s at 44.1 kHz
+// it is 4194304) and 16*(512n)^2 bytes for G and its factorization (n
+// references), plus 48*N bytes of FFT buffers per goroutine (up to
+// min(4, GOMAXPROCS, n(n+1)/2) of them), kept in a sync.Pool for Evaluate.
+// Its cost is n forward and n(n+1)/2 inverse FFTs of length N and a
+// Cholesky factorization of G.
 func NewEvaluator(refs [][]float64) (*Evaluator, error) {
 	if err := checkSignals("reference", refs, -1); err != nil {
 		return nil, err
@@ -124,11 +126,11 @@ func NewEvaluator(refs [][]float64) (*Evaluator, error) {
 	nsrc, nsampl := len(refs), len(refs[0])
 	ev := &Evaluator{nsrc: nsrc, nsampl: nsampl, nfft: fftLen(nsampl)}
 	n, L, m := ev.nfft, FilterTaps, nsrc*FilterTaps
+	ev.workers.New = func() any { return newWorker(n) }
 
 	// Spectra of the references, zero-padded to nfft.
 	ev.spec = make([][]complex128, nsrc)
-	p := newPool(n, nsrc)
-	p.run(nsrc, func(w *worker, i int) {
+	ev.run(nsrc, func(w *worker, i int) {
 		clear(w.seq)
 		copy(w.seq, refs[i])
 		ev.spec[i] = w.fft.Coefficients(nil, w.seq)
@@ -149,8 +151,7 @@ func NewEvaluator(refs [][]float64) (*Evaluator, error) {
 		}
 	}
 	scale := 1 / float64(n)
-	pp := newPool(n, len(pairs))
-	pp.run(len(pairs), func(w *worker, t int) {
+	ev.run(len(pairs), func(w *worker, t int) {
 		pr := pairs[t]
 		crossSpectrum(w.prod, ev.spec[pr.p], ev.spec[pr.q])
 		r := w.fft.Sequence(w.seq, w.prod)
@@ -197,10 +198,12 @@ func (ev *Evaluator) Samples() int { return ev.nsampl }
 
 // Evaluate scores estimates (sources x samples, as many as references, each
 // as long) against the Evaluator's references: see BSSEvalSources. It
-// returns the same errors, naming the estimate at fault. Evaluate allocates
-// about 48*N bytes per goroutine (up to min(4, GOMAXPROCS, sources)
-// goroutines; N as in NewEvaluator) and costs one forward and n inverse
-// FFTs of length N per estimate.
+// returns the same errors, naming the estimate at fault. Evaluate runs on
+// up to min(4, GOMAXPROCS, n) goroutines, each with 48*N bytes of FFT
+// buffers taken from the Evaluator's pool or allocated (N as in
+// NewEvaluator), and costs one forward and n inverse FFTs of length N per
+// estimate, plus small solves; the rare energy that is recomputed exactly
+// costs one more FFT per filter.
 func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 	nsrc := ev.nsrc
 	if err := checkEstimates(ests, nsrc, ev.nsampl, permute); err != nil {
@@ -213,8 +216,7 @@ func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 	crit := make([][]score, nsrc)
 	n, L, m := ev.nfft, FilterTaps, nsrc*FilterTaps
 	scale := 1 / float64(n)
-	p := newPool(n, nsrc)
-	p.run(nsrc, func(w *worker, k int) {
+	ev.run(nsrc, func(w *worker, k int) {
 		crit[k] = make([]score, nsrc)
 		e := ests[k]
 		ee := 0.0
@@ -227,19 +229,21 @@ func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 
 		// D: inner products of e with every reference delayed by a,
 		// sum_t s_i[t-a] e[t] = ifft(S_i conj(E))[-a mod nfft].
-		d := make([]float64, m)
+		dv := make([]float64, m)
 		for i := range nsrc {
 			crossSpectrum(w.prod, ev.spec[i], w.est)
 			r := w.fft.Sequence(w.seq, w.prod)
 			for a := range L {
-				d[i*L+a] = r[(n-a)%n] * scale
+				dv[i*L+a] = r[(n-a)%n] * scale
 			}
 		}
 
-		// Projection on every reference: filters c, |P e|^2 and |e - P e|^2.
-		c := ev.all.solve(d)
+		// Projection on every reference: filters c (G c = D), |P e|^2 = c'Gc
+		// and |e - P e|^2 = |e|^2 - 2c'D + c'Gc (mir_eval's error signal,
+		// expanded: second order in the solve's error, like the signal).
+		c := ev.all.solve(dv)
 		gc := ev.symv(nil, c)
-		cD := dot(c, d)
+		cD := dot(c, dv)
 		pAll := dot(c, gc)
 		art := ee - 2*cD + pAll
 		if pAll < tinyEnergy*ee {
@@ -250,14 +254,14 @@ func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 		}
 		sar := safeDB(pAll, art)
 
-		gd := make([]float64, m)
+		gu := make([]float64, m)
 		for j := range nsrc {
 			if !permute && j != k {
 				continue
 			}
 			// Projection on reference j alone: filter cj, the target
-			// |P_j e|^2 and the distortion |e - P_j e|^2.
-			dj := d[j*L : (j+1)*L]
+			// |P_j e|^2 and the distortion |e - P_j e|^2, likewise.
+			dj := dv[j*L : (j+1)*L]
 			cj := ev.own[j].solve(dj)
 			gjcj := make([]float64, L)
 			gjj := ev.gram.Slice(j*L, (j+1)*L, j*L, (j+1)*L).(*mat.Dense)
@@ -270,19 +274,19 @@ func (ev *Evaluator) Evaluate(ests [][]float64, permute bool) (Result, error) {
 			if dist < tinyEnergy*ee {
 				dist = w.residualEnergy(ev, 1, splitFilters(nil, nsrc, j, cj))
 			}
-			// Interference |P e - P_j e|^2 = d'Gd with d = c - cj in block j:
-			// Gd = Gc - G[:, block j] cj.
-			copy(gd, gc)
+			// Interference |P e - P_j e|^2 = u'Gu with u = c - cj in block j:
+			// Gu = Gc - G[:, block j] cj.
+			copy(gu, gc)
 			colj := ev.gram.Slice(0, m, j*L, (j+1)*L).(*mat.Dense)
-			blas64.Gemv(blas.NoTrans, -1, colj.RawMatrix(), blas64.Vector{N: L, Inc: 1, Data: cj}, 1, blas64.Vector{N: m, Inc: 1, Data: gd})
-			diff := make([]float64, m)
-			copy(diff, c)
+			blas64.Gemv(blas.NoTrans, -1, colj.RawMatrix(), blas64.Vector{N: L, Inc: 1, Data: cj}, 1, blas64.Vector{N: m, Inc: 1, Data: gu})
+			u := make([]float64, m)
+			copy(u, c)
 			for a := range L {
-				diff[j*L+a] -= cj[a]
+				u[j*L+a] -= cj[a]
 			}
-			interf := dot(diff, gd)
-			if interf < tinyEnergy*ee && interf != 0 {
-				interf = w.residualEnergy(ev, 0, splitFilters(diff, nsrc, -1, nil))
+			interf := dot(u, gu)
+			if interf < tinyEnergy*ee && interf != 0 { // exactly 0 with one reference
+				interf = w.residualEnergy(ev, 0, splitFilters(u, nsrc, -1, nil))
 			}
 			crit[k][j] = score{safeDB(target, dist), safeDB(target, interf), sar}
 		}
@@ -504,17 +508,23 @@ func nextPermutation(p []int) bool {
 	return true
 }
 
-// system solves G c = D as mir_eval does: numpy.linalg.solve, that is
-// LAPACK's gesv (an LU factorization with partial pivoting, getrf, then
-// getrs), or, when getrf finds G exactly singular (a zero pivot),
-// numpy.linalg.lstsq with its default cutoff then (singular values up to
-// machine epsilon times the largest count as zero): the minimum-norm
-// least-squares solution. Unlike mat.LU it estimates no condition number,
-// which would cost as much as the factorization.
+// system solves G c = D as mir_eval does with numpy.linalg.solve (LAPACK's
+// gesv), falling back, when G is exactly singular, to numpy.linalg.lstsq
+// with its default cutoff then (singular values up to machine epsilon times
+// the largest count as zero): the minimum-norm least-squares solution.
+//
+// G is a Gram matrix, symmetric and positive semidefinite, so system first
+// tries a Cholesky factorization, which takes half the time of gesv's LU
+// and, G being positive definite, gives the same solution up to rounding.
+// When Cholesky fails (G singular or nearly so to working precision), it
+// does what gesv does: an LU factorization with partial pivoting, and the
+// least-squares fallback if a pivot is exactly zero, where numpy raises
+// LinAlgError and mir_eval calls lstsq.
 type system struct {
-	lu   blas64.General // L and U, as getrf leaves them
+	chol blas64.Triangular // Cholesky factor U (G = U'U), when that worked
+	lu   blas64.General    // else L and U, as getrf leaves them
 	ipiv []int
-	svd  *mat.SVD // set when G is exactly singular
+	svd  *mat.SVD // else, G being exactly singular, its SVD
 	rank int
 }
 
@@ -524,15 +534,23 @@ const lapackEps = 0x1p-53
 
 func newSystem(a *mat.Dense) *system {
 	n, _ := a.Dims()
-	lu := mat.DenseCopyOf(a).RawMatrix()
-	s := &system{lu: lu, ipiv: make([]int, n)}
-	if !lapack64.Getrf(lu, s.ipiv) {
-		s.svd = &mat.SVD{}
-		if !s.svd.Factorize(a, mat.SVDThin) {
-			panic("eval: SVD of the Gram matrix failed to converge")
-		}
-		s.rank = s.svd.Rank(lapackEps)
+	s := &system{}
+	c := mat.DenseCopyOf(a).RawMatrix()
+	t, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: c.Stride, Data: c.Data, Uplo: blas.Upper})
+	if ok {
+		s.chol = t
+		return s
 	}
+	s.lu = mat.DenseCopyOf(a).RawMatrix()
+	s.ipiv = make([]int, n)
+	if lapack64.Getrf(s.lu, s.ipiv) {
+		return s
+	}
+	s.svd = &mat.SVD{}
+	if !s.svd.Factorize(a, mat.SVDThin) {
+		panic("eval: SVD of the Gram matrix failed to converge")
+	}
+	s.rank = s.svd.Rank(lapackEps)
 	return s
 }
 
@@ -540,11 +558,15 @@ func newSystem(a *mat.Dense) *system {
 func (s *system) solve(b []float64) []float64 {
 	n := len(b)
 	x := append([]float64(nil), b...)
-	if s.svd != nil {
+	xm := blas64.General{Rows: n, Cols: 1, Stride: 1, Data: x}
+	switch {
+	case s.chol.Data != nil:
+		lapack64.Potrs(s.chol, xm)
+	case s.svd == nil:
+		lapack64.Getrs(blas.NoTrans, s.lu, xm, s.ipiv)
+	default:
 		s.svd.SolveVecTo(mat.NewVecDense(n, x), mat.NewVecDense(n, b), s.rank)
-		return x
 	}
-	lapack64.Getrs(blas.NoTrans, s.lu, blas64.General{Rows: n, Cols: 1, Stride: 1, Data: x}, s.ipiv)
 	return x
 }
 
@@ -557,36 +579,27 @@ type worker struct {
 	acc  []complex128 // nfft/2+1, allocated on first use
 }
 
-// pool runs tasks on up to maxWorkers goroutines, each with its own worker.
-type pool struct {
-	workers []*worker
+func newWorker(nfft int) *worker {
+	return &worker{
+		fft:  fourier.NewFFT(nfft),
+		seq:  make([]float64, nfft),
+		prod: make([]complex128, nfft/2+1),
+		est:  make([]complex128, nfft/2+1),
+	}
 }
 
-func newPool(nfft, tasks int) *pool {
+// run calls fn for tasks 0..tasks-1 on up to maxWorkers goroutines, each
+// with a worker from ev.workers (so that the FFT set-up, whose twiddle
+// factors cost about a tenth of a transform, is done once per goroutine
+// and Evaluator, not per call).
+func (ev *Evaluator) run(tasks int, fn func(w *worker, i int)) {
 	nw := min(maxWorkers, runtime.GOMAXPROCS(0), tasks)
-	p := &pool{workers: make([]*worker, nw)}
-	for i := range p.workers {
-		p.workers[i] = &worker{
-			fft:  fourier.NewFFT(nfft),
-			seq:  make([]float64, nfft),
-			prod: make([]complex128, nfft/2+1),
-			est:  make([]complex128, nfft/2+1),
-		}
-	}
-	return p
-}
-
-func (p *pool) run(tasks int, fn func(w *worker, i int)) {
-	if len(p.workers) == 1 {
-		for i := range tasks {
-			fn(p.workers[0], i)
-		}
-		return
-	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for _, w := range p.workers {
+	for range nw {
 		wg.Go(func() {
+			w := ev.workers.Get().(*worker)
+			defer ev.workers.Put(w)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= tasks {

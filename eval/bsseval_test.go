@@ -425,26 +425,39 @@ func TestNextPermutationLexicographic(t *testing.T) {
 	}
 }
 
-// TestSystemSingular: an exactly singular G falls back to the minimum-norm
-// least-squares solution, as mir_eval's lstsq. [[1,1],[1,1]] c = [2,2] has
-// solutions c0 + c1 = 2; the shortest is [1,1].
-func TestSystemSingular(t *testing.T) {
-	s := newSystem(mat.NewDense(2, 2, []float64{1, 1, 1, 1}))
-	if s.svd == nil {
-		t.Fatal("singular matrix not detected")
+// TestSystemPaths: a positive definite G goes through Cholesky, a
+// regular one that is not through LU, and an exactly singular one falls
+// back to the minimum-norm least-squares solution, as mir_eval's lstsq.
+// Each system below has the solution [1 1]; for the singular one,
+// [[1,1],[1,1]] c = [2,2] has the solutions c0 + c1 = 2, the shortest [1 1].
+func TestSystemPaths(t *testing.T) {
+	cases := []struct {
+		name string
+		g, b []float64
+		path string
+	}{
+		{"positive definite", []float64{2, 1, 1, 3}, []float64{3, 4}, "cholesky"},
+		{"indefinite", []float64{1, 2, 2, 1}, []float64{3, 3}, "lu"},
+		{"singular", []float64{1, 1, 1, 1}, []float64{2, 2}, "lstsq"},
 	}
-	got := s.solve([]float64{2, 2})
-	if math.Abs(got[0]-1) > 1e-12 || math.Abs(got[1]-1) > 1e-12 {
-		t.Errorf("got %v, want [1 1]", got)
-	}
-	// A regular one goes through the LU: [[2,1],[1,3]] c = [3,4] -> [1,1].
-	s = newSystem(mat.NewDense(2, 2, []float64{2, 1, 1, 3}))
-	if s.svd != nil {
-		t.Fatal("regular matrix taken for singular")
-	}
-	got = s.solve([]float64{3, 4})
-	if math.Abs(got[0]-1) > 1e-12 || math.Abs(got[1]-1) > 1e-12 {
-		t.Errorf("got %v, want [1 1]", got)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSystem(mat.NewDense(2, 2, c.g))
+			path := "lu"
+			switch {
+			case s.chol.Data != nil:
+				path = "cholesky"
+			case s.svd != nil:
+				path = "lstsq"
+			}
+			if path != c.path {
+				t.Errorf("solved by %s, want %s", path, c.path)
+			}
+			got := s.solve(c.b)
+			if math.Abs(got[0]-1) > 1e-12 || math.Abs(got[1]-1) > 1e-12 {
+				t.Errorf("got %v, want [1 1]", got)
+			}
+		})
 	}
 }
 
