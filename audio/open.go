@@ -9,8 +9,9 @@ import (
 )
 
 // Open opens the audio file at path for reading and returns a WAVReader or a
-// FLACReader, chosen by the file's first bytes ("RIFF"...."WAVE" or "fLaC"),
-// never by its extension. Close the Reader when done.
+// FLACReader, chosen by the file's first bytes ("RIFF"...."WAVE", or "fLaC"
+// possibly after an ID3v2 tag), never by its extension. Close the Reader when
+// done.
 //
 // Every error names path. Content that is neither WAV nor FLAC is an error
 // wrapping ErrNotAudioFile that says what the file starts with. Open allocates
@@ -43,6 +44,14 @@ func openFile(f *os.File, path string) (Reader, error) {
 		return NewWAVReader(f, path)
 	case n >= 4 && string(h[:4]) == "fLaC":
 		return NewFLACReader(f, path)
+	case n >= 10 && string(h[:3]) == "ID3":
+		// An ID3v2 tag (10-byte header, then a 28-bit "syncsafe" size)
+		// before a FLAC stream, as some taggers write; mewkiz/flac skips it.
+		size := int64(h[6]&0x7F)<<21 | int64(h[7]&0x7F)<<14 | int64(h[8]&0x7F)<<7 | int64(h[9]&0x7F)
+		var magic [4]byte
+		if m, _ := f.ReadAt(magic[:], 10+size); m == 4 && string(magic[:]) == "fLaC" {
+			return NewFLACReader(f, path)
+		}
 	}
 	var size int64 = int64(n)
 	if st, err := f.Stat(); err == nil {

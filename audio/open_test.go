@@ -66,6 +66,7 @@ var fileGoodFixtures = []struct {
 	{"flac16_2ch_44100.flac", Format{44100, 2}, 882, "FLAC 16-bit, 2 ch, 44100 Hz, 882 frames"},
 	{"flac20_2ch_48000.flac", Format{48000, 2}, 960, "FLAC 20-bit, 2 ch, 48000 Hz, 960 frames"},
 	{"flac24_6ch_96000.flac", Format{96000, 6}, 1920, "FLAC 24-bit, 6 ch, 96000 Hz, 1920 frames"},
+	{"id3_flac16_2ch_44100.flac", Format{44100, 2}, 882, "FLAC 16-bit, 2 ch, 44100 Hz, 882 frames"},
 }
 
 // TestOpenMatchesSox decodes every good fixture through Open with several

@@ -147,13 +147,20 @@ flac --silent -f --no-padding -o flac8_1ch_8000.flac pcm8_1ch_8000.wav
 flac --silent -f --no-padding -o flac24_6ch_96000.flac ext_pcm24_6ch_96000.wav
 flac --silent -f --no-padding -o flac20_2ch_48000.flac ext_pcm20in24_2ch_48000.wav
 flac --silent -f --no-padding --channel-map=none -o flac12_3ch_11025.flac ext_pcm12in16_3ch_11025.wav
+# An ID3v2.4 tag of 20 bytes (10 of header + 10 of padding) before a FLAC
+# stream, as some taggers write.
+/usr/bin/python3 -c '
+flac = open("flac16_2ch_44100.flac", "rb").read()
+tag = b"ID3\x04\x00\x00" + bytes([0, 0, 0, 10]) + bytes(10)
+open("id3_flac16_2ch_44100.flac", "wb").write(tag + flac)
+'
 # Cut 500 bytes before the end (inside the last frames), and at 60 bytes
 # (inside the SEEKTABLE block, after the 42 bytes of signature and STREAMINFO).
 head -c $(($(wc -c < flac16_2ch_44100.flac) - 500)) flac16_2ch_44100.flac > bad_truncated_frames.flac
 head -c 60 flac16_2ch_44100.flac > bad_truncated_metadata.flac
 
 # References: sox's decoding of every good file.
-for f in pcm*.wav ext_*.wav float*.wav chunks_*.wav flac*.flac; do
+for f in pcm*.wav ext_*.wav float*.wav chunks_*.wav flac*.flac id3_*.flac; do
 	case $f in ext_pcm20in24_* | ext_pcm12in16_* | flac20_* | flac12_*) continue ;; esac
 	sox "$f" -t raw -e floating-point -b 32 -L "${f%.*}.f32"
 done
