@@ -111,7 +111,7 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 	for _, bf := range files {
 		data, err := os.ReadFile(bf.Path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("separate: bases of source %q: %w", bf.Name, err)
+			return nil, nil, fmt.Errorf("separate: source %q: %w", bf.Name, err)
 		}
 		var arrays []namedArray
 		switch {
@@ -128,13 +128,16 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 			err = errors.New("neither a numpy .npy nor a .npz file (bad magic bytes)")
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("separate: %s: %w", bf.Path, err)
+			if bf.Name == "" {
+				return nil, nil, fmt.Errorf("separate: %s: %w", bf.Path, err)
+			}
+			return nil, nil, fmt.Errorf("separate: source %q (%s): %w", bf.Name, bf.Path, err)
 		}
 		for _, a := range arrays {
 			w, o, err := orient(a.array, F)
 			if err != nil {
-				return nil, nil, fmt.Errorf("separate: %s: source %q: %w for F = %d (fft_size %d: F = fft_size/2+1)",
-					bf.Path, a.name, err, F, fftSize)
+				return nil, nil, fmt.Errorf("separate: source %q (%s): %w for F = %d (fft_size %d: F = fft_size/2+1)",
+					a.name, bf.Path, err, F, fftSize)
 			}
 			descs = append(descs, sourceDesc{name: a.name, path: bf.Path, orient: o})
 			ws = append(ws, w)
@@ -226,8 +229,7 @@ func readNPZ(data []byte, bf BasesFile) (arrays []namedArray, err error) {
 			return arrays, read(k, bf.Name)
 		}
 	}
-	return nil, fmt.Errorf("no array %q for source %q (the file has: %s)",
-		bf.Name, bf.Name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("no array %q (the file has: %s)", bf.Name, strings.Join(names, ", "))
 }
 
 // parseNPY decodes one .npy image held in memory. It checks the header
