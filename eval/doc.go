@@ -55,6 +55,22 @@
 // energy are recomputed exactly from the spectra, where the short formulas
 // would lose digits.
 //
+// # Agreement with mir_eval
+//
+// On the golden fixtures (testdata/bsseval_golden.py: good and poor
+// separations, swapped estimates with and without permutation, a reference
+// 80 dB down, three sources, filtered estimates, scores near 90 dB, one
+// source) every score agrees with mir_eval 0.7 to about 1e-9 dB. That
+// holds while G is reasonably conditioned, as it is for recordings, which
+// all have some broadband noise. For references whose delayed copies are
+// nearly linearly dependent (pure tones, steeply low-passed signals,
+// identical references), SDR still agrees, but mir_eval's own SIR and SAR
+// move by several dB when its inputs change by 1e-15 relative: the split
+// between interference and artifacts is then rounding noise, in mir_eval
+// and here alike, and the two agree no better than mir_eval agrees with
+// itself. An exactly perfect estimate scores above 150 dB (mir_eval: 250
+// to 300 dB, also rounding noise).
+//
 // References:
 //
 //	E. Vincent, R. Gribonval and C. Fevotte, "Performance measurement in blind
