@@ -114,7 +114,7 @@ func TestParseDefaults(t *testing.T) {
 		{"listen unset", "", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464"}},
 		{"listen set to the default", "metrics: {listen: 127.0.0.1:9464}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", ListenSet: true}},
 		{"listen disabled", "metrics: {listen: ''}", func(c *Config) any { return c.Metrics }, Metrics{ListenSet: true}},
-		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.001}},
+		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.03}},
 		{"file output format", "", func(c *Config) any { return c.Sources[0].Outputs }, []Output{{File: "out/v.wav", Format: "float32"}}},
 	}
 	for _, tt := range tests {
@@ -405,7 +405,7 @@ func TestMarshalOutput(t *testing.T) {
 input:
   file: mix.wav
 stft: {fft_size: 1024, hop: 256, window: hann}
-separation: {beta: 1, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.001}
+separation: {beta: 1, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.03}
 sources:
   - name: voice
     bases: bases.npz

@@ -13,7 +13,7 @@ and masks M_s = (W_s h_s)^2 / sum_j (W_j h_j)^2 applied to the mixture's STFT:
             update_H=False, solver='mu', beta_loss='kullback-leibler',
             max_iter=200, tol=1e-4): the offline optimum sepd's solver must match.
   streaming what sepd runs: per frame 10 KL multiplicative updates, warm-started
-            from the previous frame with a floor of 1e-3 * max(h), cold start
+            from the previous frame with a floor of 0.03 * max(h), cold start
             sqrt(mean(v)/K) on the first frame and after a silent frame.
   oracle    the ideal Wiener mask |S_s|^2 / sum_j |S_j|^2 from the true sources:
             the ceiling of any masking method on this STFT.
@@ -42,7 +42,7 @@ import sepdref  # noqa: E402
 
 MASK_POWER = 2.0
 STREAM_ITERATIONS = 10
-STREAM_FLOOR = 1e-3
+STREAM_FLOOR = 0.03
 BATCH_MAX_ITER = 200
 BATCH_TOL = 1e-4
 MIN_GAIN_DB = 6.0     # what sepd's tests require
