@@ -66,7 +66,10 @@ const (
 //
 // The RIFF chunk's own size field is not checked: many writers get it wrong,
 // and the data chunk's size, checked against the file's length, is what
-// matters. Bytes after the last whole frame of the data chunk are ignored.
+// matters. Bytes after the last whole frame of the data chunk are ignored. A
+// file whose writer never patched its sizes (a data size of 0 or 0xFFFFFFFF,
+// as streaming writers leave on a pipe) is refused as "no samples" or
+// "truncated file", not read to its end.
 type WAVReader struct {
 	name   string
 	r      io.ReadSeeker
