@@ -1,0 +1,6 @@
+//go:build !linux
+
+package audio
+
+// quietALSA does nothing where there is no ALSA.
+func quietALSA(bool) {}

@@ -1,0 +1,677 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// StreamConfig says which device to open and how, for OpenCapture and
+// OpenPlayback.
+type StreamConfig struct {
+	// Device names the device: see DeviceList.Resolve ("default", an index,
+	// an exact name or a unique part of one). It is resolved again by Reopen.
+	Device string
+	// Channels: the stream uses device channels 0..Channels-1; >= 1.
+	Channels int
+	// SampleRateHz must be a rate the device runs at (through JACK: the
+	// server's -r, nothing else).
+	SampleRateHz int
+	// FramesPerBuffer is the number of frames per callback; 0 means 256.
+	FramesPerBuffer int
+	// RingFrames is the ring capacity, rounded up to a power of two; 0 means
+	// 16 * FramesPerBuffer (85 ms at 256 frames and 48 kHz).
+	RingFrames int
+	// PrefillFrames (playback only): the callback plays silence until the
+	// ring holds this many frames, at the start and again after an underrun.
+	// It is the jitter margin between the engine and the device, and adds
+	// that much latency. 0 means 2 * FramesPerBuffer.
+	PrefillFrames int
+	// Latency is the suggested device latency; 0 means the device's default
+	// low latency.
+	Latency time.Duration
+	// StallTimeout: a stream whose callback has not run for this long is
+	// stalled (see ErrStalled); 0 means max(250 ms, 8 buffers).
+	StallTimeout time.Duration
+	// Xruns is where the stream counts glitches; nil means a new Xruns of the
+	// stream's own. Give capture and playback the same one to see all in one
+	// place.
+	Xruns *Xruns
+}
+
+func (c StreamConfig) withDefaults() (StreamConfig, error) {
+	if c.Channels < 1 {
+		return c, fmt.Errorf("audio: device %q: %d channels, want >= 1", c.Device, c.Channels)
+	}
+	if c.SampleRateHz <= 0 {
+		return c, fmt.Errorf("audio: device %q: sample rate %d Hz, want > 0", c.Device, c.SampleRateHz)
+	}
+	if c.FramesPerBuffer == 0 {
+		c.FramesPerBuffer = 256
+	}
+	if c.FramesPerBuffer < 0 {
+		return c, fmt.Errorf("audio: device %q: %d frames per buffer, want >= 0", c.Device, c.FramesPerBuffer)
+	}
+	if c.RingFrames <= 0 {
+		c.RingFrames = 16 * c.FramesPerBuffer
+	}
+	if c.PrefillFrames <= 0 {
+		c.PrefillFrames = 2 * c.FramesPerBuffer
+	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = max(250*time.Millisecond,
+			time.Duration(8*c.FramesPerBuffer)*time.Second/time.Duration(c.SampleRateHz))
+	}
+	if c.Xruns == nil {
+		c.Xruns = new(Xruns)
+	}
+	return c, nil
+}
+
+// StreamInfo describes an open stream, for logging the total latency.
+type StreamInfo struct {
+	Device          DeviceInfo
+	Format          Format
+	FramesPerBuffer int
+	RingFrames      int // ring capacity
+	PrefillFrames   int // playback: frames buffered before the device plays (0 for capture)
+	// DeviceLatency is PortAudio's stream latency: InputLatency for a capture,
+	// OutputLatency for a playback (through JACK: the port latency plus
+	// PortAudio's own buffering).
+	DeviceLatency time.Duration
+}
+
+// abortTimeout bounds how long Close waits for PortAudio to stop a stream;
+// longer means the server is gone (see ErrRestartRequired). A live JACK server
+// acknowledges within a period or two.
+const abortTimeout = time.Second
+
+// stream is one open PortAudio callback stream and its ring, watchdog and
+// notification channel. Capture and Playback replace theirs on Reopen.
+type stream struct {
+	cfg   StreamConfig
+	input bool
+	info  StreamInfo
+	ps    *portaudio.Stream
+	ring  *Ring
+	xruns *Xruns
+
+	callbacks atomic.Uint64 // callback runs, for the watchdog
+	primed    atomic.Bool   // playback: the prefill is reached
+	flush     atomic.Bool   // playback: play whatever is left (Drain)
+	notify    chan struct{} // capture: capacity 1, TrySend after every callback
+	stalled   chan struct{} // closed by the watchdog
+	closed    chan struct{} // closed by close
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (s *stream) what() string {
+	dir := "output"
+	if s.input {
+		dir = "input"
+	}
+	return fmt.Sprintf("%s device %q", dir, s.info.Device.Name)
+}
+
+// openStream resolves cfg.Device and opens and starts a callback stream on it.
+func openStream(cfg StreamConfig, input bool) (*stream, error) {
+	dir := "output"
+	if input {
+		dir = "input"
+	}
+	if err := paLock(fmt.Sprintf("opening %s device %q", dir, cfg.Device)); err != nil {
+		return nil, err
+	}
+	defer paUnlock()
+	if err := paAcquireLocked(); err != nil {
+		return nil, err
+	}
+	s, err := openLocked(cfg, input)
+	if err != nil {
+		paReleaseLocked()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openLocked(cfg StreamConfig, input bool) (*stream, error) {
+	list, err := listLocked()
+	if err != nil {
+		return nil, err
+	}
+	dev, err := list.Resolve(cfg.Device, input)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := portaudio.Devices()
+	if err != nil {
+		return nil, fmt.Errorf("audio: listing devices: %w", err)
+	}
+	s := &stream{
+		cfg: cfg, input: input, xruns: cfg.Xruns,
+		ring:    NewRing(cfg.RingFrames, cfg.Channels),
+		notify:  make(chan struct{}, 1),
+		stalled: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+	s.info = StreamInfo{
+		Device: dev, Format: Format{SampleRateHz: cfg.SampleRateHz, Channels: cfg.Channels},
+		FramesPerBuffer: cfg.FramesPerBuffer, RingFrames: s.ring.Cap(),
+	}
+	if have := dev.channels(input); cfg.Channels > have {
+		return nil, fmt.Errorf("audio: %s: %d channels requested, it has %d", s.what(), cfg.Channels, have)
+	}
+	p := portaudio.StreamParameters{SampleRate: float64(cfg.SampleRateHz), FramesPerBuffer: cfg.FramesPerBuffer}
+	dp := portaudio.StreamDeviceParameters{Device: devs[dev.Index], Channels: cfg.Channels, Latency: cfg.Latency}
+	var cb any
+	if input {
+		if dp.Latency == 0 {
+			dp.Latency = dev.LowInputLatency
+		}
+		p.Input, cb = dp, s.captureCallback
+	} else {
+		if dp.Latency == 0 {
+			dp.Latency = dev.LowOutputLatency
+		}
+		p.Output, cb = dp, s.playbackCallback
+		s.info.PrefillFrames = min(cfg.PrefillFrames, s.ring.Cap())
+	}
+	wrap := func(op string, err error) error {
+		if errors.Is(err, portaudio.InvalidSampleRate) {
+			return fmt.Errorf("audio: %s (%s) cannot run at %d Hz (its default rate is %g Hz): %w: %w",
+				s.what(), dev.HostAPIType, cfg.SampleRateHz, dev.DefaultSampleRateHz, ErrSampleRate, err)
+		}
+		return fmt.Errorf("audio: %s %s (%s, %d ch, %d Hz, %d frames per buffer): %w",
+			op, s.what(), dev.HostAPIType, cfg.Channels, cfg.SampleRateHz, cfg.FramesPerBuffer, err)
+	}
+	if err := portaudio.IsFormatSupported(p, cb); err != nil {
+		return nil, wrap("opening", err)
+	}
+	if s.ps, err = portaudio.OpenStream(p, cb); err != nil {
+		return nil, wrap("opening", err)
+	}
+	if err := s.ps.Start(); err != nil {
+		s.ps.Close()
+		return nil, wrap("starting", err)
+	}
+	if in := s.ps.Info(); in != nil {
+		s.info.DeviceLatency = in.OutputLatency
+		if input {
+			s.info.DeviceLatency = in.InputLatency
+		}
+	}
+	go s.watch()
+	return s, nil
+}
+
+// captureCallback runs on the audio thread: it only copies (PortAudio's
+// slice is C memory, never kept), counts and notifies. No allocation, no lock.
+func (s *stream) captureCallback(in []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
+	s.callbacks.Add(1)
+	if flags&portaudio.InputOverflow != 0 {
+		s.xruns.Inc(InputOverflow)
+	}
+	if s.ring.WriteOverwrite(in) > 0 {
+		s.xruns.Inc(RingOverrun)
+	}
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// playbackCallback runs on the audio thread: it copies from the ring into the
+// device buffer, silence until the prefill is reached and for what is missing.
+func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
+	s.callbacks.Add(1)
+	if flags&portaudio.OutputUnderflow != 0 {
+		s.xruns.Inc(OutputUnderflow)
+	}
+	if !s.primed.Load() {
+		if s.ring.Len() < s.info.PrefillFrames && !s.flush.Load() {
+			clear(out)
+			return
+		}
+		s.primed.Store(true)
+	}
+	n := s.ring.Read(out)
+	if rest := out[n*s.cfg.Channels:]; len(rest) > 0 {
+		clear(rest)
+		if !s.flush.Load() {
+			s.xruns.Inc(RingUnderrun)
+			s.primed.Store(false) // build the margin up again
+		}
+	}
+}
+
+// watch closes s.stalled when the callback count stops moving for
+// StallTimeout (also before the first callback), and returns at close.
+func (s *stream) watch() {
+	t := time.NewTicker(s.cfg.StallTimeout / 8)
+	defer t.Stop()
+	last, since := s.callbacks.Load(), time.Now()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case now := <-t.C:
+			if c := s.callbacks.Load(); c != last {
+				last, since = c, now
+			} else if now.Sub(since) >= s.cfg.StallTimeout {
+				close(s.stalled)
+				return
+			}
+		}
+	}
+}
+
+func (s *stream) isStalled() bool {
+	select {
+	case <-s.stalled:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *stream) errStalled() error {
+	return fmt.Errorf("audio: %s: no callback for %v: %w", s.what(), s.cfg.StallTimeout, ErrStalled)
+}
+
+// close stops and closes the PortAudio stream; when that does not finish
+// within abortTimeout the server is gone: the stream is abandoned and
+// PortAudio marked dead (see ErrRestartRequired). Idempotent.
+func (s *stream) close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		done := make(chan error, 1)
+		go func() {
+			if err := paLock("closing " + s.what()); err != nil {
+				done <- err
+				return
+			}
+			defer paUnlock()
+			err := s.ps.Abort()
+			if paIsDead() {
+				// Close timed out meanwhile; Pa_CloseStream might now abort the process.
+				done <- errRestart("closing " + s.what())
+				return
+			}
+			if errors.Is(err, portaudio.StreamIsStopped) {
+				err = nil
+			}
+			err = errors.Join(err, s.ps.Close(), paReleaseLocked())
+			if err != nil {
+				err = fmt.Errorf("audio: closing %s: %w", s.what(), err)
+			}
+			done <- err
+		}()
+		select {
+		case s.closeErr = <-done:
+		case <-time.After(abortTimeout):
+			paMarkDead()
+			s.closeErr = fmt.Errorf("audio: %s did not stop within %v, stream abandoned: %w", s.what(), abortTimeout, ErrRestartRequired)
+		}
+	})
+	return s.closeErr
+}
+
+// Capture is a live input: a PortAudio callback stream whose callback copies
+// the interleaved input into a Ring (dropping the oldest frames when the
+// engine falls behind), and a blocking, deinterleaving Read for the engine.
+// It implements Reader (Frames is -1).
+//
+// Read, ReadContext and Reopen belong to one goroutine (the engine's); Close,
+// Stalled, Info and Xruns may be called from any.
+type Capture struct {
+	cfg     StreamConfig
+	mu      sync.Mutex // guards cur against Close during Reopen
+	cur     *stream
+	closed  chan struct{}
+	once    sync.Once
+	scratch []float32
+}
+
+// OpenCapture opens and starts a capture stream. Errors name the device; a
+// rate the device cannot run wraps ErrSampleRate, an unknown or ambiguous
+// device ErrNoDevice. It allocates the ring and buffers.
+func OpenCapture(cfg StreamConfig) (*Capture, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s, err := openStream(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Capture{
+		cfg: cfg, cur: s, closed: make(chan struct{}),
+		scratch: make([]float32, min(1024, s.ring.Cap())*cfg.Channels),
+	}, nil
+}
+
+// Format returns the stream's rate and channel count.
+func (c *Capture) Format() Format {
+	return Format{SampleRateHz: c.cfg.SampleRateHz, Channels: c.cfg.Channels}
+}
+
+// Frames returns -1: a live stream has no known length.
+func (c *Capture) Frames() int64 { return -1 }
+
+// Info describes the open stream (device, latency, buffer sizes).
+func (c *Capture) Info() StreamInfo { c.mu.Lock(); defer c.mu.Unlock(); return c.cur.info }
+
+// Xruns returns the counters the stream increments.
+func (c *Capture) Xruns() *Xruns { return c.cfg.Xruns }
+
+// Stalled returns a channel that is closed when the current stream stalls
+// (the channel changes after Reopen).
+func (c *Capture) Stalled() <-chan struct{} { c.mu.Lock(); defer c.mu.Unlock(); return c.cur.stalled }
+
+// Read is ReadContext with a context that is never done.
+func (c *Capture) Read(dst [][]float64) (int, error) {
+	return c.ReadContext(context.Background(), dst)
+}
+
+// ReadContext blocks until it has filled dst[ch][:L] for every channel (L =
+// len(dst[0])) with the next captured frames, converted to float64, and
+// returns L, nil. It returns early with the frames read so far and: io.EOF
+// once Close was called, an error wrapping ErrStalled when the stream stalls,
+// or ctx.Err(). It panics unless len(dst) == Channels and all dst[ch] have the
+// same length. It does not allocate.
+func (c *Capture) ReadContext(ctx context.Context, dst [][]float64) (int, error) {
+	ch := c.cfg.Channels
+	if len(dst) != ch {
+		panic("audio: Capture.Read: len(dst) != number of channels")
+	}
+	want := len(dst[0])
+	for _, d := range dst {
+		if len(d) != want {
+			panic("audio: Capture.Read: channels of different lengths")
+		}
+	}
+	s := c.cur
+	n := 0
+	for n < want {
+		k := s.ring.Read(c.scratch[:min(len(c.scratch)/ch, want-n)*ch])
+		if k > 0 {
+			for j, d := range dst {
+				d := d[n : n+k]
+				for i := range d {
+					d[i] = float64(c.scratch[i*ch+j])
+				}
+			}
+			n += k
+			continue
+		}
+		select {
+		case <-s.notify:
+		case <-c.closed:
+			return n, io.EOF
+		case <-s.stalled:
+			return n, s.errStalled()
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+	}
+	return n, nil
+}
+
+// Reopen closes the current stream (abandoning it if the server is gone) and
+// opens the same configuration again, resolving the device spec anew; it
+// counts a Reconnect. Call it after ErrStalled, with a backoff between
+// failures. After the JACK server went away it fails with ErrRestartRequired:
+// the process must restart (see that error). After Close it returns io.EOF.
+func (c *Capture) Reopen() error {
+	return reopen(&c.mu, &c.cur, c.closed, c.cfg, true)
+}
+
+// Close stops the stream and releases the device; a blocked Read returns
+// io.EOF. It may be called from any goroutine, more than once. When the
+// server is gone it returns within about a second with an error wrapping
+// ErrRestartRequired.
+func (c *Capture) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	c.mu.Lock()
+	s := c.cur
+	c.mu.Unlock()
+	return s.close()
+}
+
+func reopen(mu *sync.Mutex, cur **stream, closed chan struct{}, cfg StreamConfig, input bool) error {
+	mu.Lock()
+	old := *cur
+	mu.Unlock()
+	select {
+	case <-closed:
+		return io.EOF
+	default:
+	}
+	old.close() // its error says why the old stream failed; the new one's matters
+	s, err := openStream(cfg, input)
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	*cur = s
+	mu.Unlock()
+	select {
+	case <-closed: // Close ran meanwhile and closed the old stream only
+		s.close()
+		return io.EOF
+	default:
+	}
+	cfg.Xruns.Inc(Reconnect)
+	return nil
+}
+
+// Playback is a live output: the engine writes blocks through one or more
+// PlaybackWriters without blocking, and a PortAudio callback stream plays them
+// from a Ring, with silence until PrefillFrames are buffered and wherever the
+// engine fell behind (counted as RingUnderrun).
+//
+// Several writers can feed one device: each owns some device channels (one
+// per source, say "voice" on channel 0 and "noise" on channel 1). A frame
+// goes to the device once every writer has written it, so every writer must
+// be fed the same number of frames (Remove a writer that stops). Writers that
+// share a device channel are summed.
+//
+// Writer, PlaybackWriter.Write, Drain and Reopen belong to one goroutine (the
+// engine's); Close, Stalled, Info and Xruns may be called from any.
+type Playback struct {
+	cfg     StreamConfig
+	mu      sync.Mutex // guards cur against Close during Reopen
+	cur     *stream
+	closed  chan struct{}
+	once    sync.Once
+	stage   []float32 // interleaved frames not yet written by every writer
+	writers []*PlaybackWriter
+}
+
+// OpenPlayback opens and starts a playback stream; it plays silence until
+// the writers have written PrefillFrames. Errors as for OpenCapture. It
+// allocates the ring and buffers.
+func OpenPlayback(cfg StreamConfig) (*Playback, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s, err := openStream(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Playback{
+		cfg: cfg, cur: s, closed: make(chan struct{}),
+		stage: make([]float32, s.ring.Cap()*cfg.Channels),
+	}, nil
+}
+
+// Format returns the stream's rate and channel count (the device channels).
+func (p *Playback) Format() Format {
+	return Format{SampleRateHz: p.cfg.SampleRateHz, Channels: p.cfg.Channels}
+}
+
+// Info describes the open stream (device, latency, buffer sizes).
+func (p *Playback) Info() StreamInfo { p.mu.Lock(); defer p.mu.Unlock(); return p.cur.info }
+
+// Xruns returns the counters the stream increments.
+func (p *Playback) Xruns() *Xruns { return p.cfg.Xruns }
+
+// Stalled returns a channel that is closed when the current stream stalls
+// (the channel changes after Reopen).
+func (p *Playback) Stalled() <-chan struct{} { p.mu.Lock(); defer p.mu.Unlock(); return p.cur.stalled }
+
+// PlaybackWriter writes some channels of a Playback: its Write's src[i] goes
+// to device channel Channels()[i].
+type PlaybackWriter struct {
+	p        *Playback
+	channels []int
+	pos      int // frames written ahead of what went to the ring
+}
+
+// Writer returns a writer of the given device channels (0-based, distinct,
+// < Format().Channels). It allocates.
+func (p *Playback) Writer(channels ...int) (*PlaybackWriter, error) {
+	if len(channels) == 0 {
+		return nil, fmt.Errorf("audio: %s: a writer needs at least one channel", p.cur.what())
+	}
+	seen := map[int]bool{}
+	for _, c := range channels {
+		if c < 0 || c >= p.cfg.Channels || seen[c] {
+			return nil, fmt.Errorf("audio: %s: writer channels %v: want distinct channels in [0, %d)", p.cur.what(), channels, p.cfg.Channels)
+		}
+		seen[c] = true
+	}
+	w := &PlaybackWriter{p: p, channels: append([]int(nil), channels...)}
+	p.writers = append(p.writers, w)
+	return w, nil
+}
+
+// Channels returns the device channels the writer feeds.
+func (w *PlaybackWriter) Channels() []int { return w.channels }
+
+// Write adds src[i][:L] to device channel Channels()[i] (L = len(src[0])),
+// converted to float32, and sends the frames that every writer has written to
+// the ring without blocking; frames that do not fit are dropped and counted as
+// a RingOverrun. It returns an error wrapping ErrStalled when the stream
+// stalled, io.EOF after Close, and an error when this writer is more than the
+// ring capacity ahead of another. It panics unless len(src) == len(Channels())
+// and all src[i] have the same length. It does not allocate.
+func (w *PlaybackWriter) Write(src [][]float64) error {
+	p := w.p
+	if len(src) != len(w.channels) {
+		panic("audio: PlaybackWriter.Write: len(src) != number of channels")
+	}
+	n := len(src[0])
+	for _, s := range src {
+		if len(s) != n {
+			panic("audio: PlaybackWriter.Write: channels of different lengths")
+		}
+	}
+	s := p.cur
+	select {
+	case <-p.closed:
+		return io.EOF
+	case <-s.stalled:
+		return s.errStalled()
+	default:
+	}
+	ch := p.cfg.Channels
+	if w.pos+n > len(p.stage)/ch {
+		return fmt.Errorf("audio: %s: writer of channels %v is %d frames ahead of another writer, more than the ring holds (%d): feed every writer",
+			s.what(), w.channels, w.pos+n, len(p.stage)/ch)
+	}
+	for i, c := range w.channels {
+		st := p.stage[w.pos*ch+c:]
+		for j, v := range src[i] {
+			st[j*ch] += float32(v)
+		}
+	}
+	w.pos += n
+	p.commit()
+	return nil
+}
+
+// Remove detaches the writer: the others are no longer held back by it. Its
+// frames not yet sent stay staged for the others to complete.
+func (w *PlaybackWriter) Remove() {
+	p := w.p
+	for i, x := range p.writers {
+		if x == w {
+			p.writers = append(p.writers[:i], p.writers[i+1:]...)
+			break
+		}
+	}
+	p.commit()
+}
+
+// commit sends the frames every writer has written to the ring.
+func (p *Playback) commit() {
+	if len(p.writers) == 0 {
+		return
+	}
+	done, ahead := p.writers[0].pos, 0
+	for _, w := range p.writers {
+		done, ahead = min(done, w.pos), max(ahead, w.pos)
+	}
+	if done == 0 {
+		return
+	}
+	ch := p.cfg.Channels
+	if k := p.cur.ring.Write(p.stage[:done*ch]); k < done {
+		p.cfg.Xruns.Inc(RingOverrun)
+	}
+	copy(p.stage, p.stage[done*ch:ahead*ch])
+	clear(p.stage[(ahead-done)*ch : ahead*ch])
+	for _, w := range p.writers {
+		w.pos -= done
+	}
+}
+
+// Drain waits until the device has taken every frame sent to the ring (also
+// those short of the prefill), or ctx is done, or the stream stalls. Call it
+// before Close to play the end of the output.
+func (p *Playback) Drain(ctx context.Context) error {
+	s := p.cur
+	s.flush.Store(true)
+	defer s.flush.Store(false)
+	period := time.Duration(p.cfg.FramesPerBuffer) * time.Second / time.Duration(p.cfg.SampleRateHz)
+	t := time.NewTicker(max(period/2, time.Millisecond))
+	defer t.Stop()
+	for s.ring.Len() > 0 {
+		select {
+		case <-t.C:
+		case <-p.closed:
+			return io.EOF
+		case <-s.stalled:
+			return s.errStalled()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Reopen closes the current stream and opens the same configuration again,
+// like Capture.Reopen. Writers and staged frames are kept; the ring starts
+// empty (what it held is lost) and fills to the prefill again.
+func (p *Playback) Reopen() error {
+	return reopen(&p.mu, &p.cur, p.closed, p.cfg, false)
+}
+
+// Close stops the stream at once (call Drain first to play what is left) and
+// releases the device. Like Capture.Close.
+func (p *Playback) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	p.mu.Lock()
+	s := p.cur
+	p.mu.Unlock()
+	return s.close()
+}

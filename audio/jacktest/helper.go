@@ -1,0 +1,134 @@
+package jacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// HelperMain is the main function of the helper program
+// (audio/jacktest/cmd/jacktest-helper), which Run starts: it runs the job named
+// by the environment and exits. (It cannot run in the test binary itself: a
+// PortAudio callback calls into Go, and cgo callbacks wait until every package
+// init function has returned, so a helper in an init function deadlocks, and
+// after init the test binary would run its tests.)
+func HelperMain() {
+	jobFile := os.Getenv(helperEnv)
+	if jobFile == "" {
+		fmt.Fprintln(os.Stderr, "jacktest-helper: run by jacktest.Run, which sets "+helperEnv)
+		os.Exit(2)
+	}
+	var hr helperResult
+	code := 0
+	if err := helper(jobFile, &hr); err != nil {
+		hr.Err = err.Error()
+		code = 1
+	}
+	var j job
+	if b, err := os.ReadFile(jobFile); err == nil && json.Unmarshal(b, &j) == nil {
+		b, _ := json.Marshal(hr)
+		os.WriteFile(j.ResultFile, b, 0o600)
+	}
+	os.Exit(code)
+}
+
+func helper(jobFile string, hr *helperResult) error {
+	b, err := os.ReadFile(jobFile)
+	if err != nil {
+		return err
+	}
+	var j job
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	sig, err := readF32(j.SignalFile)
+	if err != nil {
+		return err
+	}
+	step := func(msg string, args ...any) {
+		fmt.Fprintf(os.Stderr, "jacktest helper: "+msg+"\n", args...)
+	}
+	step("initializing PortAudio")
+	if err := portaudio.Initialize(); err != nil {
+		return fmt.Errorf("initializing PortAudio: %w", err)
+	}
+	defer portaudio.Terminate()
+	jack, err := portaudio.HostApi(portaudio.JACK)
+	if err != nil {
+		return fmt.Errorf("no JACK host API (is the server %q running?): %w", os.Getenv("JACK_DEFAULT_SERVER"), err)
+	}
+	var dev *portaudio.DeviceInfo
+	var names []string
+	for _, d := range jack.Devices {
+		names = append(names, fmt.Sprintf("%q (%d in, %d out)", d.Name, d.MaxInputChannels, d.MaxOutputChannels))
+		if d.Name == j.Target {
+			dev = d
+		}
+	}
+	if dev == nil {
+		return fmt.Errorf("no JACK client %q; clients with ports: %v", j.Target, names)
+	}
+	p := portaudio.StreamParameters{SampleRate: float64(j.SampleRateHz), FramesPerBuffer: j.FramesPerBuffer}
+	if j.SignalChannels > 0 {
+		p.Output = portaudio.StreamDeviceParameters{Device: dev, Channels: j.SignalChannels, Latency: dev.DefaultLowOutputLatency}
+	}
+	if j.RecordChannels > 0 {
+		p.Input = portaudio.StreamDeviceParameters{Device: dev, Channels: j.RecordChannels, Latency: dev.DefaultLowInputLatency}
+	}
+	rec := make([]float32, j.RecordFrames*j.RecordChannels)
+	var pos int // frames done; only the callback touches it until done is closed
+	var xruns atomic.Int64
+	done := make(chan struct{})
+	var finished atomic.Bool
+	cb := func(in, out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
+		if finished.Load() {
+			clear(out)
+			return
+		}
+		if flags&(portaudio.InputOverflow|portaudio.OutputUnderflow|portaudio.InputUnderflow|portaudio.OutputOverflow) != 0 {
+			xruns.Add(1)
+		}
+		var n int
+		if j.SignalChannels > 0 {
+			n = len(out) / j.SignalChannels
+			k := copy(out, sig[min(pos*j.SignalChannels, len(sig)):])
+			clear(out[k:])
+		} else {
+			n = len(in) / j.RecordChannels
+		}
+		if j.RecordChannels > 0 {
+			copy(rec[min(pos*j.RecordChannels, len(rec)):], in)
+		}
+		pos += n
+		if pos >= j.RecordFrames && pos >= j.SignalFrames {
+			finished.Store(true)
+			close(done)
+		}
+	}
+	step("opening %d out, %d in on %q", j.SignalChannels, j.RecordChannels, j.Target)
+	s, err := portaudio.OpenStream(p, cb)
+	if err != nil {
+		return fmt.Errorf("opening a duplex stream on %q: %w", j.Target, err)
+	}
+	defer s.Close()
+	step("starting")
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("starting the stream on %q: %w", j.Target, err)
+	}
+	step("started")
+	total := time.Duration(max(j.RecordFrames, j.SignalFrames)) * time.Second / time.Duration(j.SampleRateHz)
+	select {
+	case <-done:
+	case <-time.After(total + 5*time.Second):
+		return fmt.Errorf("the stream on %q ran %d of %d frames in %v", j.Target, pos, j.RecordFrames, total+5*time.Second)
+	}
+	if err := s.Stop(); err != nil {
+		return fmt.Errorf("stopping: %w", err)
+	}
+	hr.XrunCallbacks = int(xruns.Load())
+	return writeF32(j.RecordFile, rec)
+}
