@@ -397,6 +397,11 @@ func (c *Capture) ReadContext(ctx context.Context, dst [][]float64) (int, error)
 			panic("audio: Capture.Read: channels of different lengths")
 		}
 	}
+	select {
+	case <-c.closed:
+		return 0, io.EOF
+	default:
+	}
 	s := c.cur
 	n := 0
 	for n < want {
