@@ -20,7 +20,8 @@ import (
 
 // Handler returns the HTTP handler of the metrics listener:
 //
-//	GET  /metrics    the registry in the Prometheus text format (or OpenMetrics, as negotiated)
+//	GET  /metrics    the registry in the Prometheus text format (or OpenMetrics, as
+//	                 negotiated); a collector that fails is logged and left out
 //	GET  /healthz    200 "ok": the process is alive and serving
 //	GET  /readyz     200 "ok" when audio flows (see Ready), else 503 with the reason
 //	POST /-/reload   calls reload: 200 "ok"; 400 with the error text when the new
@@ -41,7 +42,10 @@ func (m *Metrics) Handler(reload func() error, log *slog.Logger) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorLog:          promLog{log},
+		ErrorLog: promLog{log},
+		// A collector that fails (e.g. /proc hidden by a sandbox) loses its
+		// own series, not the whole scrape: the error is logged.
+		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

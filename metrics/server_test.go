@@ -1,14 +1,18 @@
 package metrics_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
@@ -163,5 +167,38 @@ func TestRecordReload(t *testing.T) {
 	fams = gather(t, m)
 	if ok, ts := sample(t, fams, "sepd_config_last_reload_successful"), sample(t, fams, "sepd_config_last_reload_success_timestamp_seconds"); ok != 1 || ts < t0 {
 		t.Errorf("after a success: successful=%v timestamp=%v, want 1 and at least %v", ok, ts, t0)
+	}
+}
+
+// failing is a collector whose scrape always fails, like the process
+// collector in a sandbox that hides /proc/stat.
+type failing struct{ d *prometheus.Desc }
+
+func (f failing) Describe(ch chan<- *prometheus.Desc) { ch <- f.d }
+func (f failing) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.NewInvalidMetric(f.d, errors.New("open /proc/stat: permission denied"))
+}
+
+// TestScrapeSurvivesFailingCollector: one broken collector is logged and the
+// rest of the scrape still arrives.
+func TestScrapeSurvivesFailingCollector(t *testing.T) {
+	m := metrics.New("dev")
+	m.Registry().MustRegister(failing{prometheus.NewDesc("broken_total", "always fails", nil, nil)})
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := metrics.Listen(ctx, "127.0.0.1:0", false, m.Handler(nil, slog.New(slog.NewTextHandler(&logs, nil))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams := scrape(t, "http://"+srv.Addr())
+	sample(t, fams, "sepd_frames_total")
+	if fams["broken_total"] != nil {
+		t.Error("the failing collector's series is present")
+	}
+	cancel()
+	srv.Wait()
+	if !strings.Contains(logs.String(), "/proc/stat") {
+		t.Errorf("the collector error was not logged: %q", logs.String())
 	}
 }
