@@ -341,15 +341,16 @@ func checkSignals(what string, x [][]float64, nsampl int) error {
 	if len(x) > MaxSources {
 		return fmt.Errorf("eval: %d %s sources, more than MaxSources = %d: %w", len(x), what, MaxSources, ErrShape)
 	}
+	others := "the references have"
 	if nsampl < 0 {
-		nsampl = len(x[0])
+		nsampl, others = len(x[0]), what+" 0 has"
 	}
 	if nsampl == 0 {
 		return fmt.Errorf("eval: %s 0 has no samples: %w", what, ErrShape)
 	}
 	for i, s := range x {
 		if len(s) != nsampl {
-			return fmt.Errorf("eval: %s %d has %d samples, the references have %d: %w", what, i, len(s), nsampl, ErrShape)
+			return fmt.Errorf("eval: %s %d has %d samples, %s %d: %w", what, i, len(s), others, nsampl, ErrShape)
 		}
 		silent := true
 		for t, v := range s {

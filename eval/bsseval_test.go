@@ -282,7 +282,7 @@ func TestBSSEvalSourcesErrors(t *testing.T) {
 		{"no samples", [][]float64{{}}, [][]float64{{}}, false, ErrShape, "eval: reference 0 has no samples"},
 		{"more estimates", [][]float64{a, b}, [][]float64{a, b, a}, false, ErrShape, "eval: 2 reference sources but 3 estimates"},
 		{"fewer estimates", [][]float64{a, b}, [][]float64{a}, false, ErrShape, "eval: 2 reference sources but 1 estimates"},
-		{"reference lengths", [][]float64{a, b[:599]}, [][]float64{a, b}, false, ErrShape, "eval: reference 1 has 599 samples, the references have 600"},
+		{"reference lengths", [][]float64{a, b[:599]}, [][]float64{a, b}, false, ErrShape, "eval: reference 1 has 599 samples, reference 0 has 600"},
 		{"estimate length", [][]float64{a, b}, [][]float64{a, ok(601, 1)}, false, ErrShape, "eval: estimate 1 has 601 samples, the references have 600"},
 		{"silent reference", [][]float64{a, zeros}, [][]float64{a, b}, false, ErrSilent, "eval: reference 1 is all zeros"},
 		{"silent estimate", [][]float64{a, b}, [][]float64{zeros, b}, false, ErrSilent, "eval: estimate 0 is all zeros"},
