@@ -484,8 +484,17 @@ func TestReadyzOverHTTP(t *testing.T) {
 	}
 	m.SetEngine(e, testRate)
 	f := newFeeder(e, 1)
-	f.frames(1)
-	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "ok\n" {
+	// Right after a frame /readyz is 200; on a loaded machine the request
+	// itself may take longer than the 100 ms limit, so try a few times.
+	var code int
+	var body string
+	for range 5 {
+		f.frames(1)
+		if code, body = get(t, base+"/readyz"); code == http.StatusOK {
+			break
+		}
+	}
+	if code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/readyz right after a frame: %d %q", code, body)
 	}
 	time.Sleep(metrics.ReadyFloor + 50*time.Millisecond) // the input stops
