@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,32 @@ type RunOptions struct {
 	// e.Spectrum(c) and e.Separator().Activations(). For offline analysis (plots);
 	// leave it nil on a live path.
 	OnFrame func(e *Engine)
+	// Next, if set, is polled between two frames: a Stage stored there replaces the
+	// running one (hot reload). See Stage.
+	Next *atomic.Pointer[Stage]
+}
+
+// Stage is what the frame loop runs: an engine, one Sink per source (nil drops the
+// source) and the output block. A daemon builds the next Stage off the audio path
+// (Successor shares the streaming state that must survive) and stores it in
+// RunOptions.Next; Run adopts it between two frames and closes Adopted.
+type Stage struct {
+	Engine *Engine
+	Sinks  []Sink
+	// Adopted is closed by Run once the stage runs (the previous one is retired).
+	Adopted chan struct{}
+	// OnAdopt, if set, runs on the frame goroutine right after the swap, before
+	// the next frame (e.g. Aligned.Shift for a changed delay). It must not block.
+	OnAdopt func(prev *Stage)
+	out     [][][]float64
+}
+
+// NewStage checks that sinks match e's sources and allocates the output block.
+func NewStage(e *Engine, sinks []Sink) (*Stage, error) {
+	if len(sinks) != e.Sources() {
+		return nil, fmt.Errorf("engine: %d sinks for %d sources", len(sinks), e.Sources())
+	}
+	return &Stage{Engine: e, Sinks: sinks, Adopted: make(chan struct{}), out: e.NewBlock()}, nil
 }
 
 // Run drives e from src to sinks (sinks[s] receives source s; a nil Sink drops it)
@@ -40,16 +67,24 @@ type RunOptions struct {
 // the number of input samples consumed. Sinks that need input alignment wrap
 // themselves with Aligned. The first Source or Sink error stops the run.
 func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOptions) (int64, error) {
-	if len(sinks) != e.Sources() {
-		return 0, fmt.Errorf("engine: %d sinks for %d sources", len(sinks), e.Sources())
+	st, err := NewStage(e, sinks)
+	if err != nil {
+		return 0, err
 	}
-	hop := e.HopSamples()
-	in := make([][]float64, e.Channels())
-	view := make([][]float64, e.Channels())
+	return RunStage(ctx, st, src, opt)
+}
+
+// RunStage is Run for a Stage, with hot swaps through opt.Next. The stage in force
+// when the input ends is the one drained.
+func RunStage(ctx context.Context, st *Stage, src Source, opt RunOptions) (int64, error) {
+	close(st.Adopted)
+	hop := st.Engine.HopSamples()
+	chans := st.Engine.Channels()
+	in := make([][]float64, chans)
+	view := make([][]float64, chans)
 	for c := range in {
 		in[c] = make([]float64, hop)
 	}
-	out := e.NewBlock()
 	var consumed int64
 	start := time.Now()
 	var pace *time.Timer
@@ -57,12 +92,16 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 		pace = time.NewTimer(time.Hour)
 		defer pace.Stop()
 	}
-	write := func() error {
-		for s, sink := range sinks {
+	frame := func() error {
+		st.Engine.Process(st.out, in)
+		if opt.OnFrame != nil {
+			opt.OnFrame(st.Engine)
+		}
+		for s, sink := range st.Sinks {
 			if sink == nil {
 				continue
 			}
-			if err := sink.Write(out[s]); err != nil {
+			if err := sink.Write(st.out[s]); err != nil {
 				return err
 			}
 		}
@@ -70,6 +109,20 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 	}
 	ended := false
 	for !ended {
+		if opt.Next != nil {
+			if next := opt.Next.Swap(nil); next != nil {
+				if next.Engine.Channels() != chans || next.Engine.HopSamples() != hop {
+					// A daemon rebuilds the run for these; never swap them under it.
+					panic("engine: swapped stage changes channels or hop")
+				}
+				prev := st
+				st = next
+				if st.OnAdopt != nil {
+					st.OnAdopt(prev)
+				}
+				close(st.Adopted)
+			}
+		}
 		// Fill one hop, tolerating short reads.
 		n := 0
 		for n < hop {
@@ -108,11 +161,7 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 				}
 			}
 		}
-		e.Process(out, in)
-		if opt.OnFrame != nil {
-			opt.OnFrame(e)
-		}
-		if err := write(); err != nil {
+		if err := frame(); err != nil {
 			return consumed, err
 		}
 		if opt.Progress != nil {
@@ -120,7 +169,7 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 		}
 	}
 	// Sinks that keep input alignment now know the input's length.
-	for _, sink := range sinks {
+	for _, sink := range st.Sinks {
 		if l, ok := sink.(interface{ SetLimit(int64) }); ok {
 			l.SetLimit(consumed)
 		}
@@ -129,12 +178,8 @@ func Run(ctx context.Context, e *Engine, src Source, sinks []Sink, opt RunOption
 	for c := range in {
 		clear(in[c])
 	}
-	for left := e.DelaySamples(); left > 0; left -= hop {
-		e.Process(out, in)
-		if opt.OnFrame != nil {
-			opt.OnFrame(e)
-		}
-		if err := write(); err != nil {
+	for left := st.Engine.DelaySamples(); left > 0; left -= hop {
+		if err := frame(); err != nil {
 			return consumed, err
 		}
 	}
