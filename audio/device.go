@@ -95,6 +95,7 @@ func paAcquireLocked() error {
 		if err != nil {
 			return fmt.Errorf("audio: initializing PortAudio: %w", err)
 		}
+		raceWorkaround()
 	}
 	pa.refs++
 	return nil

@@ -429,6 +429,20 @@ func (c *Capture) ReadContext(ctx context.Context, dst [][]float64) (int, error)
 	return n, nil
 }
 
+// Flush drops the frames captured but not read yet and returns how many. The
+// engine calls it right before its loop starts (or after a pause), so that
+// the backlog of stale input, e.g. what arrived while the outputs were being
+// opened, does not become a fixed extra latency. Read's goroutine only; it
+// does not allocate.
+func (c *Capture) Flush() int {
+	s := c.cur
+	select {
+	case <-s.notify:
+	default:
+	}
+	return s.ring.Discard(s.ring.Cap())
+}
+
 // Reopen closes the current stream (abandoning it if the server is gone) and
 // opens the same configuration again, resolving the device spec anew; it
 // counts a Reconnect. Call it after ErrStalled, with a backoff between
@@ -584,9 +598,10 @@ func (w *PlaybackWriter) Write(src [][]float64) error {
 	select {
 	case <-p.closed:
 		return io.EOF
-	case <-s.stalled:
-		return s.errStalled()
 	default:
+	}
+	if s.isStalled() {
+		return s.errStalled()
 	}
 	ch := p.cfg.Channels
 	if w.pos+n > len(p.stage)/ch {

@@ -1,0 +1,261 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// fakeStream is a stream with no PortAudio behind it: the tests call its
+// callbacks by hand, as PortAudio's audio thread would.
+func fakeStream(t *testing.T, input bool, cfg StreamConfig) *stream {
+	t.Helper()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream{
+		cfg: cfg, input: input, xruns: cfg.Xruns,
+		ring:    NewRing(cfg.RingFrames, cfg.Channels),
+		notify:  make(chan struct{}, 1),
+		stalled: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+	s.info = StreamInfo{Device: DeviceInfo{Name: "fake"}, PrefillFrames: cfg.PrefillFrames, RingFrames: s.ring.Cap()}
+	return s
+}
+
+func fakeCapture(t *testing.T, cfg StreamConfig) (*Capture, *stream) {
+	s := fakeStream(t, true, cfg)
+	return &Capture{cfg: s.cfg, cur: s, closed: make(chan struct{}), scratch: make([]float32, 1024*s.cfg.Channels)}, s
+}
+
+func fakePlayback(t *testing.T, cfg StreamConfig) (*Playback, *stream) {
+	s := fakeStream(t, false, cfg)
+	return &Playback{cfg: s.cfg, cur: s, closed: make(chan struct{}), stage: make([]float32, s.ring.Cap()*s.cfg.Channels)}, s
+}
+
+func TestCaptureCallbackToRead(t *testing.T) {
+	c, s := fakeCapture(t, StreamConfig{Channels: 2, SampleRateHz: 48000, FramesPerBuffer: 4, RingFrames: 8})
+	// Three callbacks of 4 frames into an 8-frame ring: the first 4 frames are dropped.
+	for k := range 3 {
+		in := make([]float32, 8)
+		for i := range 4 {
+			in[2*i], in[2*i+1] = float32(4*k+i), -float32(4*k+i)
+		}
+		s.captureCallback(in, portaudio.StreamCallbackTimeInfo{}, 0)
+	}
+	s.captureCallback(nil, portaudio.StreamCallbackTimeInfo{}, portaudio.InputOverflow)
+	if got := s.xruns.Snapshot(); got[RingOverrun] != 1 || got[InputOverflow] != 1 {
+		t.Errorf("xruns %v, want ring_overrun=1 input_overflow=1", got)
+	}
+	dst := [][]float64{make([]float64, 8), make([]float64, 8)}
+	if n, err := c.Read(dst); n != 8 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	for i := range 8 {
+		if dst[0][i] != float64(4+i) || dst[1][i] != -float64(4+i) {
+			t.Fatalf("frame %d = (%v, %v), want (%d, %d)", i, dst[0][i], dst[1][i], 4+i, -(4 + i))
+		}
+	}
+	// A Read that waits: a later callback wakes it.
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		s.captureCallback([]float32{1, 2, 3, 4}, portaudio.StreamCallbackTimeInfo{}, 0)
+	}()
+	small := [][]float64{make([]float64, 2), make([]float64, 2)}
+	if n, err := c.Read(small); n != 2 || err != nil || small[1][1] != 4 {
+		t.Fatalf("Read = %d, %v, %v", n, err, small)
+	}
+	// ctx, stall and close end a waiting Read.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := c.ReadContext(ctx, small); err != context.DeadlineExceeded {
+		t.Errorf("ReadContext = %v, want DeadlineExceeded", err)
+	}
+	close(s.stalled)
+	if _, err := c.Read(small); !errors.Is(err, ErrStalled) {
+		t.Errorf("Read after stall = %v, want ErrStalled", err)
+	}
+	close(c.closed)
+	if _, err := c.Read(small); err != io.EOF {
+		t.Errorf("Read after close = %v, want io.EOF", err)
+	}
+}
+
+func TestCaptureNoAllocs(t *testing.T) {
+	c, s := fakeCapture(t, StreamConfig{Channels: 2, SampleRateHz: 48000, FramesPerBuffer: 256})
+	in := make([]float32, 2*256)
+	dst := [][]float64{make([]float64, 256), make([]float64, 256)}
+	allocs := testing.AllocsPerRun(100, func() {
+		s.captureCallback(in, portaudio.StreamCallbackTimeInfo{}, 0)
+		c.Read(dst)
+	})
+	if allocs != 0 {
+		t.Errorf("capture callback + Read allocate %v times per block, want 0", allocs)
+	}
+}
+
+func TestPlaybackWriters(t *testing.T) {
+	// A 3-channel device: "voice" on channel 2, "noise" on channels 0 and 1,
+	// "click" mixed into channel 0.
+	p, s := fakePlayback(t, StreamConfig{Channels: 3, SampleRateHz: 48000, FramesPerBuffer: 4, PrefillFrames: 4, RingFrames: 16})
+	voice, err := p.Writer(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise, _ := p.Writer(0, 1)
+	click, _ := p.Writer(0)
+	for _, bad := range [][]int{{}, {3}, {-1}, {1, 1}} {
+		if _, err := p.Writer(bad...); err == nil {
+			t.Errorf("Writer(%v) succeeded", bad)
+		}
+	}
+	out := make([]float32, 3*4)
+	play := func() []float32 {
+		s.playbackCallback(out, portaudio.StreamCallbackTimeInfo{}, 0)
+		return append([]float32(nil), out...)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(voice.Write([][]float64{{1, 2, 3, 4, 5, 6}}))
+	must(noise.Write([][]float64{{10, 20, 30, 40}, {-10, -20, -30, -40}}))
+	if s.ring.Len() != 0 {
+		t.Fatalf("ring holds %d frames before every writer wrote", s.ring.Len())
+	}
+	must(click.Write([][]float64{{0.5, 0, 0, 0.5, 0}}))
+	// Committed: 4 frames (the slowest writer, noise). Prefill 4 reached.
+	want := []float32{10.5, -10, 1, 20, -20, 2, 30, -30, 3, 40.5, -40, 4}
+	if got := play(); !equal(got, want) {
+		t.Fatalf("played %v, want %v", got, want)
+	}
+	if got := play(); !equal(got, make([]float32, 12)) || s.xruns.Load(RingUnderrun) != 1 {
+		t.Fatalf("underrun played %v (underruns %d), want silence and 1", got, s.xruns.Load(RingUnderrun))
+	}
+	// Remove noise: voice (2 ahead) and click (1 ahead) hold the rest back to 1 frame.
+	noise.Remove()
+	if s.ring.Len() != 1 {
+		t.Fatalf("ring holds %d frames after Remove, want 1", s.ring.Len())
+	}
+	// Re-priming after the underrun: silence until 4 frames are there.
+	if got := play(); !equal(got, make([]float32, 12)) {
+		t.Fatalf("played %v before the prefill, want silence", got)
+	}
+	// A writer running ahead by more than the ring holds is an error.
+	if err := voice.Write([][]float64{make([]float64, 16)}); err == nil {
+		t.Error("a writer 18 frames ahead of another (ring 16) was accepted")
+	}
+	close(s.stalled)
+	if err := voice.Write([][]float64{{1}}); !errors.Is(err, ErrStalled) {
+		t.Errorf("Write after stall: %v, want ErrStalled", err)
+	}
+	close(p.closed)
+	if err := voice.Write([][]float64{{1}}); err != io.EOF {
+		t.Errorf("Write after close: %v, want io.EOF", err)
+	}
+}
+
+func TestPlaybackOverrunAndDrainFlush(t *testing.T) {
+	p, s := fakePlayback(t, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 4, RingFrames: 8})
+	w, _ := p.Writer(0)
+	if err := w.Write([][]float64{make([]float64, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([][]float64{make([]float64, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.xruns.Load(RingOverrun); got != 1 {
+		t.Errorf("%d ring overruns, want 1 (12 frames into 8)", got)
+	}
+	// Drain plays what is left even below the prefill (8 frames here).
+	s.ring.Discard(5)
+	done := make(chan error)
+	go func() { done <- p.Drain(context.Background()) }()
+	out := make([]float32, 4)
+	for s.ring.Len() > 0 {
+		s.playbackCallback(out, portaudio.StreamCallbackTimeInfo{}, 0)
+		time.Sleep(time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Drain: %v", err)
+	}
+	if got := s.xruns.Load(RingUnderrun); got != 0 {
+		t.Errorf("draining counted %d underruns, want 0", got)
+	}
+}
+
+func TestPlaybackNoAllocs(t *testing.T) {
+	p, s := fakePlayback(t, StreamConfig{Channels: 2, SampleRateHz: 48000, FramesPerBuffer: 256, PrefillFrames: 256})
+	a, _ := p.Writer(0)
+	b, _ := p.Writer(1)
+	src := [][]float64{make([]float64, 256)}
+	out := make([]float32, 2*256)
+	allocs := testing.AllocsPerRun(100, func() {
+		a.Write(src)
+		b.Write(src)
+		s.playbackCallback(out, portaudio.StreamCallbackTimeInfo{}, 0)
+	})
+	if allocs != 0 {
+		t.Errorf("two writers + playback callback allocate %v times per block, want 0", allocs)
+	}
+}
+
+func TestStreamConfigDefaults(t *testing.T) {
+	c, err := StreamConfig{Device: "x", Channels: 1, SampleRateHz: 48000}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 256 frames per buffer; ring 16 buffers; prefill 2 buffers; stall after
+	// max(250 ms, 8 buffers = 42.7 ms).
+	if c.FramesPerBuffer != 256 || c.RingFrames != 4096 || c.PrefillFrames != 512 || c.StallTimeout != 250*time.Millisecond || c.Xruns == nil {
+		t.Errorf("defaults %+v", c)
+	}
+	for _, bad := range []StreamConfig{
+		{Channels: 0, SampleRateHz: 48000}, {Channels: 1}, {Channels: 1, SampleRateHz: 48000, FramesPerBuffer: -1},
+	} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestWatchdog(t *testing.T) {
+	s := fakeStream(t, true, StreamConfig{Channels: 1, SampleRateHz: 48000, StallTimeout: 40 * time.Millisecond})
+	go s.watch()
+	// Callbacks every 5 ms keep it quiet for 100 ms...
+	for range 20 {
+		s.callbacks.Add(1)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.isStalled() {
+		t.Fatal("stalled while callbacks ran")
+	}
+	// ...and it reports within 40 ms + a tick (5 ms) of the last one; allow
+	// scheduling slack on a loaded machine.
+	select {
+	case <-s.stalled:
+	case <-time.After(time.Second):
+		t.Fatal("no stall reported 1 s after the callbacks stopped")
+	}
+	close(s.closed)
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
