@@ -226,3 +226,21 @@ func verdict(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+func TestJACKClientName(t *testing.T) {
+	jackServer(t)
+	if _, err := audio.JACKClientName(); err == nil {
+		t.Error("JACKClientName with no stream open succeeded")
+	}
+	audio.SetJACKClientName("sepd-audio-test")
+	defer audio.SetJACKClientName("PortAudio")
+	c, err := audio.OpenCapture(audio.StreamConfig{Device: "system", Channels: 1, SampleRateHz: 48000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// JACK appends "-01" and so on when the name is taken.
+	if name, err := audio.JACKClientName(); err != nil || !strings.HasPrefix(name, "sepd-audio-test") {
+		t.Errorf("JACKClientName = %q, %v; want sepd-audio-test...", name, err)
+	}
+}
