@@ -1,0 +1,313 @@
+package separate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/stft"
+)
+
+// learnGolden is testdata/learn/golden.json, written by
+// testdata/learn/make_golden.py (scikit-learn 1.2.1).
+type learnGolden struct {
+	Sklearn string
+	Cases   map[string]struct {
+		FFTSize           int       `json:"fft_size"`
+		Hop               int       `json:"hop"`
+		Components        int       `json:"components"`
+		Beta              float64   `json:"beta"`
+		MaxIter           int       `json:"max_iter"`
+		Tol               float64   `json:"tol"`
+		Bins              int       `json:"bins"`
+		Frames            int       `json:"frames"`
+		VSum              float64   `json:"v_sum"`
+		VFirst            []float64 `json:"v_first"`
+		InitialDivergence float64   `json:"initial_divergence"`
+		Divergence        float64   `json:"divergence"`
+		NIter             int       `json:"n_iter"`
+	}
+}
+
+const learnTestdata = "../testdata/learn/"
+
+func loadLearnGolden(t testing.TB) learnGolden {
+	t.Helper()
+	raw, err := os.ReadFile(learnTestdata + "golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g learnGolden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// spectrogram is |STFT| (F x T) of a mono file with the streaming engine's
+// framing, as testdata/gen/sepdref.py's stft computes it: history starts as
+// zeros, and frames run until the last sample has left the window (the
+// engine's drain), i.e. T = ceil((n + fft - hop) / hop).
+func spectrogram(t testing.TB, path string, fft, hop int) *mat.Dense {
+	t.Helper()
+	x, _, err := audio.ReadAll(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := stft.NewAnalyzer(fft, hop, stft.Hann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(x[0])
+	T := (n + fft - hop + hop - 1) / hop
+	F := fft/2 + 1
+	V := mat.NewDense(F, T, nil)
+	block := make([]float64, hop)
+	spec := make([]complex128, F)
+	for j := 0; j < T; j++ {
+		clear(block)
+		if j*hop < n {
+			copy(block, x[0][j*hop:min(n, (j+1)*hop)])
+		}
+		a.Analyze(spec, block)
+		for f, z := range spec {
+			V.Set(f, j, math.Hypot(real(z), imag(z)))
+		}
+	}
+	return V
+}
+
+// TestLearnMatchesSklearn: Learn's final divergence is within 1% of
+// scikit-learn's NMF(init='nndsvda', solver='mu', tol=0) with the same
+// max_iter on the same spectrogram (the issue's bound). The two start from
+// NNDSVDa built on different SVDs (exact here, randomized in sklearn), so
+// they do not follow the same path; the initial divergences agree within 1%
+// as well. The spectrogram itself is first checked against sklearn's
+// (sum to 1e-9 relative: float64 FFTs of different libraries).
+func TestLearnMatchesSklearn(t *testing.T) {
+	g := loadLearnGolden(t)
+	cases := []string{"fixture-beta2", "fixture-beta1", "fixture-beta0.5"}
+	if !testing.Short() {
+		cases = append(cases, "demo-noise")
+	}
+	for _, name := range cases {
+		c, ok := g.Cases[name]
+		if !ok {
+			t.Fatalf("golden.json has no case %q", name)
+		}
+		t.Run(name, func(t *testing.T) {
+			path := learnTestdata + "fixture.wav"
+			if src, ok := strings.CutPrefix(name, "demo-"); ok {
+				path = "../testdata/demo/train/" + src + ".wav"
+			}
+			V := spectrogram(t, path, c.FFTSize, c.Hop)
+			f, T := V.Dims()
+			if f != c.Bins || T != c.Frames {
+				t.Fatalf("spectrogram %dx%d, sklearn's %dx%d", f, T, c.Bins, c.Frames)
+			}
+			if d := math.Abs(mat.Sum(V)-c.VSum) / c.VSum; d > 1e-9 {
+				t.Fatalf("spectrogram sum %v, sklearn's %v (relative difference %.2g)", mat.Sum(V), c.VSum, d)
+			}
+			res, err := Learn(V, LearnParams{Components: c.Components, Beta: c.Beta, Iterations: c.MaxIter, Tolerance: c.Tol})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("initial %.6g (sklearn %.6g), final %.6g (sklearn %.6g), %d iterations (sklearn %d)",
+				res.InitialDivergence, c.InitialDivergence, res.Divergence, c.Divergence, res.Iterations, c.NIter)
+			if d := math.Abs(res.InitialDivergence-c.InitialDivergence) / c.InitialDivergence; d > 0.01 {
+				t.Errorf("initial divergence %.6g differs from sklearn's %.6g by %.2f%%", res.InitialDivergence, c.InitialDivergence, 100*d)
+			}
+			if d := math.Abs(res.Divergence-c.Divergence) / c.Divergence; d > 0.01 {
+				t.Errorf("final divergence %.6g differs from sklearn's %.6g by %.2f%%", res.Divergence, c.Divergence, 100*d)
+			}
+			if c.Tol == 0 && res.Iterations != c.MaxIter {
+				t.Errorf("%d iterations, want %d", res.Iterations, c.MaxIter)
+			}
+			// The reported divergence is that of the returned factors.
+			if d := BetaDivergence(V, res.W, res.H, c.Beta); math.Abs(d-res.Divergence) > 1e-9*d {
+				t.Errorf("BetaDivergence(V, W, H) = %v, Learn reported %v", d, res.Divergence)
+			}
+			checkUnitL1(t, res.W)
+		})
+	}
+}
+
+// checkUnitL1 fails unless every column of W is non-negative and sums to 1
+// (to 1e-12: a sum of F terms rounded once each).
+func checkUnitL1(t *testing.T, W *mat.Dense) {
+	t.Helper()
+	f, k := W.Dims()
+	for j := 0; j < k; j++ {
+		s := 0.0
+		for i := 0; i < f; i++ {
+			x := W.At(i, j)
+			if !(x >= 0) {
+				t.Fatalf("W[%d, %d] = %v", i, j, x)
+			}
+			s += x
+		}
+		if math.Abs(s-1) > 1e-12 {
+			t.Fatalf("column %d sums to %v", j, s)
+		}
+	}
+}
+
+func TestLearnRandomInitIsSeeded(t *testing.T) {
+	V := spectrogram(t, learnTestdata+"fixture.wav", 512, 128)
+	run := func(seed uint64) LearnResult {
+		res, err := Learn(V, LearnParams{Components: 6, Beta: 1, Iterations: 20, Init: InitRandom, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b, c := run(1), run(1), run(2)
+	if !mat.Equal(a.W, b.W) || !mat.Equal(a.H, b.H) {
+		t.Error("the same seed gave different factors")
+	}
+	if mat.Equal(a.W, c.W) {
+		t.Error("seeds 1 and 2 gave the same factors")
+	}
+	if !(a.Divergence < a.InitialDivergence) {
+		t.Errorf("divergence %v did not fall from %v", a.Divergence, a.InitialDivergence)
+	}
+}
+
+func TestLearnErrors(t *testing.T) {
+	V := mat.NewDense(5, 4, nil)
+	for i := 0; i < 5; i++ {
+		for j := 0; j < 4; j++ {
+			V.Set(i, j, float64(1+i+j))
+		}
+	}
+	bad := func(i, j int, x float64) *mat.Dense {
+		m := mat.DenseCopyOf(V)
+		m.Set(i, j, x)
+		return m
+	}
+	ok := LearnParams{Components: 2, Beta: 1, Iterations: 5}
+	for _, tc := range []struct {
+		name string
+		V    *mat.Dense
+		edit func(*LearnParams)
+		want string
+	}{
+		{"components 0", V, func(p *LearnParams) { p.Components = 0 }, "components = 0: must be at least 1"},
+		{"more components than frames", V, func(p *LearnParams) { p.Components = 5 }, "components = 5: larger than the 4 frames"},
+		{"nndsvda with K > F", mat.NewDense(2, 9, nil), func(p *LearnParams) { p.Components = 3 }, "init nndsvda needs at most F = 2"},
+		{"beta", V, func(p *LearnParams) { p.Beta = 3 }, "beta = 3"},
+		{"iterations", V, func(p *LearnParams) { p.Iterations = 0 }, "iterations = 0"},
+		{"tolerance", V, func(p *LearnParams) { p.Tolerance = -1 }, "tolerance = -1"},
+		{"init", V, func(p *LearnParams) { p.Init = "svd" }, `init "svd"`},
+		{"negative", bad(1, 2, -1), nil, "V[1, 2] (bin 1, frame 2) is negative"},
+		{"NaN", bad(0, 3, math.NaN()), nil, "V[0, 3] (bin 0, frame 3) is NaN"},
+		{"all zero", mat.NewDense(5, 4, nil), nil, "all zero"},
+	} {
+		p := ok
+		if tc.edit != nil {
+			tc.edit(&p)
+		}
+		_, err := Learn(tc.V, p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestLearnRankDeficient: a rank-1 V with K = 3 has two zero singular
+// values; NNDSVDa fills their pairs with mean(V) and the result stays
+// finite, fits V (divergence near 0) and has valid bases.
+func TestLearnRankDeficient(t *testing.T) {
+	u := []float64{1, 2, 3, 4, 5, 6}
+	w := []float64{1, 0.5, 2, 1, 3}
+	V := mat.NewDense(6, 5, nil)
+	V.Outer(1, mat.NewVecDense(6, u), mat.NewVecDense(5, w))
+	for _, beta := range []float64{2, 1, 0.5, 0} {
+		t.Run(fmt.Sprint(beta), func(t *testing.T) {
+			res, err := Learn(V, LearnParams{Components: 3, Beta: beta, Iterations: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !(res.Divergence < 1e-3*res.InitialDivergence) && res.Divergence > 1e-6 {
+				t.Errorf("divergence %v from %v", res.Divergence, res.InitialDivergence)
+			}
+			if _, err := NewBases([]string{"x"}, []*mat.Dense{res.W}); err != nil {
+				t.Error(err)
+			}
+			checkUnitL1(t, res.W)
+		})
+	}
+}
+
+// TestLearnProgress: Progress is called once per iteration with the
+// iteration count, and the last call carries the final divergence.
+func TestLearnProgress(t *testing.T) {
+	V := spectrogram(t, learnTestdata+"fixture.wav", 512, 128)
+	var its []int
+	var last float64
+	res, err := Learn(V, LearnParams{Components: 4, Beta: 2, Iterations: 25, Progress: func(it int, d float64) {
+		its = append(its, it)
+		last = d
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(its) != 25 || its[0] != 1 || its[24] != 25 {
+		t.Errorf("progress calls %v", its)
+	}
+	if last != res.Divergence {
+		t.Errorf("last progress divergence %v, result %v", last, res.Divergence)
+	}
+}
+
+// TestWriteNPYMatchesNumpy: WriteNPY writes the bytes numpy 1.24's
+// numpy.save writes for the same float32 values (testdata/learn/numpy_*.npy,
+// made by make_golden.py), and LoadBases reads them back.
+func TestWriteNPYMatchesNumpy(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		m    *mat.Dense
+	}{
+		{"numpy_9x3.npy", func() *mat.Dense {
+			m := mat.NewDense(9, 3, nil)
+			for i := 0; i < 9; i++ {
+				for j := 0; j < 3; j++ {
+					m.Set(i, j, float64(3*i+j+1)/10)
+				}
+			}
+			return m
+		}()},
+		{"numpy_513x2.npy", func() *mat.Dense {
+			m := mat.NewDense(513, 2, nil)
+			for i := 0; i < 513; i++ {
+				m.Set(i, 0, float64(i+1)/1000)
+			}
+			return m
+		}()},
+	} {
+		want, err := os.ReadFile(learnTestdata + tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := WriteNPY(&got, tc.m); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			n := min(len(want), got.Len(), 128)
+			t.Errorf("%s: bytes differ from numpy's\n got %q\nwant %q", tc.file, got.Bytes()[:n], want[:n])
+		}
+	}
+	m := mat.NewDense(2, 1, []float64{1, math.NaN()})
+	if err := WriteNPY(io.Discard, m); err == nil || !strings.Contains(err.Error(), "[1, 0] is NaN") {
+		t.Errorf("NaN: got %v", err)
+	}
+}
