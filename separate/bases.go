@@ -17,9 +17,11 @@ type Bases struct {
 	Names []string   // source names, in order; unique and non-empty
 	W     *mat.Dense // F x K, all sources' columns side by side
 	Start []int      // len(Names)+1; source s owns columns Start[s]:Start[s+1]
-	// Free is, per source, the number of free (online-learned) columns that
-	// semi-supervised NMF would update (issue 4). It must be all zero for
-	// now: every basis is fixed.
+	// Free is, per source, the number of free columns: the last Free[s]
+	// columns of source s are learned online by the Separator
+	// (semi-supervised NMF), starting from the values in W; the others are
+	// fixed. nil or all zero: every basis is fixed. NewBases sets it to all
+	// zero; LoadBases sets it for the sources of BasesFile.Free columns.
 	Free []int
 }
 
@@ -201,8 +203,8 @@ func (b *Bases) validate() error {
 		return fmt.Errorf("separate: len(Bases.Free) = %d, want %d (one per source)", len(b.Free), n)
 	}
 	for s, fr := range b.Free {
-		if fr != 0 {
-			return fmt.Errorf("separate: source %q: %d free bases: online-learned bases are not supported yet", b.Names[s], fr)
+		if fr < 0 || fr > b.Start[s+1]-b.Start[s] {
+			return fmt.Errorf("separate: source %q: %d free bases, but the source has %d columns", b.Names[s], fr, b.Start[s+1]-b.Start[s])
 		}
 	}
 	descs := make([]sourceDesc, n)

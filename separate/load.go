@@ -38,7 +38,14 @@ func (o Orientation) String() string {
 // with one 2-D array, or a .npz with one array per source name. Name may be
 // empty for a .npz, which then provides every array it holds, in its order,
 // each named after its array.
-type BasesFile struct{ Name, Path string }
+//
+// A source with Free > 0 has no file (Path is empty): it gets Free bases
+// that the Separator learns online (semi-supervised NMF), starting from
+// seeded random columns that depend only on Name and F.
+type BasesFile struct {
+	Name, Path string
+	Free       int
+}
 
 // LoadReport tells what LoadBases read for one source.
 type LoadReport struct {
@@ -46,13 +53,17 @@ type LoadReport struct {
 	Path        string      // file it came from
 	Rows, Cols  int         // shape of the array as stored
 	Orientation Orientation // how the array was read
-	DType       string      // "float32" or "float64"
+	DType       string      // "float32" or "float64"; "" for free bases
+	Free        int         // number of free bases (then Path is "", Rows = F and Cols = Free)
 }
 
 // String describes the load for a log line, e.g.
 // `voice: voice.npy float32 32x513 read as sklearn components_ (K x F), K=32`.
 // It allocates.
 func (r LoadReport) String() string {
+	if r.Free > 0 {
+		return fmt.Sprintf("%s: %d free bases of %d bins, learned online from a seeded start", r.Name, r.Free, r.Rows)
+	}
 	src := r.Path
 	if strings.EqualFold(extOf(r.Path), ".npz") {
 		src = fmt.Sprintf("%s[%s]", r.Path, r.Name)
@@ -96,7 +107,8 @@ const maxArrayBytes = 1 << 30
 // file, an array that is not 2-D or not float, a shape that fits neither
 // layout (with the F that fftSize implies), NaN or Inf (with its index),
 // negative values, an all-zero basis, a duplicate or empty name, a .npz
-// without the requested array (listing the arrays it has).
+// without the requested array (listing the arrays it has), a source with both
+// a file and free bases.
 // LoadBases allocates; it does not panic on any file content.
 func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 	if fftSize < 2 {
@@ -108,7 +120,23 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 		ws      []*mat.Dense
 		reports []LoadReport
 	)
+	var free []int
 	for _, bf := range files {
+		if bf.Free != 0 {
+			switch {
+			case bf.Name == "":
+				return nil, nil, fmt.Errorf("separate: a source of %d free bases needs a name", bf.Free)
+			case bf.Path != "":
+				return nil, nil, fmt.Errorf("separate: source %q: both a bases file (%s) and %d free bases: give one", bf.Name, bf.Path, bf.Free)
+			case bf.Free < 0:
+				return nil, nil, fmt.Errorf("separate: source %q: %d free bases: must be at least 1", bf.Name, bf.Free)
+			}
+			descs = append(descs, sourceDesc{name: bf.Name, orient: FxK})
+			ws = append(ws, initFreeColumns(F, bf.Free, bf.Name))
+			reports = append(reports, LoadReport{Name: bf.Name, Rows: F, Cols: bf.Free, Free: bf.Free})
+			free = append(free, bf.Free)
+			continue
+		}
 		data, err := os.ReadFile(bf.Path)
 		if err != nil {
 			return nil, nil, fmt.Errorf("separate: source %q: %w", bf.Name, err)
@@ -141,6 +169,7 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 			}
 			descs = append(descs, sourceDesc{name: a.name, path: bf.Path, orient: o})
 			ws = append(ws, w)
+			free = append(free, 0)
 			reports = append(reports, LoadReport{
 				Name: a.name, Path: bf.Path, Rows: a.rows, Cols: a.cols,
 				Orientation: o, DType: a.dtype,
@@ -151,6 +180,7 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	copy(b.Free, free)
 	return b, reports, nil
 }
 

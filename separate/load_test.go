@@ -42,12 +42,12 @@ func TestLoadBasesLayouts(t *testing.T) {
 		dtype  string
 		tol    float64 // relative to max(W)
 	}{
-		{"float64 C F x K", []BasesFile{{"all", td("W.npy")}}, []Orientation{FxK}, "float64", 0},
+		{"float64 C F x K", []BasesFile{{Name: "all", Path: td("W.npy")}}, []Orientation{FxK}, "float64", 0},
 		// float32 rounding: relative error <= 2^-24 of each value.
-		{"float32 Fortran F x K", []BasesFile{{"all", td("W_f32_fortran.npy")}}, []Orientation{FxK}, "float32", 0x1p-24},
-		{"float64 components_ K x F", []BasesFile{{"all", td("components.npy")}}, []Orientation{KxF}, "float64", 0},
-		{"npz, every array", []BasesFile{{"", td("bases.npz")}}, []Orientation{KxF, FxK}, "float64", 0},
-		{"npz, by name", []BasesFile{{"voice", td("bases.npz")}, {"noise", td("bases.npz")}}, []Orientation{KxF, FxK}, "float64", 0},
+		{"float32 Fortran F x K", []BasesFile{{Name: "all", Path: td("W_f32_fortran.npy")}}, []Orientation{FxK}, "float32", 0x1p-24},
+		{"float64 components_ K x F", []BasesFile{{Name: "all", Path: td("components.npy")}}, []Orientation{KxF}, "float64", 0},
+		{"npz, every array", []BasesFile{{Name: "", Path: td("bases.npz")}}, []Orientation{KxF, FxK}, "float64", 0},
+		{"npz, by name", []BasesFile{{Name: "voice", Path: td("bases.npz")}, {Name: "noise", Path: td("bases.npz")}}, []Orientation{KxF, FxK}, "float64", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, reps, err := LoadBases(tc.files, goldenFFTSize)
@@ -83,11 +83,11 @@ func TestLoadReportString(t *testing.T) {
 		r    LoadReport
 		want string
 	}{
-		{LoadReport{"voice", "voice.npy", 32, 513, KxF, "float32"},
+		{LoadReport{"voice", "voice.npy", 32, 513, KxF, "float32", 0},
 			"voice: voice.npy float32 32x513 read as sklearn components_ (K x F), K=32"},
-		{LoadReport{"noise", "b/noise.npy", 513, 8, FxK, "float64"},
+		{LoadReport{"noise", "b/noise.npy", 513, 8, FxK, "float64", 0},
 			"noise: b/noise.npy float64 513x8 read as F x K (ours), K=8"},
-		{LoadReport{"voice", "all.npz", 12, 257, KxF, "float64"},
+		{LoadReport{"voice", "all.npz", 12, 257, KxF, "float64", 0},
 			"voice: all.npz[voice] float64 12x257 read as sklearn components_ (K x F), K=12"},
 	} {
 		if got := tc.r.String(); got != tc.want {
@@ -105,11 +105,11 @@ func TestLoadBasesSmall(t *testing.T) {
 		dtype   string
 		summary string
 	}{
-		{"F x K", []BasesFile{{"a", td("bad/good.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
-		{"components_ float32", []BasesFile{{"a", td("bad/good_components_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
-		{"square", []BasesFile{{"a", td("bad/square.npy")}}, 9, FxK, "float64", "K == F so sklearn's components_ (K x F) would fit too"},
-		{"float64 Fortran", []BasesFile{{"a", td("bad/good_fortran.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
-		{"big-endian float32 components_", []BasesFile{{"a", td("bad/good_bigendian_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
+		{"F x K", []BasesFile{{Name: "a", Path: td("bad/good.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
+		{"components_ float32", []BasesFile{{Name: "a", Path: td("bad/good_components_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
+		{"square", []BasesFile{{Name: "a", Path: td("bad/square.npy")}}, 9, FxK, "float64", "K == F so sklearn's components_ (K x F) would fit too"},
+		{"float64 Fortran", []BasesFile{{Name: "a", Path: td("bad/good_fortran.npy")}}, 3, FxK, "float64", "read as F x K (ours), K=3"},
+		{"big-endian float32 components_", []BasesFile{{Name: "a", Path: td("bad/good_bigendian_f32.npy")}}, 3, KxF, "float32", "read as sklearn components_ (K x F), K=3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, reps, err := LoadBases(tc.files, badFFTSize)
@@ -140,30 +140,30 @@ func TestLoadBasesErrors(t *testing.T) {
 		files []BasesFile
 		want  []string
 	}{
-		{"NaN", []BasesFile{{"voice", td("bad/nan.npy")}}, []string{`source "voice"`, "nan.npy", "[4, 1]", "NaN"}},
-		{"Inf", []BasesFile{{"voice", td("bad/inf.npy")}}, []string{`source "voice"`, "inf.npy", "[2, 0]", "+Inf"}},
-		{"-Inf in components_", []BasesFile{{"n", td("bad/neginf_components.npy")}}, []string{"neginf_components.npy", "[1, 5]", "basis 1, bin 5", "-Inf"}},
-		{"negative", []BasesFile{{"voice", td("bad/negative.npy")}}, []string{"negative.npy", "[7, 2]", "negative (-0.5)"}},
-		{"all-zero column", []BasesFile{{"voice", td("bad/zero_column.npy")}}, []string{"zero_column.npy", "basis 1 (column 1", "all zero"}},
-		{"all-zero components_ row", []BasesFile{{"voice", td("bad/zero_row_components.npy")}}, []string{"zero_row_components.npy", "basis 2 (row 2", "all zero"}},
-		{"wrong shape", []BasesFile{{"voice", td("bad/wrong_shape.npy")}}, []string{"wrong_shape.npy", `"voice"`, "shape 10x3", "F = 9", "fft_size 16"}},
-		{"1-D", []BasesFile{{"voice", td("bad/one_d.npy")}}, []string{"one_d.npy", "shape [9]", "2-D"}},
-		{"3-D", []BasesFile{{"voice", td("bad/three_d.npy")}}, []string{"three_d.npy", "shape [2 9 3]", "2-D"}},
-		{"int64", []BasesFile{{"voice", td("bad/int64.npy")}}, []string{"int64.npy", "dtype <i8", "float32 or float64"}},
-		{"duplicate names", []BasesFile{{"voice", td("bad/good.npy")}, {"voice", td("bad/good_components_f32.npy")}},
+		{"NaN", []BasesFile{{Name: "voice", Path: td("bad/nan.npy")}}, []string{`source "voice"`, "nan.npy", "[4, 1]", "NaN"}},
+		{"Inf", []BasesFile{{Name: "voice", Path: td("bad/inf.npy")}}, []string{`source "voice"`, "inf.npy", "[2, 0]", "+Inf"}},
+		{"-Inf in components_", []BasesFile{{Name: "n", Path: td("bad/neginf_components.npy")}}, []string{"neginf_components.npy", "[1, 5]", "basis 1, bin 5", "-Inf"}},
+		{"negative", []BasesFile{{Name: "voice", Path: td("bad/negative.npy")}}, []string{"negative.npy", "[7, 2]", "negative (-0.5)"}},
+		{"all-zero column", []BasesFile{{Name: "voice", Path: td("bad/zero_column.npy")}}, []string{"zero_column.npy", "basis 1 (column 1", "all zero"}},
+		{"all-zero components_ row", []BasesFile{{Name: "voice", Path: td("bad/zero_row_components.npy")}}, []string{"zero_row_components.npy", "basis 2 (row 2", "all zero"}},
+		{"wrong shape", []BasesFile{{Name: "voice", Path: td("bad/wrong_shape.npy")}}, []string{"wrong_shape.npy", `"voice"`, "shape 10x3", "F = 9", "fft_size 16"}},
+		{"1-D", []BasesFile{{Name: "voice", Path: td("bad/one_d.npy")}}, []string{"one_d.npy", "shape [9]", "2-D"}},
+		{"3-D", []BasesFile{{Name: "voice", Path: td("bad/three_d.npy")}}, []string{"three_d.npy", "shape [2 9 3]", "2-D"}},
+		{"int64", []BasesFile{{Name: "voice", Path: td("bad/int64.npy")}}, []string{"int64.npy", "dtype <i8", "float32 or float64"}},
+		{"duplicate names", []BasesFile{{Name: "voice", Path: td("bad/good.npy")}, {Name: "voice", Path: td("bad/good_components_f32.npy")}},
 			[]string{"good_components_f32.npy", `duplicate source name "voice"`, "good.npy"}},
-		{"duplicate names from npz", []BasesFile{{"voice", td("bad/good.npy")}, {"", td("bad/two.npz")}},
+		{"duplicate names from npz", []BasesFile{{Name: "voice", Path: td("bad/good.npy")}, {Name: "", Path: td("bad/two.npz")}},
 			[]string{"two.npz", `duplicate source name "voice"`}},
-		{"empty name", []BasesFile{{"", td("bad/good.npy")}}, []string{"good.npy", "empty source name"}},
-		{"missing npz array", []BasesFile{{"piano", td("bad/two.npz")}}, []string{"two.npz", `no array "piano"`, "the file has: voice, noise"}},
-		{"different F", []BasesFile{{"a", td("bad/good.npy")}, {"b", td("W.npy")}}, []string{"W.npy", "shape 257x16", "F = 9"}},
-		{"no file", []BasesFile{{"voice", td("bad/absent.npy")}}, []string{`"voice"`, "absent.npy", "no such file"}},
+		{"empty name", []BasesFile{{Name: "", Path: td("bad/good.npy")}}, []string{"good.npy", "empty source name"}},
+		{"missing npz array", []BasesFile{{Name: "piano", Path: td("bad/two.npz")}}, []string{"two.npz", `no array "piano"`, "the file has: voice, noise"}},
+		{"different F", []BasesFile{{Name: "a", Path: td("bad/good.npy")}, {Name: "b", Path: td("W.npy")}}, []string{"W.npy", "shape 257x16", "F = 9"}},
+		{"no file", []BasesFile{{Name: "voice", Path: td("bad/absent.npy")}}, []string{`"voice"`, "absent.npy", "no such file"}},
 		{"no sources", nil, []string{"no sources"}},
-		{"truncated data", []BasesFile{{"voice", td("bad/truncated_data.npy")}}, []string{"truncated_data.npy", "truncated", "216 bytes"}},
-		{"truncated header", []BasesFile{{"voice", td("bad/truncated_header.npy")}}, []string{"truncated_header.npy", "corrupt .npy"}},
-		{"header without newline", []BasesFile{{"voice", td("bad/no_newline_header.npy")}}, []string{"no_newline_header.npy", "corrupt .npy"}},
-		{"garbage header", []BasesFile{{"voice", td("bad/garbage.npy")}}, []string{"garbage.npy", "corrupt .npy"}},
-		{"not numpy", []BasesFile{{"voice", td("bad/not_numpy.npy")}}, []string{"not_numpy.npy", "neither a numpy .npy nor a .npz"}},
+		{"truncated data", []BasesFile{{Name: "voice", Path: td("bad/truncated_data.npy")}}, []string{"truncated_data.npy", "truncated", "216 bytes"}},
+		{"truncated header", []BasesFile{{Name: "voice", Path: td("bad/truncated_header.npy")}}, []string{"truncated_header.npy", "corrupt .npy"}},
+		{"header without newline", []BasesFile{{Name: "voice", Path: td("bad/no_newline_header.npy")}}, []string{"no_newline_header.npy", "corrupt .npy"}},
+		{"garbage header", []BasesFile{{Name: "voice", Path: td("bad/garbage.npy")}}, []string{"garbage.npy", "corrupt .npy"}},
+		{"not numpy", []BasesFile{{Name: "voice", Path: td("bad/not_numpy.npy")}}, []string{"not_numpy.npy", "neither a numpy .npy nor a .npz"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, reps, err := LoadBases(tc.files, badFFTSize)
@@ -214,7 +214,7 @@ func TestLoadBasesCorruptNoPanic(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := "voice"
-			_, _, err := LoadBases([]BasesFile{{name, p}}, badFFTSize)
+			_, _, err := LoadBases([]BasesFile{{Name: name, Path: p}}, badFFTSize)
 			if err != nil && !strings.Contains(err.Error(), p) {
 				t.Fatalf("%s variant %d: error %q does not name the file", src, i, err)
 			}
@@ -223,7 +223,7 @@ func TestLoadBasesCorruptNoPanic(t *testing.T) {
 }
 
 func TestLoadBasesBadFFTSize(t *testing.T) {
-	if _, _, err := LoadBases([]BasesFile{{"a", td("bad/good.npy")}}, 1); err == nil || !strings.Contains(err.Error(), "fft_size 1") {
+	if _, _, err := LoadBases([]BasesFile{{Name: "a", Path: td("bad/good.npy")}}, 1); err == nil || !strings.Contains(err.Error(), "fft_size 1") {
 		t.Errorf("got %v, want an fft_size error", err)
 	}
 }

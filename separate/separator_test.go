@@ -343,6 +343,7 @@ func TestNewSeparatorErrors(t *testing.T) {
 		{"sparsity", func(p *Params) { p.Sparsity = math.Inf(1) }, "sparsity = +Inf"},
 		{"mask power", func(p *Params) { p.MaskPower = 0 }, "mask_power = 0"},
 		{"floor", func(p *Params) { p.Floor = 1 }, "floor = 1"},
+		{"forget", func(p *Params) { p.Forget = 1.5 }, "forget = 1.5"},
 	} {
 		p := DefaultParams()
 		tc.edit(&p)
@@ -351,8 +352,8 @@ func TestNewSeparatorErrors(t *testing.T) {
 		}
 	}
 	bad := *b
-	bad.Free = []int{0, 2}
-	if _, err := NewSeparator(&bad, DefaultParams()); err == nil || !strings.Contains(err.Error(), `"noise": 2 free bases`) {
+	bad.Free = []int{0, 5}
+	if _, err := NewSeparator(&bad, DefaultParams()); err == nil || !strings.Contains(err.Error(), `"noise": 5 free bases, but the source has 4 columns`) {
 		t.Errorf("free bases: got %v", err)
 	}
 	bad = *b

@@ -1,0 +1,388 @@
+package separate
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// freeCols are the free columns lo:hi of W, owned by source src, and the
+// running statistics of their online update (see Separator).
+type freeCols struct {
+	src    int
+	lo, hi int
+	a, b   []float64 // F x R, row-major: the numerator and denominator statistics
+	init   []float64 // F x R, row-major: the starting columns, unit L1
+}
+
+// initFree finds the free columns of b, normalises their starting values to
+// unit L1 norm and allocates their statistics.
+func (s *Separator) initFree(b *Bases) {
+	for src, r := range b.Free {
+		if r == 0 {
+			continue
+		}
+		hi := b.Start[src+1]
+		fc := freeCols{
+			src: src, lo: hi - r, hi: hi,
+			a:    make([]float64, s.f*r),
+			b:    make([]float64, s.f*r),
+			init: make([]float64, s.f*r),
+		}
+		for c := 0; c < r; c++ {
+			n := 0.0
+			for f := 0; f < s.f; f++ {
+				n += s.w.Data[f*s.k+fc.lo+c]
+			}
+			for f := 0; f < s.f; f++ {
+				x := s.w.Data[f*s.k+fc.lo+c] / n
+				s.w.Data[f*s.k+fc.lo+c] = x
+				fc.init[f*r+c] = x
+			}
+		}
+		s.free = append(s.free, fc)
+	}
+	if len(s.free) > 0 {
+		s.wh = make([]float64, s.f)
+		s.refreshFree()
+	}
+}
+
+// restart sets free column c back to its starting values and forgets its
+// statistics.
+func (fc *freeCols) restart(s *Separator, c int) {
+	r := fc.hi - fc.lo
+	for f := 0; f < s.f; f++ {
+		s.w.Data[f*s.k+fc.lo+c] = fc.init[f*r+c]
+		fc.a[f*r+c] = 0
+		fc.b[f*r+c] = 0
+	}
+}
+
+// finiteSum reports whether the sum of v is finite (no NaN, no Inf).
+func finiteSum(v []float64) bool {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return !math.IsNaN(sum) && !math.IsInf(sum, 0)
+}
+
+// freeStep is one update of the free columns for the frame v and the
+// current h (see Separator for the formulas). With commit false it sets the
+// free columns from the statistics of the frames before plus this frame's
+// terms, and keeps the statistics; with commit true (once per frame, after
+// the masks, which leave W_s h_s in s.y) it adds this frame's terms to the
+// statistics for good and scales the free columns to unit L1 norm.
+func (s *Separator) freeStep(v []float64, commit bool) {
+	wh := s.wh
+	if commit {
+		copy(wh, s.y[0])
+		for _, y := range s.y[1:] {
+			for f, x := range y {
+				wh[f] += x
+			}
+		}
+	} else {
+		blas64.Gemv(blas.NoTrans, 1, s.w, vec(s.h), 0, vec(wh))
+	}
+	rho, beta := s.p.Forget, s.p.Beta
+	k := s.k
+	for i := range s.free {
+		fc := &s.free[i]
+		r := fc.hi - fc.lo
+		h := s.h[fc.lo:fc.hi]
+		for f := 0; f < s.f; f++ {
+			x := wh[f]
+			var p, q float64 // this frame's numerator and denominator factors in bin f
+			switch beta {
+			case 1:
+				if x == 0 {
+					x = epsilon
+				}
+				p, q = v[f]/x, 1
+			case 2:
+				p, q = v[f], x
+			default:
+				xs, xd := x, x
+				if xs == 0 {
+					xs = epsilon
+				}
+				if beta < 1 && xd == 0 {
+					xd = epsilon
+				}
+				switch beta {
+				case 0:
+					p, q = v[f]/(xs*xs), 1/xd
+				case 0.5:
+					p, q = v[f]/(xs*math.Sqrt(xs)), 1/math.Sqrt(xd)
+				default:
+					p, q = math.Pow(xs, beta-2)*v[f], math.Pow(xd, beta-1)
+				}
+			}
+			wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
+			ar := fc.a[f*r : f*r+r]
+			br := fc.b[f*r : f*r+r]
+			for c, hc := range h {
+				an := rho*ar[c] + p*hc*s.wPow(wr[c])
+				bn := rho*br[c] + q*hc
+				if commit {
+					ar[c], br[c] = an, bn
+				}
+				if bn > 0 {
+					wr[c] = s.ratioPow(an / bn)
+				}
+			}
+		}
+		if commit {
+			s.normaliseFree(fc)
+		}
+	}
+	s.refreshFree()
+	if beta == 2 {
+		// The kernel's W^T v (prepare) is stale for the free columns.
+		for _, fc := range s.free {
+			for j := fc.lo; j < fc.hi; j++ {
+				s.kn.wtv[j] = blas64.Dot(blas64.Vector{N: s.f, Data: s.w.Data[j:], Inc: k}, vec(v))
+			}
+		}
+	}
+	if commit {
+		hmax := 0.0
+		for _, x := range s.h {
+			if x > hmax {
+				hmax = x
+			}
+		}
+		s.hmax = hmax
+	}
+}
+
+// wPow returns w^(1/gamma), the power of a basis value in the numerator
+// statistic of the majorisation-minimisation update.
+func (s *Separator) wPow(w float64) float64 {
+	switch s.p.Beta {
+	case 0: // 1/gamma = 2
+		return w * w
+	case 0.5: // 1/gamma = 1.5
+		return w * math.Sqrt(w)
+	}
+	if s.kn.gamma == 1 {
+		return w
+	}
+	return math.Pow(w, 1/s.kn.gamma)
+}
+
+// ratioPow returns x^gamma.
+func (s *Separator) ratioPow(x float64) float64 {
+	switch s.p.Beta {
+	case 0: // gamma = 1/2
+		return math.Sqrt(x)
+	case 0.5: // gamma = 2/3
+		c := math.Cbrt(x)
+		return c * c
+	}
+	if s.kn.gamma == 1 {
+		return x
+	}
+	return math.Pow(x, s.kn.gamma)
+}
+
+// normaliseFree scales the free columns of fc to unit L1 norm, and their
+// activations and statistics so that W h and (A/B)^gamma = W stay as they
+// were: column c divided by n, h_c and B_c multiplied by n, A_c by
+// n^(1-1/gamma). A column that is no longer a finite, non-zero vector starts
+// again from its initial values.
+func (s *Separator) normaliseFree(fc *freeCols) {
+	k, r := s.k, fc.hi-fc.lo
+	for c := 0; c < r; c++ {
+		n := 0.0
+		for f := 0; f < s.f; f++ {
+			n += s.w.Data[f*k+fc.lo+c]
+		}
+		if !(n > 0) || math.IsInf(n, 1) {
+			fc.restart(s, c)
+			continue
+		}
+		inv := 1 / n
+		sa := 1.0
+		if s.kn.gamma != 1 {
+			sa = math.Pow(n, 1-1/s.kn.gamma)
+		}
+		for f := 0; f < s.f; f++ {
+			s.w.Data[f*k+fc.lo+c] *= inv
+			fc.a[f*r+c] *= sa
+			fc.b[f*r+c] *= n
+		}
+		s.h[fc.lo+c] *= n
+	}
+}
+
+// refreshFree recomputes what the kernel precomputed from the free columns:
+// their column sums (beta 1) or their rows and columns of W^T W (beta 2).
+// It allocates nothing.
+func (s *Separator) refreshFree() {
+	kn, k := s.kn, s.k
+	switch kn.beta {
+	case 1:
+		for _, fc := range s.free {
+			for j := fc.lo; j < fc.hi; j++ {
+				sum := 0.0
+				for f := 0; f < s.f; f++ {
+					sum += s.w.Data[f*k+j]
+				}
+				sum += kn.l1
+				if sum == 0 {
+					sum = epsilon
+				}
+				kn.colDen[j] = sum
+			}
+		}
+	case 2:
+		g := kn.gram.Data
+		for _, fc := range s.free {
+			clear(g[fc.lo*k : fc.hi*k])
+		}
+		for f := 0; f < s.f; f++ {
+			row := s.w.Data[f*k : f*k+k]
+			for _, fc := range s.free {
+				for j := fc.lo; j < fc.hi; j++ {
+					blas64.Axpy(row[j], vec(row), vec(g[j*k:j*k+k]))
+				}
+			}
+		}
+		for _, fc := range s.free {
+			for j := fc.lo; j < fc.hi; j++ {
+				for i := 0; i < k; i++ {
+					g[i*k+j] = g[j*k+i]
+				}
+			}
+		}
+	}
+}
+
+// freeOf returns the free columns of the source called name, or nil.
+func (s *Separator) freeOf(name string) *freeCols {
+	for i := range s.free {
+		if s.names[s.free[i].src] == name {
+			return &s.free[i]
+		}
+	}
+	return nil
+}
+
+// FreeBases returns a copy of the current free bases of the source called
+// name, F x R, each column of unit L1 norm, ready to be saved and reused as
+// a fixed source's bases (WriteNPY). It returns nil if the source has no
+// free bases. It allocates.
+func (s *Separator) FreeBases(name string) *mat.Dense {
+	fc := s.freeOf(name)
+	if fc == nil {
+		return nil
+	}
+	r := fc.hi - fc.lo
+	m := mat.NewDense(s.f, r, nil)
+	for f := 0; f < s.f; f++ {
+		copy(m.RawRowView(f), s.w.Data[f*s.k+fc.lo:f*s.k+fc.hi])
+	}
+	return m
+}
+
+// CarryOver takes over the state of prev, the Separator that processed the
+// frames so far, so that a configuration reload does not start cold: for
+// every source of s that prev has under the same name with the same number
+// of columns, it copies the activations (the warm start of the next frame),
+// and for every source with free bases that prev has with as many free
+// columns, the free bases and their statistics. Nothing is copied when the
+// number of bins differs. Sources that prev does not have start as after
+// Reset (the warm-start floor lifts them on the next frame).
+//
+// CarryOver is meant to run between two frames on the goroutine that calls
+// Process, with prev no longer in use; it allocates nothing. prev may be
+// nil or s itself (then it does nothing).
+func (s *Separator) CarryOver(prev *Separator) {
+	if prev == nil || prev == s || prev.f != s.f {
+		return
+	}
+	copied := false
+	for src, name := range s.names {
+		ps := -1
+		for i, pn := range prev.names {
+			if pn == name {
+				ps = i
+				break
+			}
+		}
+		if ps < 0 {
+			continue
+		}
+		a, b := s.start[src], s.start[src+1]
+		pa, pb := prev.start[ps], prev.start[ps+1]
+		if b-a != pb-pa {
+			continue
+		}
+		copy(s.h[a:b], prev.h[pa:pb])
+		copied = true
+	}
+	for i := range s.free {
+		fc := &s.free[i]
+		pfc := prev.freeOf(s.names[fc.src])
+		r := fc.hi - fc.lo
+		if pfc == nil || pfc.hi-pfc.lo != r {
+			continue
+		}
+		for f := 0; f < s.f; f++ {
+			copy(s.w.Data[f*s.k+fc.lo:f*s.k+fc.hi], prev.w.Data[f*prev.k+pfc.lo:f*prev.k+pfc.hi])
+		}
+		copy(fc.a, pfc.a)
+		copy(fc.b, pfc.b)
+	}
+	s.refreshFree()
+	if !copied {
+		return
+	}
+	hmax := 0.0
+	for _, x := range s.h {
+		if x > hmax {
+			hmax = x
+		}
+	}
+	s.hmax = hmax
+	s.fresh = prev.fresh
+	s.lastIter = prev.lastIter
+}
+
+// freeInitSeed is the first PCG seed word of the starting values of free
+// bases that LoadBases makes; the second is a hash of the source name.
+const freeInitSeed = 0xf7ee_ba5e
+
+// initFreeColumns returns the starting values of r free bases of F bins
+// for the source called name: |z| + 1/2 per element, z standard normal from
+// a PCG generator seeded with freeInitSeed and the FNV-1a hash of the name,
+// then each column scaled to unit L1 norm. The same name gives the same
+// columns on every run and platform; columns differ from each other (equal
+// columns would stay equal under multiplicative updates). It allocates.
+func initFreeColumns(f, r int, name string) *mat.Dense {
+	h := uint64(14695981039346656037) // FNV-1a 64 offset basis
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	rng := rand.New(rand.NewPCG(freeInitSeed, h))
+	m := mat.NewDense(f, r, nil)
+	for c := 0; c < r; c++ {
+		n := 0.0
+		for i := 0; i < f; i++ {
+			x := math.Abs(rng.NormFloat64()) + 0.5
+			m.Set(i, c, x)
+			n += x
+		}
+		for i := 0; i < f; i++ {
+			m.Set(i, c, m.At(i, c)/n)
+		}
+	}
+	return m
+}
