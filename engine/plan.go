@@ -17,6 +17,8 @@ type Plan struct {
 }
 
 // NewPlan loads the bases a configuration names and derives the engine parameters.
+// A source with free_components has no file: it gets that many free bases, learned
+// online by the Separator (forgetting factor separate.DefaultForget).
 // channels is the input's channel count. Errors name the file or key to fix.
 func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 	win, err := stft.ParseWindow(cfg.STFT.Window)
@@ -25,7 +27,7 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 	}
 	files := make([]separate.BasesFile, len(cfg.Sources))
 	for i, s := range cfg.Sources {
-		files[i] = separate.BasesFile{Name: s.Name, Path: s.Bases}
+		files[i] = separate.BasesFile{Name: s.Name, Path: s.Bases, Free: s.FreeComponents}
 	}
 	b, reports, err := separate.LoadBases(files, cfg.STFT.FFTSize)
 	if err != nil {
@@ -43,6 +45,7 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 			Sparsity:   cfg.Separation.Sparsity,
 			MaskPower:  cfg.Separation.MaskPower,
 			Floor:      cfg.Separation.Floor,
+			Forget:     separate.DefaultForget,
 		},
 	}
 	return &Plan{Config: cfg, Bases: b, Reports: reports, Params: p}, nil
