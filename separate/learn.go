@@ -1,6 +1,7 @@
 package separate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -127,7 +128,9 @@ const learnBlockBytes = 1 << 20
 // V itself is the only F x T matrix.
 //
 // Learn returns an error naming the parameter if p is invalid or V has a
-// negative, NaN or infinite element, or is all zero. It does not modify V.
+// negative, NaN or infinite element, or is all zero, and ctx's error
+// (wrapped) if ctx is done before the last iteration; it checks ctx after
+// every iteration. It does not modify V.
 //
 // References:
 //
@@ -139,7 +142,7 @@ const learnBlockBytes = 1 << 20
 //	Boutsidis, C., & Gallopoulos, E. (2008). SVD based initialization: A
 //	head start for nonnegative matrix factorization. Pattern Recognition,
 //	41(4), 1350-1362.
-func Learn(V *mat.Dense, p LearnParams) (LearnResult, error) {
+func Learn(ctx context.Context, V *mat.Dense, p LearnParams) (LearnResult, error) {
 	if V == nil {
 		return LearnResult{}, errors.New("separate: Learn: no spectrogram")
 	}
@@ -167,6 +170,9 @@ func Learn(V *mat.Dense, p LearnParams) (LearnResult, error) {
 	errPrev := errInit
 	n := 0
 	for n < p.Iterations {
+		if err := ctx.Err(); err != nil {
+			return LearnResult{}, fmt.Errorf("separate: Learn stopped after %d of %d iterations: %w", n, p.Iterations, err)
+		}
 		l.updateH()
 		l.updateW()
 		n++

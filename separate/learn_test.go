@@ -2,6 +2,8 @@ package separate
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -116,7 +118,7 @@ func TestLearnMatchesSklearn(t *testing.T) {
 			if d := math.Abs(mat.Sum(V)-c.VSum) / c.VSum; d > 1e-9 {
 				t.Fatalf("spectrogram sum %v, sklearn's %v (relative difference %.2g)", mat.Sum(V), c.VSum, d)
 			}
-			res, err := Learn(V, LearnParams{Components: c.Components, Beta: c.Beta, Iterations: c.MaxIter, Tolerance: c.Tol})
+			res, err := Learn(t.Context(), V, LearnParams{Components: c.Components, Beta: c.Beta, Iterations: c.MaxIter, Tolerance: c.Tol})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +165,7 @@ func checkUnitL1(t *testing.T, W *mat.Dense) {
 func TestLearnRandomInitIsSeeded(t *testing.T) {
 	V := spectrogram(t, learnTestdata+"fixture.wav", 512, 128)
 	run := func(seed uint64) LearnResult {
-		res, err := Learn(V, LearnParams{Components: 6, Beta: 1, Iterations: 20, Init: InitRandom, Seed: seed})
+		res, err := Learn(t.Context(), V, LearnParams{Components: 6, Beta: 1, Iterations: 20, Init: InitRandom, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +217,7 @@ func TestLearnErrors(t *testing.T) {
 		if tc.edit != nil {
 			tc.edit(&p)
 		}
-		_, err := Learn(tc.V, p)
+		_, err := Learn(t.Context(), tc.V, p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
 		}
@@ -232,7 +234,7 @@ func TestLearnRankDeficient(t *testing.T) {
 	V.Outer(1, mat.NewVecDense(6, u), mat.NewVecDense(5, w))
 	for _, beta := range []float64{2, 1, 0.5, 0} {
 		t.Run(fmt.Sprint(beta), func(t *testing.T) {
-			res, err := Learn(V, LearnParams{Components: 3, Beta: beta, Iterations: 500})
+			res, err := Learn(t.Context(), V, LearnParams{Components: 3, Beta: beta, Iterations: 500})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,7 +255,7 @@ func TestLearnProgress(t *testing.T) {
 	V := spectrogram(t, learnTestdata+"fixture.wav", 512, 128)
 	var its []int
 	var last float64
-	res, err := Learn(V, LearnParams{Components: 4, Beta: 2, Iterations: 25, Progress: func(it int, d float64) {
+	res, err := Learn(t.Context(), V, LearnParams{Components: 4, Beta: 2, Iterations: 25, Progress: func(it int, d float64) {
 		its = append(its, it)
 		last = d
 	}})
@@ -309,5 +311,18 @@ func TestWriteNPYMatchesNumpy(t *testing.T) {
 	m := mat.NewDense(2, 1, []float64{1, math.NaN()})
 	if err := WriteNPY(io.Discard, m); err == nil || !strings.Contains(err.Error(), "[1, 0] is NaN") {
 		t.Errorf("NaN: got %v", err)
+	}
+}
+
+func TestLearnStops(t *testing.T) {
+	V := spectrogram(t, learnTestdata+"fixture.wav", 512, 128)
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := Learn(ctx, V, LearnParams{Components: 4, Beta: 1, Iterations: 100, Progress: func(it int, _ float64) {
+		if it == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after 3 of 100 iterations") {
+		t.Errorf("got %v", err)
 	}
 }
