@@ -78,3 +78,53 @@ func LumaStdDev(img image.Image, rect image.Rectangle) float64 {
 	m := sum / n
 	return math.Sqrt(max(sum2/n-m*m, 0))
 }
+
+// The pictures' palette: heatLevels steps of viridis for the data, then grey
+// levels from black to white for the axes and text (drawn black on white and
+// anti-aliased, so every pixel of theirs is a grey).
+const (
+	heatLevels = 192
+	greyLevels = 256 - heatLevels
+	whiteIndex = 255
+)
+
+var pictPalette = func() color.Palette {
+	p := make(color.Palette, 0, 256)
+	for i := range heatLevels {
+		p = append(p, viridis(float64(i)/(heatLevels-1)))
+	}
+	for i := range greyLevels {
+		v := uint8((i*255 + (greyLevels-1)/2) / (greyLevels - 1))
+		p = append(p, color.RGBA{v, v, v, 255})
+	}
+	return p
+}()
+
+// heatIndex returns the palette index of x in [0, 1] of the colour scale
+// (clamped; NaN is the middle).
+func heatIndex(x float64) uint8 {
+	if math.IsNaN(x) {
+		x = 0.5
+	}
+	return uint8(math.Round(min(max(x, 0), 1) * (heatLevels - 1)))
+}
+
+// toPaletted converts a picture of greys to pictPalette by luminance,
+// leaving the pixels inside skip (to be drawn over) at index 0.
+func toPaletted(src *image.RGBA, skip image.Rectangle) *image.Paletted {
+	b := src.Bounds()
+	dst := image.NewPaletted(b, pictPalette)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		in := src.Pix[src.PixOffset(b.Min.X, y):]
+		out := dst.Pix[dst.PixOffset(b.Min.X, y):]
+		for x := 0; x < b.Dx(); x++ {
+			if y >= skip.Min.Y && y < skip.Max.Y && x+b.Min.X == skip.Min.X {
+				x = skip.Max.X - b.Min.X - 1
+				continue
+			}
+			p := in[4*x : 4*x+3]
+			out[x] = uint8(heatLevels + int(luma(p[0], p[1], p[2])*(greyLevels-1)/255+0.5))
+		}
+	}
+	return dst
+}

@@ -2,7 +2,7 @@ package plot
 
 import (
 	"fmt"
-	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -236,11 +236,15 @@ func at(ri Rendered, sec, durSec, v, yMin, yMax float64) [3]uint8 {
 	r := ri.DataRect
 	x := r.Min.X + int(sec/durSec*float64(r.Dx()))
 	y := r.Max.Y - 1 - int((v-yMin)/(yMax-yMin)*float64(r.Dy()))
-	c := ri.Picture.(*image.RGBA).RGBAAt(x, y)
-	return [3]uint8{c.R, c.G, c.B}
+	r8, g8, b8, _ := ri.Picture.At(x, y).RGBA()
+	return [3]uint8{uint8(r8 >> 8), uint8(g8 >> 8), uint8(b8 >> 8)}
 }
 
-func rgb(x float64) [3]uint8 { c := viridis(x); return [3]uint8{c.R, c.G, c.B} }
+// rgb is the colour drawn for x in [0, 1] of a colour scale.
+func rgb(x float64) [3]uint8 {
+	r8, g8, b8, _ := pictPalette[heatIndex(x)].RGBA()
+	return [3]uint8{uint8(r8 >> 8), uint8(g8 >> 8), uint8(b8 >> 8)}
+}
 
 // TestRender checks the pictures of a known recording: sizes, the colour
 // scales against the data's range, and colours at known times and
@@ -439,11 +443,11 @@ func TestNiceTicks(t *testing.T) {
 // TestViridis: the ends are matplotlib's first and last entries, and the
 // ramp gets lighter all the way (viridis is monotonic in lightness).
 func TestViridis(t *testing.T) {
-	if got := rgb(0); got != [3]uint8{68, 1, 84} {
-		t.Errorf("viridis(0) = %v", got)
+	if c := viridis(0); c != (color.RGBA{68, 1, 84, 255}) {
+		t.Errorf("viridis(0) = %v", c)
 	}
-	if got := rgb(1); got != [3]uint8{253, 231, 37} {
-		t.Errorf("viridis(1) = %v", got)
+	if c := viridis(1); c != (color.RGBA{253, 231, 37, 255}) {
+		t.Errorf("viridis(1) = %v", c)
 	}
 	prev := -1.0
 	for i := range 101 {

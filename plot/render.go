@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	stddraw "image/draw"
 	"image/png"
 	"math"
 	"os"
@@ -156,9 +154,7 @@ func (r *Recorder) Render(opt Options) ([]Rendered, error) {
 		err := g.draw(&ri, opt, heat{
 			title: title(what), yLabel: "frequency (Hz)",
 			yMin: 0, yMax: float64(opt.SampleRateHz) / 2,
-			value: func(c0, c1 int, y0, y1 float64) float64 {
-				return powerDB(g.mean(data, g.rows, c0, c1, g.rowsOf(y0, y1)))
-			},
+			data: data, perCol: g.rows, rowsOf: g.rowsOf, transform: powerDB,
 		})
 		out = append(out, ri)
 		return err
@@ -178,7 +174,7 @@ func (r *Recorder) Render(opt Options) ([]Rendered, error) {
 		err := g.draw(&ri, opt, heat{
 			title: title(fmt.Sprintf("mask of source %q (1: the bin goes to %s)", name, name)), yLabel: "frequency (Hz)",
 			yMin: 0, yMax: float64(opt.SampleRateHz) / 2,
-			value: func(c0, c1 int, y0, y1 float64) float64 { return g.mean(data, g.rows, c0, c1, g.rowsOf(y0, y1)) },
+			data: data, perCol: g.rows, rowsOf: g.rowsOf, transform: func(v float64) float64 { return v },
 		})
 		if err != nil {
 			return nil, err
@@ -204,11 +200,13 @@ func (r *Recorder) Render(opt Options) ([]Rendered, error) {
 		yMin:   -0.5, yMax: k - 0.5,
 		yTicks: basisTicks(r.lay),
 		lines:  r.lay.BasisStart[1 : len(r.lay.BasisStart)-1],
-		value: func(c0, c1 int, y0, y1 float64) float64 {
+		data:   sn.act, perCol: sn.k,
+		rowsOf: func(y0, y1 float64) [2]int {
 			b0 := min(max(int(math.Floor(y0+0.5)), 0), sn.k-1)
 			b1 := min(max(int(math.Ceil(y1-0.5)), b0+1), sn.k)
-			return ampDB(g.mean(sn.act, sn.k, c0, c1, [2]int{b0, b1}) / ref)
+			return [2]int{b0, b1}
 		},
+		transform: func(v float64) float64 { return ampDB(v / ref) },
 	})
 	if err != nil {
 		return nil, err
@@ -326,9 +324,13 @@ type heat struct {
 	yMin, yMax    float64
 	yTicks        gplot.Ticker // nil: default
 	lines         []int        // horizontal separators at y = v - 0.5
-	// value returns the value shown over the columns [c0, c1) and [y0, y1)
-	// on the y axis.
-	value func(c0, c1 int, y0, y1 float64) float64
+	// data holds the values, column-major, perCol per column; rowsOf maps
+	// [y0, y1) on the y axis to the rows [r0, r1) shown there; a pixel shows
+	// transform of the mean of its columns and rows.
+	data      []float32
+	perCol    int
+	rowsOf    func(y0, y1 float64) [2]int
+	transform func(float64) float64
 }
 
 // colourBarPx is the colour bar's width, barAreaPx the whole right-hand area
@@ -349,6 +351,7 @@ func (g grid) draw(ri *Rendered, opt Options, h heat) error {
 	dc = draw.Crop(dc, pad, -pad, pad, -pad)
 
 	p := gplot.New()
+	p.BackgroundColor = nil // the canvas starts white
 	p.Title.Text = h.title
 	p.Title.TextStyle.Font = sans(15)
 	p.Title.Padding = px(10)
@@ -379,37 +382,55 @@ func (g grid) draw(ri *Rendered, opt Options, h heat) error {
 	if iw < 10 || ih < 10 {
 		return fmt.Errorf("plot: %dx%d pixels leave no room for the data (%dx%d)", W, H, iw, ih)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, iw, ih))
+	idx := make([]uint8, iw*ih) // palette indices, row by row
 	span := ri.ScaleMax - ri.ScaleMin
+	colour := func(v float64) uint8 { return heatIndex((h.transform(v) - ri.ScaleMin) / span) }
 	cols := make([][2]int, iw)
 	for x := range cols {
 		t0 := g.durSec * float64(x) / float64(iw)
 		t1 := g.durSec * float64(x+1) / float64(iw)
 		cols[x][0], cols[x][1] = g.colsOf(t0, t1)
 	}
+	// A pixel over a single cell takes the cell's colour, computed once.
+	cell := make([]int16, g.cols*h.perCol)
+	for i := range cell {
+		cell[i] = -1
+	}
 	for y := range ih {
 		// Image row 0 is the top.
 		v0 := h.yMax - (h.yMax-h.yMin)*float64(y+1)/float64(ih)
 		v1 := h.yMax - (h.yMax-h.yMin)*float64(y)/float64(ih)
+		row := idx[y*iw : (y+1)*iw]
 		line := false
 		for _, b := range h.lines {
 			if at := float64(b) - 0.5; v0 <= at && at < v1 {
 				line = true
 			}
 		}
-		for x, c := range cols {
-			col := color.RGBA{255, 255, 255, 255}
-			if !line {
-				col = viridis((h.value(c[0], c[1], v0, v1) - ri.ScaleMin) / span)
+		if line {
+			for x := range row {
+				row[x] = whiteIndex
 			}
-			img.SetRGBA(x, y, col)
+			continue
+		}
+		rs := h.rowsOf(v0, v1)
+		for x, c := range cols {
+			if c[1]-c[0] == 1 && rs[1]-rs[0] == 1 {
+				i := c[0]*h.perCol + rs[0]
+				if cell[i] < 0 {
+					cell[i] = int16(colour(float64(h.data[i])))
+				}
+				row[x] = uint8(cell[i])
+				continue
+			}
+			row[x] = colour(g.mean(h.data, h.perCol, c[0], c[1], rs))
 		}
 	}
 	p.Draw(main)
-	stddraw.Draw(cnv.Image().(stddraw.Image), rect, img, image.Point{}, stddraw.Src)
 
 	// The colour bar, its data area level with the heat map's.
 	bp := gplot.New()
+	bp.BackgroundColor = nil
 	bp.HideX()
 	bp.Y.Label.Text = ri.Unit
 	bp.Y.Label.TextStyle.Font = sans(12)
@@ -426,17 +447,21 @@ func (g grid) draw(ri *Rendered, opt Options, h heat) error {
 	bd = bp.DataCanvas(bar)
 	brect := image.Rect(int(math.Round(bd.Min.X.Dots(dpi))), int(math.Round(Hd-bd.Max.Y.Dots(dpi))),
 		int(math.Round(bd.Max.X.Dots(dpi))), int(math.Round(Hd-bd.Min.Y.Dots(dpi))))
-	grad := image.NewRGBA(brect)
+
+	// The axes and text are black on white: greys. The picture is paletted
+	// (greys and viridis), a quarter of the bytes of RGBA to encode.
+	pic := toPaletted(cnv.Image().(*image.RGBA), rect)
+	for y := range ih {
+		copy(pic.Pix[pic.PixOffset(rect.Min.X, rect.Min.Y+y):], idx[y*iw:(y+1)*iw])
+	}
 	for y := brect.Min.Y; y < brect.Max.Y; y++ {
-		c := viridis(float64(brect.Max.Y-1-y) / float64(max(brect.Dy()-1, 1)))
+		c := heatIndex(float64(brect.Max.Y-1-y) / float64(max(brect.Dy()-1, 1)))
 		for x := brect.Min.X; x < brect.Max.X; x++ {
-			grad.SetRGBA(x, y, c)
+			pic.SetColorIndex(x, y, c)
 		}
 	}
-	stddraw.Draw(cnv.Image().(stddraw.Image), brect, grad, brect.Min, stddraw.Src)
-
-	ri.Picture = cnv.Image()
-	ri.WidthPx, ri.HeightPx = cnv.Image().Bounds().Dx(), cnv.Image().Bounds().Dy()
+	ri.Picture = pic
+	ri.WidthPx, ri.HeightPx = pic.Bounds().Dx(), pic.Bounds().Dy()
 	ri.DataRect = rect
 	return nil
 }
