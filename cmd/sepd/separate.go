@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/sepd/sepd/audio"
@@ -30,6 +32,7 @@ type separateFlags struct {
 	sparsity  float64
 	format    string
 	quiet     bool
+	plot      string // separate only: also draw the plots into this folder
 }
 
 func newSeparateCmd() *cobra.Command {
@@ -47,10 +50,19 @@ Flags given explicitly override the configuration file.`,
 			if err != nil {
 				return err
 			}
-			return separateFiles(c, cfg, args, fl.out, fl.format, fl.quiet)
+			if fl.out == "" {
+				return usagef("separate: give an output folder with -o DIR")
+			}
+			return separateFiles(c, cfg, args, fl.out, fl.format, fl.quiet, fl.plot)
 		},
 	}
-	f := c.Flags()
+	addSeparateFlags(c.Flags(), &fl)
+	c.Flags().StringVar(&fl.plot, "plot", "", "also draw PNG plots (spectrograms, masks, activations) into DIR")
+	return c
+}
+
+// addSeparateFlags defines the flags of separate that `sepd plot` shares.
+func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.StringVarP(&fl.config, "config", "c", "", "YAML configuration file")
 	f.StringVarP(&fl.out, "out", "o", "", "output folder (required)")
 	f.StringArrayVar(&fl.bases, "bases", nil, "a source and its bases, NAME=FILE.npy or NAME=FILE.npz (repeatable)")
@@ -63,7 +75,6 @@ Flags given explicitly override the configuration file.`,
 	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
-	return c
 }
 
 // separateConfig builds the configuration from -c and the flags; explicit flags win.
@@ -89,7 +100,11 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 			if !ok || name == "" || path == "" {
 				return nil, usagef("separate: --bases %q: want NAME=FILE", b)
 			}
-			cfg.Sources = append(cfg.Sources, config.Source{Name: name, Bases: path})
+			src := config.Source{Name: name, Bases: path}
+			if strings.EqualFold(filepath.Ext(path), ".npz") {
+				src.Array = name // the array of the source's name, as engine.NewPlan loads it
+			}
+			cfg.Sources = append(cfg.Sources, src)
 		}
 	}
 	if f.Changed("fft-size") || fl.config == "" {
@@ -133,11 +148,9 @@ func parseEncoding(s string) (audio.Encoding, error) {
 }
 
 // separateFiles separates every input with cfg, one output folder per input when
-// there are several.
-func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool) error {
-	if out == "" {
-		return usagef("separate: give an output folder with -o DIR")
-	}
+// there are several. With out == "" it writes no audio; with plotDir != "" it
+// draws the plots into plotDir (per input likewise).
+func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool, plotDir string) error {
 	enc, err := parseEncoding(format)
 	if err != nil {
 		return err
@@ -152,21 +165,32 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 	}
 	seen := map[string]string{}
 	for _, in := range inputs {
-		dir := out
+		dir, pdir := out, plotDir
 		if len(inputs) > 1 {
 			stem := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
 			if prev, dup := seen[stem]; dup {
-				return usagef("separate: inputs %s and %s would both write to %s", prev, in, filepath.Join(out, stem))
+				return usagef("separate: inputs %s and %s would both write to %s", prev, in, filepath.Join(cmp.Or(out, plotDir), stem))
 			}
 			seen[stem] = in
-			dir = filepath.Join(out, stem)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("separate: %w", err)
+			dir, pdir = filepath.Join(out, stem), filepath.Join(plotDir, stem)
 		}
 		job := engine.FileJob{Input: in, Encoding: enc}
 		for _, s := range plan.Bases.Names {
-			job.Outputs = append(job.Outputs, []string{filepath.Join(dir, s+".wav")})
+			var outs []string
+			if out != "" {
+				outs = []string{filepath.Join(dir, s+".wav")}
+			}
+			job.Outputs = append(job.Outputs, outs)
+		}
+		if out != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("separate: %w", err)
+			}
+		} else {
+			dir = pdir
+		}
+		if plotDir == "" {
+			pdir = ""
 		}
 		bar := newProgress(stderr, quiet, filepath.Base(in))
 		if bar != nil {
@@ -176,6 +200,10 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 				}
 				bar.Set64(done)
 			}
+		}
+		plots, err := startPlots(plan, pdir, &job)
+		if err != nil {
+			return err
 		}
 		t0 := time.Now()
 		res, err := engine.SeparateFile(c.Context(), plan, job)
@@ -188,6 +216,12 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		}
 		secs := float64(res.Samples) / float64(res.Format.SampleRateHz)
 		el := time.Since(t0).Seconds()
+		if err := plots.write(res); err != nil {
+			return err
+		}
+		if pdir != "" && out != "" {
+			dir += ", plots in " + pdir
+		}
 		fmt.Fprintf(c.OutOrStdout(), "%s: %.2f s, %d ch, %d Hz, %d frames in %.2f s (%.0fx real time) -> %s\n",
 			in, secs, res.Format.Channels, res.Format.SampleRateHz, res.Frames, el, secs/el, dir)
 	}
