@@ -132,6 +132,9 @@ func demo(c *cobra.Command, out string, quiet bool) ([]DemoScore, float64, float
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	if _, err := plotFile(c.Context(), plan, mixPath, filepath.Join(out, "plots")); err != nil {
+		return nil, 0, 0, err
+	}
 	mix, _, err := audio.ReadAll(mixPath)
 	if err != nil {
 		return nil, 0, 0, err
