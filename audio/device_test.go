@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sepd/sepd/audio"
@@ -22,8 +25,24 @@ func jackServer(t *testing.T) string {
 	if name == "" {
 		t.Skip("SEPD_JACK is not set: run `scripts/jackd start NAME` and set SEPD_JACK=NAME to run the live JACK tests")
 	}
+	jackUp.Do(func() {
+		cmd := exec.Command("jack_lsp")
+		cmd.Env = append(os.Environ(), "JACK_DEFAULT_SERVER="+name, "JACK_NO_START_SERVER=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			jackUpErr = fmt.Errorf("SEPD_JACK=%s, but no JACK server of that name answers (jack_lsp: %v: %s); start one with scripts/jackd start %s",
+				name, err, strings.TrimSpace(string(out)), name)
+		}
+	})
+	if jackUpErr != nil {
+		t.Fatal(jackUpErr)
+	}
 	return name
 }
+
+var (
+	jackUp    sync.Once
+	jackUpErr error
+)
 
 func TestMain(m *testing.M) {
 	if name := os.Getenv("SEPD_JACK"); name != "" {
