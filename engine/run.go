@@ -247,3 +247,12 @@ func (f Fanout) Write(src [][]float64) error {
 	}
 	return nil
 }
+
+// SetLimit passes the input's length on to the sinks that keep alignment.
+func (f Fanout) SetLimit(n int64) {
+	for _, s := range f {
+		if l, ok := s.(interface{ SetLimit(int64) }); ok {
+			l.SetLimit(n)
+		}
+	}
+}
