@@ -362,7 +362,8 @@ func (job *evalJob) run() (*EvalReport, error) {
 		Permute:      job.permute,
 	}
 
-	evs := make([]*eval.Evaluator, len(chans))
+	// One channel at a time: an Evaluator of 60 s at 44.1 kHz holds hundreds
+	// of megabytes.
 	res := make([]eval.Result, len(chans))
 	for i, c := range chans {
 		ev, err := eval.NewEvaluator(job.column(job.refs, c))
@@ -370,11 +371,9 @@ func (job *evalJob) run() (*EvalReport, error) {
 			return nil, job.evalError(c, err)
 		}
 		step()
-		r, err := ev.Evaluate(job.column(job.ests, c), job.permute)
-		if err != nil {
+		if res[i], err = ev.Evaluate(job.column(job.ests, c), job.permute); err != nil {
 			return nil, job.evalError(c, err)
 		}
-		evs[i], res[i] = ev, r
 		step()
 	}
 	perm := res[0].Perm
@@ -387,7 +386,7 @@ func (job *evalJob) run() (*EvalReport, error) {
 			desc = append(desc, fmt.Sprintf("channel %d: %s", c, job.describePerm(res[i].Perm)))
 		}
 		var err error
-		perm, res, err = job.jointPermutation(evs, chans)
+		perm, res, err = job.jointPermutation(chans)
 		if err != nil {
 			return nil, err
 		}
@@ -459,10 +458,11 @@ func (job *evalJob) describePerm(perm []int) string {
 
 // jointPermutation scores every estimate against every reference on every
 // channel (n fixed evaluations per channel: the cyclic shifts, which together
-// cover every pair) and returns the permutation with the highest SIR averaged
+// cover every pair; the references' Evaluator is made again, which the rare
+// case of channels that disagree can afford) and returns the permutation with the highest SIR averaged
 // over channels and sources (the first in lexicographic order on ties) and each
 // channel's scores under it.
-func (job *evalJob) jointPermutation(evs []*eval.Evaluator, chans []int) ([]int, []eval.Result, error) {
+func (job *evalJob) jointPermutation(chans []int) ([]int, []eval.Result, error) {
 	n := len(job.refs)
 	type pair struct{ sdr, sir, sar float64 }
 	// scores[i][j][k]: channel chans[i], reference j, estimate k.
@@ -472,13 +472,17 @@ func (job *evalJob) jointPermutation(evs []*eval.Evaluator, chans []int) ([]int,
 		for j := range scores[i] {
 			scores[i][j] = make([]pair, n)
 		}
+		ev, err := eval.NewEvaluator(job.column(job.refs, c))
+		if err != nil {
+			return nil, nil, job.evalError(c, err)
+		}
 		col := job.column(job.ests, c)
 		shifted := make([][]float64, n)
 		for s := range n {
 			for j := range n {
 				shifted[j] = col[(j+s)%n]
 			}
-			r, err := evs[i].Evaluate(shifted, false)
+			r, err := ev.Evaluate(shifted, false)
 			if err != nil {
 				return nil, nil, job.evalError(c, err)
 			}
