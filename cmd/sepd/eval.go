@@ -353,6 +353,9 @@ func (job *evalJob) run() (*EvalReport, error) {
 	}
 	chans := job.channels()
 	total = 2*n + 2*len(chans)
+	if job.progress != nil {
+		job.progress(done, total)
+	}
 	rep := &EvalReport{
 		Method:       "BSS Eval v3 as mir_eval 0.7 separation.bss_eval_sources (512-tap filter); SI-SDR",
 		SampleRateHz: job.refs[0].format.SampleRateHz,
