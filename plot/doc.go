@@ -37,5 +37,6 @@
 // Colours come from matplotlib's viridis (perceptually uniform, readable in
 // grey and by most colour-blind readers). The colour scales, in dB for
 // spectra and activations and linear for masks, are returned with every image
-// (Image.ScaleMinDB, ScaleMaxDB) beside the range of the data they show.
+// (Image.ScaleMin, ScaleMax) beside the range of the data they show
+// (DataMin, DataMax), so that tests can check one covers the other.
 package plot
