@@ -1,0 +1,940 @@
+package audio
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Live runs the audio devices in a child process, the bridge (`sepd
+// audio-bridge`, RunBridge), and relays samples over pipes, so that the
+// daemon survives its audio server: after the JACK server dies, PortAudio
+// 19.6 can never be used again in the process that had it open (see
+// ErrRestartRequired), but a new process can. The daemon keeps the engine
+// and the output files; when the child dies or stalls, Live kills it and
+// starts a new one with a backoff until the devices are back, and meanwhile
+// Read returns silence paced by the wall clock (so that file outputs stay
+// aligned in time) and LiveWriter.Write drops its blocks.
+//
+//	daemon (Live)                                      child (RunBridge)
+//	Read <- ring <- reader goroutine  <- stdout pipe <- Capture.Read <- capture callback
+//	LiveWriter.Write -> ring -> writer goroutine -> stdin pipe -> PlaybackWriter.Write -> playback callback
+//	supervisor goroutine <- control pipe (fd 3, JSON: ready, errors, xrun counts)
+//	log                  <- stderr (without the "ALSA lib" lines)
+//
+// The protocol is described in live_bridge.go.
+//
+// # Latency
+//
+// LiveInfo.LatencySamples = round(Input.DeviceLatency * rate) +
+// max over outputs of (round(Output.DeviceLatency * rate) + PrefillFrames).
+// The pipes add no latency of their own as long as a block crosses both
+// pipes and the daemon's Read/Write within one period (normally well under a
+// millisecond): the playback's prefill is reached in the same JACK cycle as
+// without the bridge, and from then on the lag is fixed. Measured with
+// jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256, Read -> Write in
+// 256-frame blocks: PortAudio reports capture latency 0 and playback latency
+// 256 frames; with prefill 512 LatencySamples is 768, and a second JACK client
+// playing into the capture and recording the playback measures 1024 =
+// LatencySamples + 256, the 256 being that client's own playback latency
+// (TestLiveLoopbackJACK). The same lag holds after a reconnect
+// (TestLiveReconnectJACK).
+//
+// Read belongs to one goroutine and Writer/LiveWriter.Write to one goroutine
+// (the engine's, which may be the same); Info, Reconnects, Connected and
+// Close may be called from any.
+type Live struct {
+	cfg      LiveConfig // defaults applied: Xruns and Log are set
+	argv     []string
+	spec     []byte
+	block    int // frames per pipe block (FramesPerBuffer)
+	rate     int
+	inCh     int   // capture channels, 0 without capture
+	outChans []int // channels per output device
+	outOff   []int // first wide column of each output device
+	outCh    int   // wide frame: every output device's channels
+	stall    time.Duration
+
+	mu   sync.Mutex
+	info LiveInfo
+
+	// Capture: the current child's reader goroutine produces into in, Read
+	// consumes.
+	in        *Ring
+	inNote    chan struct{} // capacity 1: a block arrived
+	lastData  atomic.Int64  // UnixNano of the last capture block (or of the child's start)
+	up        atomic.Bool   // a child is running with its streams open
+	downAt    atomic.Int64  // UnixNano: where the silence of the current gap starts
+	downGen   atomic.Uint64 // counts the gaps
+	stateNote chan struct{} // capacity 1: up changed
+
+	// Read's state (its goroutine only).
+	scratch   []float32
+	paceGen   uint64
+	paceStart time.Time
+	paceDone  int64 // silent frames returned since paceStart
+	timer     *time.Timer
+
+	// Playback: LiveWriter.Write stages and commits into out, the current
+	// child's writer goroutine consumes.
+	out     *Ring
+	outNote chan struct{}
+	stage   []float32
+	writers []*LiveWriter
+
+	reconnects atomic.Uint64
+	closing    chan struct{}
+	closeOnce  sync.Once
+	done       chan struct{} // the supervisor returned
+	closeErr   error
+}
+
+// LiveConfig says which devices StartLive opens.
+type LiveConfig struct {
+	// Input is the capture device; nil means no capture (file replay to
+	// devices; Read then fails).
+	Input *StreamConfig
+	// Outputs are the playback devices; Channels is the number of device
+	// channels used (0..Channels-1). Every stream must have the same
+	// SampleRateHz and FramesPerBuffer (the pipe block).
+	Outputs []StreamConfig
+	// Xruns receives every count: the child's streams' counts (forwarded
+	// every 250 ms), the daemon-side rings' overruns, and Reconnect. nil
+	// means a new Xruns. The streams' own Xruns fields are ignored.
+	Xruns *Xruns
+	// Log receives the bridge's events and its stderr; nil discards them.
+	Log *slog.Logger
+	// Command starts the child; the bridge's arguments are appended. nil
+	// means {os.Executable(), "audio-bridge"}.
+	Command []string
+	// ClientName is the JACK client name the bridge asks for; "" keeps
+	// PortAudio's "PortAudio". JACK appends "-01" and so on when it is taken.
+	ClientName string
+}
+
+// LiveInfo describes the open devices.
+type LiveInfo struct {
+	Input   *StreamInfo // nil without capture
+	Outputs []StreamInfo
+	// LatencySamples is the devices' part of the end-to-end latency, in
+	// frames at the sample rate: the input's DeviceLatency + the largest
+	// output DeviceLatency + PrefillFrames (each latency rounded to frames).
+	// The engine adds its own (fft_size-1). See Live for the measurement.
+	LatencySamples int
+	// JACKClientName is the bridge's JACK client (the device name under which
+	// other JACK programs see it); "" when not on JACK.
+	JACKClientName string
+}
+
+// Timing of the bridge's supervision.
+const (
+	liveReadyTimeout = 10 * time.Second       // from exec to "ready"
+	liveBackoffMin   = 100 * time.Millisecond // first retry after a loss
+	liveBackoffMax   = time.Second            // so a returning server is seen within about 1 s
+	liveFailLogEvery = 10 * time.Second       // failed restarts are logged at most this often
+	liveKillGrace    = 2 * time.Second        // SIGTERM -> SIGKILL
+	liveCtlStall     = time.Second            // no control message (heartbeat every 250 ms) for this long: hung
+)
+
+var errNoLiveInput = errors.New("audio: Live.Read: the live configuration has no input device")
+
+// StartLive starts the bridge process and waits until every stream is open
+// (at most 10 s, or until ctx is done; ctx bounds only the start). An error
+// the bridge reports is returned with the device code's own message and
+// wraps ErrNoDevice or ErrSampleRate where the device code's error did. After
+// a successful start, failures are handled inside (see Live) until Close. It
+// allocates.
+func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
+	if cfg.Xruns == nil {
+		cfg.Xruns = new(Xruns)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	spec := bridgeSpec{ClientName: cfg.ClientName}
+	var stall time.Duration
+	if cfg.Input != nil {
+		in, err := cfg.Input.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		in.Xruns = nil
+		spec.Input = &in
+		stall = max(stall, in.StallTimeout)
+	}
+	l := &Live{
+		cfg:       cfg,
+		inNote:    make(chan struct{}, 1),
+		stateNote: make(chan struct{}, 1),
+		outNote:   make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	outRing := 0
+	for _, o := range cfg.Outputs {
+		o, err := o.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		o.Xruns = nil
+		spec.Outputs = append(spec.Outputs, o)
+		l.outOff = append(l.outOff, l.outCh)
+		l.outChans = append(l.outChans, o.Channels)
+		l.outCh += o.Channels
+		outRing = max(outRing, o.RingFrames)
+		stall = max(stall, o.StallTimeout)
+	}
+	var err error
+	if l.block, l.rate, err = spec.blockFrames(); err != nil {
+		return nil, err
+	}
+	l.stall = max(stall, 300*time.Millisecond, l.frames(8*l.block))
+	if spec.Input != nil {
+		l.inCh = spec.Input.Channels
+		l.in = NewRing(spec.Input.RingFrames, l.inCh)
+		l.scratch = make([]float32, min(1024, l.in.Cap())*l.inCh)
+	}
+	if l.outCh > 0 {
+		l.out = NewRing(outRing, l.outCh)
+		l.stage = make([]float32, l.out.Cap()*l.outCh)
+	}
+	if l.spec, err = json.Marshal(spec); err != nil {
+		return nil, fmt.Errorf("audio: live: %w", err)
+	}
+	l.argv = cfg.Command
+	if len(l.argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("audio: live: finding this program to start the audio bridge: %w", err)
+		}
+		l.argv = []string{exe, "audio-bridge"}
+	}
+	l.timer = time.NewTimer(time.Hour)
+	l.timer.Stop()
+
+	c, err := l.startChild(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.goUp(c)
+	info := l.Info()
+	cfg.Log.Info("audio bridge started", "pid", c.cmd.Process.Pid, "jack_client", info.JACKClientName,
+		"latency_samples", info.LatencySamples, "latency_ms", float64(info.LatencySamples)*1e3/float64(l.rate))
+	go l.supervise(c)
+	return l, nil
+}
+
+// frames returns the duration of n frames.
+func (l *Live) frames(n int) time.Duration {
+	return time.Duration(n) * time.Second / time.Duration(l.rate)
+}
+
+// Info describes the streams the current (or last) bridge opened. The
+// returned slices must not be modified. It allocates nothing.
+func (l *Live) Info() LiveInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.info
+}
+
+// Reconnects returns how many times the bridge was restarted with every
+// stream open again after a loss (each is also counted as a Reconnect in
+// LiveConfig.Xruns).
+func (l *Live) Reconnects() uint64 { return l.reconnects.Load() }
+
+// Connected reports whether a bridge is running with its streams open.
+func (l *Live) Connected() bool { return l.up.Load() }
+
+// Read fills dst[ch][:L] for every channel (L = len(dst[0])) with the next
+// captured frames and returns L, nil, blocking until they are there. While
+// the bridge is down it returns silence paced by the wall clock at the
+// sample rate, starting where the captured audio stopped, so that what reads
+// it stays aligned in time. It returns the frames so far and io.EOF after
+// Close, and an error when there is no input device. It panics unless
+// len(dst) is the input's channel count and all dst[ch] have the same length.
+// It does not allocate.
+func (l *Live) Read(dst [][]float64) (int, error) {
+	if l.in == nil {
+		return 0, errNoLiveInput
+	}
+	ch := l.inCh
+	if len(dst) != ch {
+		panic("audio: Live.Read: len(dst) != number of input channels")
+	}
+	want := len(dst[0])
+	for _, d := range dst {
+		if len(d) != want {
+			panic("audio: Live.Read: channels of different lengths")
+		}
+	}
+	n := 0
+	for n < want {
+		select {
+		case <-l.closing:
+			return n, io.EOF
+		default:
+		}
+		if k := l.in.Read(l.scratch[:min(len(l.scratch)/ch, want-n)*ch]); k > 0 {
+			for j, d := range dst {
+				d := d[n : n+k]
+				for i := range d {
+					d[i] = float64(l.scratch[i*ch+j])
+				}
+			}
+			n += k
+			continue
+		}
+		var tick <-chan time.Time
+		if !l.up.Load() {
+			// downGen is stored before up, downAt before downGen: a new gap
+			// is seen with its start.
+			if g := l.downGen.Load(); g != l.paceGen {
+				l.paceGen, l.paceStart, l.paceDone = g, time.Unix(0, l.downAt.Load()), 0
+			}
+			el := time.Since(l.paceStart)
+			due := int64(el/time.Second)*int64(l.rate) + int64(el%time.Second)*int64(l.rate)/int64(time.Second) - l.paceDone
+			if due > 0 {
+				m := int(min(due, int64(want-n)))
+				for _, d := range dst {
+					clear(d[n : n+m])
+				}
+				n += m
+				l.paceDone += int64(m)
+				continue
+			}
+			next := l.paceStart.Add(l.frames(int(l.paceDone) + want - n))
+			l.timer.Reset(max(time.Until(next), 0))
+			tick = l.timer.C
+		}
+		select {
+		case <-l.inNote:
+		case <-l.stateNote:
+		case <-tick:
+		case <-l.closing:
+		}
+		if tick != nil {
+			l.timer.Stop()
+		}
+	}
+	return n, nil
+}
+
+// LiveWriter writes one source's playback into some channels of one output
+// device.
+type LiveWriter struct {
+	l    *Live
+	cols []int // wide-frame column of src[i]
+	pos  int   // frames staged ahead of what was committed
+}
+
+// Writer returns a writer into output device `output` (an index into
+// LiveConfig.Outputs) on the given device channels (0-based, distinct, <
+// that output's Channels). A block goes to the devices once every writer has
+// written it, so every writer must be fed the same number of frames (Remove
+// one that stops); writers on the same device channel are summed. It
+// allocates.
+func (l *Live) Writer(output int, channels ...int) (*LiveWriter, error) {
+	if output < 0 || output >= len(l.outChans) {
+		return nil, fmt.Errorf("audio: live: output %d: there are %d output devices", output, len(l.outChans))
+	}
+	dev := l.cfg.Outputs[output].Device
+	if len(channels) == 0 {
+		return nil, fmt.Errorf("audio: live: output device %q: a writer needs at least one channel", dev)
+	}
+	seen := map[int]bool{}
+	w := &LiveWriter{l: l}
+	for _, c := range channels {
+		if c < 0 || c >= l.outChans[output] || seen[c] {
+			return nil, fmt.Errorf("audio: live: output device %q: writer channels %v: want distinct channels in [0, %d)", dev, channels, l.outChans[output])
+		}
+		seen[c] = true
+		w.cols = append(w.cols, l.outOff[output]+c)
+	}
+	l.writers = append(l.writers, w)
+	return w, nil
+}
+
+// Write adds src[i][:L] to the writer's device channel i (L = len(src[0])),
+// converted to float32, and hands the frames that every writer has written
+// to the bridge without blocking. While the bridge is down they are dropped
+// (that is not an error); frames that do not fit in the ring are dropped and
+// counted as a RingOverrun. It returns io.EOF after Close, and an error when
+// this writer is more than the ring capacity ahead of another. It panics
+// unless len(src) is the writer's channel count and all src[i] have the same
+// length. It does not allocate.
+func (w *LiveWriter) Write(src [][]float64) error {
+	l := w.l
+	if len(src) != len(w.cols) {
+		panic("audio: LiveWriter.Write: len(src) != number of channels")
+	}
+	n := len(src[0])
+	for _, s := range src {
+		if len(s) != n {
+			panic("audio: LiveWriter.Write: channels of different lengths")
+		}
+	}
+	select {
+	case <-l.closing:
+		return io.EOF
+	default:
+	}
+	ch := l.outCh
+	if w.pos+n > len(l.stage)/ch {
+		return fmt.Errorf("audio: live: writer of wide columns %v is %d frames ahead of another writer, more than the ring holds (%d): feed every writer",
+			w.cols, w.pos+n, len(l.stage)/ch)
+	}
+	for i, c := range w.cols {
+		st := l.stage[w.pos*ch+c:]
+		for j, v := range src[i] {
+			st[j*ch] += float32(v)
+		}
+	}
+	w.pos += n
+	l.commit()
+	return nil
+}
+
+// Remove detaches the writer: the others are no longer held back by it.
+func (w *LiveWriter) Remove() {
+	l := w.l
+	for i, x := range l.writers {
+		if x == w {
+			l.writers = append(l.writers[:i], l.writers[i+1:]...)
+			break
+		}
+	}
+	l.commit()
+}
+
+// commit sends the frames every writer has written to the ring (or drops
+// them while the bridge is down).
+func (l *Live) commit() {
+	if len(l.writers) == 0 {
+		return
+	}
+	done, ahead := l.writers[0].pos, 0
+	for _, w := range l.writers {
+		done, ahead = min(done, w.pos), max(ahead, w.pos)
+	}
+	if done == 0 {
+		return
+	}
+	ch := l.outCh
+	if l.up.Load() {
+		if k := l.out.Write(l.stage[:done*ch]); k < done {
+			l.cfg.Xruns.Inc(RingOverrun)
+		}
+		notify(l.outNote)
+	}
+	copy(l.stage, l.stage[done*ch:ahead*ch])
+	clear(l.stage[(ahead-done)*ch : ahead*ch])
+	for _, w := range l.writers {
+		w.pos -= done
+	}
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the bridge: it stops Read (io.EOF) and Write, sends the
+// playback staged so far (a last partial block padded with silence), closes
+// the bridge's stdin so that it plays what it holds and exits, and waits for
+// that at most the rings' duration plus one second; then it sends SIGTERM,
+// and SIGKILL 2 s later. It may be called from any goroutine, more than once.
+// It returns an error when the bridge had to be killed.
+func (l *Live) Close() error {
+	l.closeOnce.Do(func() { close(l.closing) })
+	<-l.done
+	return l.closeErr
+}
+
+// supervise watches the running child, restarts it after a loss, and shuts it
+// down at Close.
+func (l *Live) supervise(c *liveChild) {
+	defer close(l.done)
+	for {
+		reason := l.watch(c)
+		if reason == "" {
+			l.closeErr = l.shutdown(c)
+			return
+		}
+		lost := time.Now()
+		l.goDown()
+		c.stop()
+		l.cfg.Log.Warn("audio devices lost; restarting the audio bridge", "reason", reason, "pid", c.cmd.Process.Pid,
+			"bridge_log", c.tail.String())
+		var lastLog time.Time
+		attempts := 0
+		for backoff := liveBackoffMin; ; backoff = min(2*backoff, liveBackoffMax) {
+			select {
+			case <-l.closing:
+				return
+			case <-time.After(backoff):
+			}
+			attempts++
+			nc, err := l.startChild(context.Background())
+			if err == nil {
+				c = nc
+				break
+			}
+			select {
+			case <-l.closing:
+				return
+			default:
+			}
+			if now := time.Now(); now.Sub(lastLog) >= liveFailLogEvery {
+				l.cfg.Log.Warn("audio devices still unavailable; retrying", "err", err, "attempts", attempts,
+					"down_for", now.Sub(lost).Round(time.Millisecond), "retry_every", liveBackoffMax)
+				lastLog = now
+			}
+		}
+		l.goUp(c)
+		l.reconnects.Add(1)
+		l.cfg.Xruns.Inc(Reconnect)
+		info := l.Info()
+		l.cfg.Log.Info("audio devices reconnected", "down_for", time.Since(lost).Round(time.Millisecond),
+			"attempts", attempts, "pid", c.cmd.Process.Pid, "latency_samples", info.LatencySamples)
+	}
+}
+
+// watch returns why the child is lost, or "" at Close.
+func (l *Live) watch(c *liveChild) string {
+	t := time.NewTicker(min(l.stall/4, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-l.closing:
+			return ""
+		case <-c.dead:
+			select {
+			case <-l.closing: // it died because of the stop (say a SIGTERM to the whole group)
+				return ""
+			default:
+			}
+			return c.reason
+		case now := <-t.C:
+			if d := now.Sub(time.Unix(0, l.lastData.Load())); l.in != nil && d > l.stall {
+				return fmt.Sprintf("no capture data for %v", d.Round(time.Millisecond))
+			}
+			if d := now.Sub(time.Unix(0, c.lastCtl.Load())); d > max(liveCtlStall, l.stall) {
+				return fmt.Sprintf("no message from the bridge for %v", d.Round(time.Millisecond))
+			}
+		}
+	}
+}
+
+// goUp makes c the current child: Read takes its capture, writes go to it.
+func (l *Live) goUp(c *liveChild) {
+	info := LiveInfo{Input: c.ready.Input, Outputs: c.ready.Outputs, JACKClientName: c.ready.Client}
+	sec := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(l.rate))) }
+	if info.Input != nil {
+		info.LatencySamples = sec(info.Input.DeviceLatency)
+	}
+	out := 0
+	for _, o := range info.Outputs {
+		out = max(out, sec(o.DeviceLatency)+o.PrefillFrames)
+	}
+	info.LatencySamples += out
+	l.mu.Lock()
+	l.info = info
+	l.mu.Unlock()
+	if l.out != nil {
+		// Stale frames of the last child. The previous consumer has exited
+		// (c.stop), so this goroutine may consume.
+		l.out.Discard(l.out.Cap())
+	}
+	now := time.Now().UnixNano()
+	l.lastData.Store(now)
+	c.lastCtl.Store(now)
+	c.tail.goLive(l.cfg.Log, c.cmd.Process.Pid)
+	c.startRelays()
+	l.up.Store(true)
+	notify(l.stateNote)
+}
+
+// goDown starts a gap: Read pays out silence from where the capture stopped,
+// writes are dropped.
+func (l *Live) goDown() {
+	l.downAt.Store(l.lastData.Load())
+	l.downGen.Add(1)
+	l.up.Store(false)
+	notify(l.stateNote)
+}
+
+// shutdown is Close's work on the running child.
+func (l *Live) shutdown(c *liveChild) error {
+	l.up.Store(false)
+	bound := l.frames(l.ringFrames()) + time.Second
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
+	if c.writerDone != nil {
+		select { // the writer sends what is staged, then returns
+		case <-c.writerDone:
+		case <-deadline.C:
+		case <-c.exited:
+		}
+	}
+	c.stdin.Close() // EOF: the child drains its playback and exits
+	var err error
+	select {
+	case <-c.exited:
+	case <-deadline.C:
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(liveKillGrace):
+			err = fmt.Errorf("audio: live: the audio bridge (pid %d) ignored SIGTERM for %v; killed", c.cmd.Process.Pid, liveKillGrace)
+		}
+	}
+	c.stop()
+	if err == nil && c.waitErr != nil {
+		err = fmt.Errorf("audio: live: the audio bridge (pid %d) %v%s", c.cmd.Process.Pid, c.waitErr, c.tail.suffix())
+	}
+	return err
+}
+
+// ringFrames is the playback in flight at most: the daemon's ring and the
+// largest device ring.
+func (l *Live) ringFrames() int {
+	n := 0
+	if l.out != nil {
+		n = l.out.Cap()
+	}
+	m := 0
+	for _, o := range l.cfg.Outputs {
+		m = max(m, o.RingFrames, 16*l.block)
+	}
+	return n + m
+}
+
+// liveChild is one bridge process and the goroutines that serve it.
+type liveChild struct {
+	l       *Live
+	cmd     *exec.Cmd
+	stdin   *os.File // parent ends of the pipes
+	stdout  *os.File
+	ctl     *os.File
+	stderr  *os.File
+	ready   bridgeMsg
+	lastCtl atomic.Int64
+	tail    lineTail
+
+	first      chan bridgeMsg // capacity 1: "ready" or the open error
+	exited     chan struct{}  // closed after Wait; waitErr is set
+	waitErr    error
+	dead       chan struct{} // closed by die
+	deadOnce   sync.Once
+	reason     string
+	ctlDone    chan struct{}
+	errDone    chan struct{}
+	readerDone chan struct{} // nil until startRelays, or without capture
+	writerDone chan struct{} // nil until startRelays, or without playback
+	stopOnce   sync.Once
+}
+
+func (c *liveChild) die(reason string) {
+	c.deadOnce.Do(func() {
+		c.reason = reason
+		close(c.dead)
+	})
+}
+
+// startChild starts a bridge and waits for its "ready".
+func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
+	c := &liveChild{
+		l: l, first: make(chan bridgeMsg, 1), exited: make(chan struct{}), dead: make(chan struct{}),
+		ctlDone: make(chan struct{}), errDone: make(chan struct{}),
+	}
+	var files [8]*os.File // child and parent ends of four pipes
+	for i := 0; i < 8; i += 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			for _, f := range files[:i] {
+				f.Close()
+			}
+			return nil, fmt.Errorf("audio: live: pipe for the audio bridge: %w", err)
+		}
+		files[i], files[i+1] = r, w
+	}
+	inR, inW, outR, outW, ctlR, ctlW, errR, errW := files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7]
+	c.cmd = exec.Command(l.argv[0], append(l.argv[1:len(l.argv):len(l.argv)], "--spec", string(l.spec))...)
+	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = inR, outW, errW
+	c.cmd.ExtraFiles = []*os.File{ctlW}
+	// Never let libjack start a server of its own: it would inherit the pipes.
+	c.cmd.Env = append(os.Environ(), "JACK_NO_START_SERVER=1")
+	// Its own process group: a terminal's Ctrl-C goes to the daemon only,
+	// which then stops the bridge after draining the playback.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err := c.cmd.Start()
+	inR.Close()
+	outW.Close()
+	ctlW.Close()
+	errW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		ctlR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("audio: live: starting the audio bridge %q: %w", l.argv[0], err)
+	}
+	c.stdin, c.stdout, c.ctl, c.stderr = inW, outR, ctlR, errR
+	c.lastCtl.Store(time.Now().UnixNano())
+	go func() {
+		err := c.cmd.Wait()
+		c.waitErr = err
+		close(c.exited)
+		if err == nil {
+			c.die("the audio bridge exited")
+		} else {
+			c.die("the audio bridge " + err.Error())
+		}
+	}()
+	go c.readStderr()
+	go c.readControl()
+
+	timeout := time.NewTimer(liveReadyTimeout)
+	defer timeout.Stop()
+	var fail error
+	select {
+	case c.ready = <-c.first:
+	case <-c.dead:
+		// Its exit may overtake its last control line: read to the end.
+		select {
+		case <-c.ctlDone:
+		case <-time.After(time.Second):
+		}
+		select {
+		case c.ready = <-c.first:
+		default:
+			fail = fmt.Errorf("audio: live: the audio bridge %s before opening the devices%s", strings.TrimPrefix(c.reason, "the audio bridge "), c.tail.suffix())
+		}
+	case <-timeout.C:
+		fail = fmt.Errorf("audio: live: the audio bridge did not open the devices within %v%s", liveReadyTimeout, c.tail.suffix())
+	case <-ctx.Done():
+		fail = fmt.Errorf("audio: live: starting the audio bridge: %w", ctx.Err())
+	case <-l.closing:
+		fail = io.EOF
+	}
+	if fail == nil && c.ready.Type == "error" {
+		fail = newBridgeError(c.ready.Kind, c.ready.Error)
+	}
+	if fail != nil {
+		c.stop()
+		return nil, fail
+	}
+	return c, nil
+}
+
+// stop kills the child (if it still runs), closes the pipes and waits for
+// its goroutines. Idempotent.
+func (c *liveChild) stop() {
+	c.stopOnce.Do(func() {
+		c.cmd.Process.Kill()
+		<-c.exited
+		for _, f := range []*os.File{c.stdin, c.stdout, c.ctl, c.stderr} {
+			f.Close() // unblocks the goroutines still reading or writing
+		}
+		c.die("stopped")
+		<-c.ctlDone
+		<-c.errDone
+		if c.readerDone != nil {
+			<-c.readerDone
+		}
+		if c.writerDone != nil {
+			<-c.writerDone
+		}
+	})
+}
+
+// startRelays starts the goroutines that move the audio.
+func (c *liveChild) startRelays() {
+	if c.l.in != nil {
+		c.readerDone = make(chan struct{})
+		go c.readCapture()
+	}
+	if c.l.out != nil {
+		c.writerDone = make(chan struct{})
+		go c.writePlayback()
+	}
+}
+
+// readControl reads the child's control lines: hands the first ("ready" or
+// an open error) to startChild, forwards xrun counts, and marks the child
+// dead at a fatal error or the end of the pipe.
+func (c *liveChild) readControl() {
+	defer close(c.ctlDone)
+	l := c.l
+	var last XrunCounts
+	first := true
+	sc := bufio.NewScanner(c.ctl)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		c.lastCtl.Store(time.Now().UnixNano())
+		var m bridgeMsg
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			c.die(fmt.Sprintf("the audio bridge sent a bad control line %q: %v", sc.Text(), err))
+			return
+		}
+		switch {
+		case m.Type == "xruns" && m.Xruns != nil:
+			d := m.Xruns.Sub(last)
+			for k, v := range d {
+				if v > 0 && XrunKind(k) != Reconnect && v < 1<<63 {
+					l.cfg.Xruns.Add(XrunKind(k), v)
+				}
+			}
+			last = *m.Xruns
+		case first && (m.Type == "ready" || m.Type == "error"):
+			first = false
+			c.first <- m
+		case m.Type == "error":
+			c.die("the audio bridge failed: " + m.Error)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		c.die("control pipe: " + err.Error())
+	}
+	c.die("the audio bridge closed its control pipe")
+}
+
+// readStderr relays the child's stderr to the log (see lineTail).
+func (c *liveChild) readStderr() {
+	defer close(c.errDone)
+	sc := bufio.NewScanner(c.stderr)
+	for sc.Scan() {
+		if s := sc.Text(); strings.TrimSpace(s) != "" && !strings.HasPrefix(s, "ALSA lib ") {
+			c.tail.add(s)
+		}
+	}
+}
+
+// readCapture moves capture blocks from the child's stdout into l.in.
+func (c *liveChild) readCapture() {
+	defer close(c.readerDone)
+	l := c.l
+	raw := make([]byte, 4*l.block*l.inCh)
+	f := make([]float32, l.block*l.inCh)
+	for {
+		if _, err := io.ReadFull(c.stdout, raw); err != nil {
+			if err == io.EOF {
+				c.die("the audio bridge closed its capture pipe")
+			} else {
+				c.die("capture pipe: " + err.Error())
+			}
+			return
+		}
+		for i := range f {
+			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		if l.in.WriteOverwrite(f) > 0 {
+			l.cfg.Xruns.Inc(RingOverrun)
+		}
+		l.lastData.Store(time.Now().UnixNano())
+		notify(l.inNote)
+	}
+}
+
+// writePlayback moves whole blocks from l.out to the child's stdin; at Close
+// it also sends the last partial block, padded with silence.
+func (c *liveChild) writePlayback() {
+	defer close(c.writerDone)
+	l := c.l
+	f := make([]float32, l.block*l.outCh)
+	raw := make([]byte, 4*len(f))
+	send := func(min int) bool {
+		for l.out.Len() >= min {
+			n := l.out.Read(f)
+			if n == 0 {
+				return true
+			}
+			clear(f[n*l.outCh:])
+			for i, v := range f {
+				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+			}
+			if _, err := c.stdin.Write(raw); err != nil {
+				c.die("playback pipe: " + err.Error())
+				return false
+			}
+		}
+		return true
+	}
+	for {
+		if !send(l.block) {
+			return
+		}
+		select {
+		case <-l.outNote:
+		case <-c.dead:
+			return
+		case <-l.closing:
+			send(1)
+			return
+		}
+	}
+}
+
+// lineTail collects the child's stderr lines: until the child is ready it
+// keeps the last few (for the error message if the start fails, or logged at
+// Info once it succeeds); after that every line is logged at Warn.
+type lineTail struct {
+	mu    sync.Mutex
+	lines []string
+	log   *slog.Logger // set by goLive
+	pid   int
+}
+
+const lineTailMax = 20
+
+func (t *lineTail) add(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.log != nil {
+		t.log.Warn("audio bridge says", "pid", t.pid, "line", s)
+	}
+	if len(t.lines) == lineTailMax {
+		copy(t.lines, t.lines[1:])
+		t.lines = t.lines[:lineTailMax-1]
+	}
+	t.lines = append(t.lines, s)
+}
+
+func (t *lineTail) goLive(log *slog.Logger, pid int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.lines {
+		log.Info("audio bridge says", "pid", pid, "line", s)
+	}
+	t.log, t.pid = log, pid
+}
+
+// String returns the lines kept, joined by " | ".
+func (t *lineTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, " | ")
+}
+
+// suffix is String for an error message: "; its log: ..." or "".
+func (t *lineTail) suffix() string {
+	if s := t.String(); s != "" {
+		return "; its log: " + s
+	}
+	return ""
+}

@@ -1,0 +1,410 @@
+package audio_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/audio/jacktest"
+)
+
+// The live tests run the bridge as the real `sepd audio-bridge`: the test
+// binary is not sepd, so sepdBinary builds it once per test binary (or takes
+// SEPD_BIN) and LiveConfig.Command names it.
+
+const (
+	liveRate = 48000 // the server's -r (scripts/jackd)
+	livePer  = 256   // the server's -p (scripts/jackd), = FramesPerBuffer and the hop here
+)
+
+var sepdBuild struct {
+	sync.Mutex
+	path string
+	err  error
+}
+
+func sepdBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("SEPD_BIN"); p != "" {
+		return p
+	}
+	sepdBuild.Lock()
+	defer sepdBuild.Unlock()
+	if sepdBuild.path == "" && sepdBuild.err == nil {
+		dir, err := os.MkdirTemp("", "sepd-live-test-")
+		if err == nil {
+			p := filepath.Join(dir, "sepd")
+			out, berr := exec.Command("go", "build", "-o", p, "github.com/sepd/sepd/cmd/sepd").CombinedOutput()
+			if berr != nil {
+				err = fmt.Errorf("go build ./cmd/sepd: %v\n%s", berr, out)
+			}
+			sepdBuild.path = p
+		}
+		sepdBuild.err = err
+	}
+	if sepdBuild.err != nil {
+		t.Fatal(sepdBuild.err)
+	}
+	return sepdBuild.path
+}
+
+// liveConfig is one mono capture and one mono playback on "system" of the
+// server, through the bridge on that server.
+func liveConfig(t *testing.T, server string, x *audio.Xruns, prefill int) audio.LiveConfig {
+	stream := audio.StreamConfig{Device: "system", Channels: 1, SampleRateHz: liveRate, FramesPerBuffer: livePer}
+	out := stream
+	out.PrefillFrames = prefill
+	return audio.LiveConfig{
+		Input: &stream, Outputs: []audio.StreamConfig{out}, Xruns: x,
+		Log:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Command:    []string{"env", "JACK_DEFAULT_SERVER=" + server, sepdBinary(t), "audio-bridge"},
+		ClientName: "sepd-live-test",
+	}
+}
+
+// testWriter sends the Live's log to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// liveLoop copies Read to a writer in hop-sized blocks and records when
+// every Read returned and how many frames it had returned in all.
+type liveLoop struct {
+	mu       sync.Mutex
+	times    []time.Time
+	total    []int64
+	atSignal chan audio.XrunCounts // armed by arm: the counts when a non-zero sample passes
+	err      chan error
+}
+
+func startLoop(l *audio.Live, w *audio.LiveWriter, x *audio.Xruns) *liveLoop {
+	lp := &liveLoop{err: make(chan error, 1)}
+	go func() {
+		buf := [][]float64{make([]float64, livePer)}
+		var n int64
+		for {
+			k, err := l.Read(buf)
+			n += int64(k)
+			lp.mu.Lock()
+			lp.times = append(lp.times, time.Now())
+			lp.total = append(lp.total, n)
+			at := lp.atSignal
+			if at != nil {
+				for _, v := range buf[0] {
+					if v != 0 {
+						at <- x.Snapshot()
+						lp.atSignal = nil
+						break
+					}
+				}
+			}
+			lp.mu.Unlock()
+			if err != nil {
+				lp.err <- err
+				return
+			}
+			if err := w.Write(buf); err != nil {
+				lp.err <- err
+				return
+			}
+		}
+	}()
+	return lp
+}
+
+func (lp *liveLoop) arm() chan audio.XrunCounts {
+	c := make(chan audio.XrunCounts, 1)
+	lp.mu.Lock()
+	lp.atSignal = c
+	lp.mu.Unlock()
+	return c
+}
+
+// framesBetween returns the frames Read returned between the first return
+// at or after a and the last at or before b, and the time between those two
+// returns.
+func (lp *liveLoop) framesBetween(a, b time.Time) (int64, time.Duration) {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	i, j := -1, -1
+	for k, tm := range lp.times {
+		if i < 0 && !tm.Before(a) {
+			i = k
+		}
+		if !tm.After(b) {
+			j = k
+		}
+	}
+	if i < 0 || j <= i {
+		return 0, 0
+	}
+	return lp.total[j] - lp.total[i], lp.times[j].Sub(lp.times[i])
+}
+
+// loopback plays seconds of noise into the bridge's capture and records its
+// playback; it returns the lag, and a description of what went wrong ("" if
+// nothing) and whether that is explained by xruns (then the caller may try
+// again).
+func loopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns, server string, seconds int, seed uint64) (lag int, problem string, xruns bool) {
+	t.Helper()
+	sig := jacktest.Noise(seconds*liveRate, 1, seed)
+	atSignal := lp.arm()
+	res, err := jacktest.Run(context.Background(), jacktest.Config{
+		Target: l.Info().JACKClientName, Server: server, Signal: sig, RecordChannels: 1,
+		RecordFrames: (seconds + 1) * liveRate, SampleRateHz: liveRate, FramesPerBuffer: livePer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the child's last xrun counts (every 250 ms) arrive
+	end := x.Snapshot()
+	lag, compared, mismatches, ok := jacktest.Align(res.Recording[0], sig[0])
+	if !ok {
+		t.Fatalf("the recording is silent; helper log:\n%s", res.Log)
+	}
+	var start audio.XrunCounts
+	select {
+	case start = <-atSignal:
+	default:
+		t.Fatal("the loop never saw the signal")
+	}
+	during := end.Sub(start)
+	if raceEnabled && during[audio.RingOverrun]+during[audio.RingUnderrun] == 0 {
+		during[audio.InputOverflow], during[audio.OutputUnderflow] = 0, 0 // see raceEnabled
+	}
+	during[audio.Reconnect] = 0
+	t.Logf("lag %d frames (%.2f ms, %.2f periods); %d samples compared, %d differ; xruns during the signal: %v; helper callbacks with xrun flags: %d",
+		lag, float64(lag)*1e3/liveRate, float64(lag)/livePer, compared, mismatches, during, res.XrunCallbacks)
+	if during.Total() != 0 || res.XrunCallbacks != 0 {
+		return lag, fmt.Sprintf("xruns %v here, %d helper callbacks; %d of %d samples differ", during, res.XrunCallbacks, mismatches, compared), true
+	}
+	if compared != len(sig[0]) || mismatches != 0 {
+		return lag, fmt.Sprintf("loopback not bit-exact with no xrun: %d of %d samples compared, %d differ", compared, len(sig[0]), mismatches), false
+	}
+	return lag, "", false
+}
+
+// TestLiveLoopbackJACK plays 5 s of noise through Live (the bridge's capture,
+// Read, LiveWriter.Write, the bridge's playback) and checks that it comes
+// back bit-exact after a constant lag with no xrun, that the lag agrees with
+// LiveInfo.LatencySamples to within one JACK period, that Read and Write
+// allocate nothing, and that Close stops the bridge cleanly.
+//
+// Measured (jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256, prefill
+// 512, hop 256): LatencySamples 768 (capture latency 0 + playback latency 256
+// + prefill 512), lag 1024: the other 256 are the test client's own playback
+// latency (a duplex copy in one callback measures 512 = 256 each way, see
+// live-audio-testing.md).
+func TestLiveLoopbackJACK(t *testing.T) {
+	server := jackServer(t)
+	const prefill = 2 * livePer // StreamConfig's default
+	var x audio.Xruns
+	l, err := audio.StartLive(context.Background(), liveConfig(t, server, &x, prefill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info := l.Info()
+	t.Logf("JACK client %q; capture latency %v, playback latency %v, prefill %d: LatencySamples %d",
+		info.JACKClientName, info.Input.DeviceLatency, info.Outputs[0].DeviceLatency, info.Outputs[0].PrefillFrames, info.LatencySamples)
+	w, err := l.Writer(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testLiveAllocs(t, l, w)
+	lp := startLoop(l, w, &x)
+	for attempt := 1; ; attempt++ {
+		lag, problem, xruns := loopback(t, l, lp, &x, server, 5, uint64(attempt))
+		if problem == "" {
+			if d := lag - info.LatencySamples; d < 0 || d > livePer {
+				t.Errorf("lag %d, LatencySamples %d: they differ by %d, more than one period (%d)", lag, info.LatencySamples, d, livePer)
+			}
+			break
+		}
+		if !xruns || attempt == 3 {
+			t.Fatalf("attempt %d: %s", attempt, problem)
+		}
+		t.Logf("attempt %d: %s; again", attempt, problem)
+	}
+	start := time.Now()
+	if err := l.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	t.Logf("Close took %v", time.Since(start).Round(time.Millisecond))
+	if err := <-lp.err; err != io.EOF {
+		t.Errorf("the loop ended with %v, want io.EOF", err)
+	}
+	if got := l.Reconnects(); got != 0 {
+		t.Errorf("%d reconnects, want 0", got)
+	}
+}
+
+// testLiveAllocs checks that Read and Write allocate nothing in steady state.
+func testLiveAllocs(t *testing.T, l *audio.Live, w *audio.LiveWriter) {
+	t.Helper()
+	buf := [][]float64{make([]float64, livePer)}
+	for range 10 { // warm up: the first blocks
+		l.Read(buf)
+		w.Write(buf)
+	}
+	var rerr, werr error
+	if a := testing.AllocsPerRun(50, func() {
+		_, rerr = l.Read(buf)
+		werr = w.Write(buf)
+	}); a != 0 {
+		t.Errorf("Live.Read + LiveWriter.Write allocate %v times per block, want 0", a)
+	}
+	if rerr != nil || werr != nil {
+		t.Fatalf("Read: %v, Write: %v", rerr, werr)
+	}
+}
+
+// TestLiveReconnectJACK kills its own JACK server under a running Live, and
+// stops it the next time, and starts it again each time: during the gap Read
+// returns silence paced at the sample rate (within 5% of the wall clock),
+// the bridge is back within 2 s of the server's return, the reconnect is
+// counted, and the loopback is bit-exact again with the same lag as before.
+// It uses a server of its own (SEPD_JACK + "-bridge") so that tests beside
+// it on the shared server do not notice.
+func TestLiveReconnectJACK(t *testing.T) {
+	name := jackServer(t) + "-bridge"
+	const script = "../scripts/jackd"
+	jackd := func(cmd string) {
+		t.Helper()
+		if out, err := exec.Command(script, cmd, name).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s %s: %v\n%s", script, cmd, name, err, out)
+		}
+	}
+	jackd("start")
+	defer exec.Command(script, "stop", name).Run()
+
+	var x audio.Xruns
+	l, err := audio.StartLive(context.Background(), liveConfig(t, name, &x, 2*livePer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	w, err := l.Writer(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := startLoop(l, w, &x)
+	measure := func(what string, seed uint64) int {
+		t.Helper()
+		for attempt := 1; ; attempt++ {
+			lag, problem, xruns := loopback(t, l, lp, &x, name, 2, seed+uint64(attempt))
+			if problem == "" {
+				return lag
+			}
+			if !xruns || attempt == 3 {
+				t.Fatalf("%s, attempt %d: %s", what, attempt, problem)
+			}
+			t.Logf("%s, attempt %d: %s; again", what, attempt, problem)
+		}
+	}
+	lag0 := measure("before", 10)
+	for i, how := range []string{"kill", "stop"} { // SIGKILL (a crash), SIGTERM
+		t0 := time.Now()
+		jackd(how)
+		gap := 1500 * time.Millisecond // the server stays away this long
+		time.Sleep(gap)
+		t1 := time.Now()
+		jackd("start")
+		up := time.Now()
+		for l.Reconnects() < uint64(i+1) {
+			if time.Since(up) > 5*time.Second {
+				t.Fatalf("after %s: no reconnect 5 s after the server was back", how)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(up)
+		if !l.Connected() {
+			t.Errorf("after %s: reconnected but not Connected", how)
+		}
+		// While the server was away: paced silence. The first stall timeout
+		// (300 ms) of the gap Read waits, then catches up.
+		paced, pacedDur := lp.framesBetween(t0.Add(500*time.Millisecond), t1)
+		whole, wholeDur := lp.framesBetween(t0, up.Add(took))
+		rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+		t.Logf("%s: server away %v (jackd %s took %v); reconnected %v after the server was back (jackd start took %v); Read returned %.0f frames/s while it was away (%d in %v), %.0f frames/s over the whole gap (%d in %v)",
+			how, t1.Sub(t0).Round(time.Millisecond), how, gap.Round(time.Millisecond), took.Round(time.Millisecond), up.Sub(t1).Round(time.Millisecond),
+			rate(paced, pacedDur), paced, pacedDur.Round(time.Millisecond), rate(whole, wholeDur), whole, wholeDur.Round(time.Millisecond))
+		if took > 2*time.Second {
+			t.Errorf("after %s: reconnected %v after the server was back, want < 2 s", how, took)
+		}
+		for _, r := range []float64{rate(paced, pacedDur), rate(whole, wholeDur)} {
+			if r < 0.95*liveRate || r > 1.05*liveRate {
+				t.Errorf("after %s: Read returned %.0f frames/s during the gap, want %d within 5%%", how, r, liveRate)
+			}
+		}
+		if got := x.Load(audio.Reconnect); got != uint64(i+1) {
+			t.Errorf("after %s: %d reconnects counted in Xruns, want %d", how, got, i+1)
+		}
+		if lag := measure("after "+how, 20+10*uint64(i)); lag != lag0 {
+			t.Errorf("after %s: lag %d, before %d", how, lag, lag0)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-lp.err; err != io.EOF {
+		t.Errorf("the loop ended with %v, want io.EOF", err)
+	}
+}
+
+// TestLiveOpenErrorsJACK: the bridge's open errors come back with the device
+// code's message and kind.
+func TestLiveOpenErrorsJACK(t *testing.T) {
+	server := jackServer(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*audio.LiveConfig)
+		is   error
+		want []string // in the message
+	}{
+		{"input", func(c *audio.LiveConfig) { c.Input.Device = "no-such-device-x" }, audio.ErrNoDevice,
+			[]string{`audio: no input device matches "no-such-device-x"; input devices: `, `"system" (JACK, 2 ch)`}},
+		{"output", func(c *audio.LiveConfig) { c.Outputs[0].Device = "no-such-device-y" }, audio.ErrNoDevice,
+			[]string{`audio: no output device matches "no-such-device-y"; output devices: `}},
+		{"rate", func(c *audio.LiveConfig) {
+			c.Input.SampleRateHz, c.Outputs[0].SampleRateHz = 44100, 44100
+		}, audio.ErrSampleRate, []string{`input device "system" (JACK) cannot run at 44100 Hz (its default rate is 48000 Hz)`}},
+		{"channels", func(c *audio.LiveConfig) { c.Input.Channels = 3 }, nil,
+			[]string{`input device "system": 3 channels requested, it has 2`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := liveConfig(t, server, nil, 0)
+			in := *cfg.Input
+			cfg.Input = &in
+			cfg.Outputs = append([]audio.StreamConfig(nil), cfg.Outputs...)
+			tc.edit(&cfg)
+			l, err := audio.StartLive(context.Background(), cfg)
+			if err == nil {
+				l.Close()
+				t.Fatal("StartLive succeeded")
+			}
+			t.Logf("%v", err)
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("not errors.Is %v", tc.is)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("message lacks %q", s)
+				}
+			}
+		})
+	}
+}
