@@ -3,8 +3,8 @@ package separate
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -97,7 +97,9 @@ func spectrogram(t testing.TB, path string, fft, hop int) *mat.Dense {
 func TestLearnMatchesSklearn(t *testing.T) {
 	g := loadLearnGolden(t)
 	cases := []string{"fixture-beta2", "fixture-beta1", "fixture-beta0.5"}
-	if !testing.Short() {
+	if !testing.Short() && !raceEnabled {
+		// An extra: the demo's noise bases (K 16, 1753 frames, up to 400
+		// iterations with tol 1e-4), 7 s here, 45 s under -race.
 		cases = append(cases, "demo-noise")
 	}
 	for _, name := range cases {
