@@ -1,0 +1,641 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/separate"
+	"github.com/sepd/sepd/stft"
+)
+
+func init() { extraCommands = append(extraCommands, newLearnCmd) }
+
+// learnFlags are the flags of `sepd learn`.
+type learnFlags struct {
+	sources    []string // NAME=PATH, repeatable
+	components []string // K, or NAME=K, repeatable
+	fftSize    int
+	hop        int
+	window     string
+	beta       float64
+	iterations int
+	tol        float64
+	init       string
+	seed       uint64
+	out        string
+	quiet      bool
+}
+
+func newLearnCmd() *cobra.Command {
+	var fl learnFlags
+	c := &cobra.Command{
+		Use:   "learn --source NAME=PATH ... -o DIR",
+		Short: "learn the bases of each source from example recordings",
+		Long: `learn computes, for each source, the magnitude spectrogram of its example recordings
+(WAV or FLAC files, or folders of them, searched recursively; all channels of a file
+are combined as the engine combines them, sqrt of the mean power), concatenates them,
+and factorises it with NMF: beta-divergence multiplicative updates of bases and
+activations, exactly as scikit-learn's NMF(solver='mu'), from NNDSVDa (deterministic)
+or seeded random starting values. Every basis is scaled to unit L1 norm.
+
+It writes DIR/NAME.npy per source (F x K float32, what numpy.save writes) and
+DIR/sepd.yaml, a configuration with these bases and the STFT and beta they were
+learned with (a learned: section), which 'sepd separate -c DIR/sepd.yaml' and
+'sepd run' use as is. All files are written under temporary names and renamed at the
+end: on any error nothing is left in DIR.
+
+--components takes K for every source, or NAME=K for one (repeatable):
+  sepd learn --source voice=rec/voice/ --source noise=street.flac \
+      --components 32 --components noise=16 -o model/`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runLearn(c, &fl) },
+	}
+	f := c.Flags()
+	f.StringArrayVar(&fl.sources, "source", nil, "a source and its examples, NAME=FILE or NAME=FOLDER (repeatable; a name given twice collects both)")
+	f.StringArrayVar(&fl.components, "components", []string{"32"}, "bases per source: K for all, or NAME=K (repeatable)")
+	f.IntVar(&fl.fftSize, "fft-size", 1024, "FFT size in samples")
+	f.IntVar(&fl.hop, "hop", 0, "hop in samples (default fft-size/4)")
+	f.StringVar(&fl.window, "window", "hann", "analysis window: hann, sqrt-hann, hamming, blackman")
+	f.Float64Var(&fl.beta, "beta", 1, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean")
+	f.IntVar(&fl.iterations, "iterations", 200, "NMF iterations (scikit-learn's max_iter)")
+	f.Float64Var(&fl.tol, "tol", 0, "stop early as scikit-learn's tol does (checked every 10 iterations); 0 runs every iteration")
+	f.StringVar(&fl.init, "init", "nndsvda", "starting values: nndsvda (deterministic) or random (seeded by --seed)")
+	f.Uint64Var(&fl.seed, "seed", 0, "seed of --init random")
+	f.StringVarP(&fl.out, "out", "o", "", "output folder (required)")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
+	return c
+}
+
+// learnSource is one source to learn: its examples and its parameters.
+type learnSource struct {
+	name  string
+	paths []string    // as given
+	files []learnFile // expanded, in order
+	k     int
+	// filled in by the run
+	samples int64
+	frames  int
+}
+
+// learnFile is one example recording.
+type learnFile struct {
+	path    string
+	format  audio.Format
+	samples int64 // per channel
+	frames  int   // STFT frames: ceil((samples + fft - hop) / hop), 0 for an empty file
+}
+
+// learnPlan is a checked `sepd learn` command line.
+type learnPlan struct {
+	sources []*learnSource
+	fft     int
+	hop     int
+	window  stft.WindowKind
+	params  separate.LearnParams
+	rateHz  int
+	out     string
+}
+
+func runLearn(c *cobra.Command, fl *learnFlags) error {
+	plan, err := checkLearnFlags(c, fl)
+	if err != nil {
+		return err
+	}
+	if err := plan.scan(); err != nil {
+		return err
+	}
+	return plan.run(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), fl.quiet)
+}
+
+// checkLearnFlags turns the flags into a learnPlan, checking everything
+// that needs no file.
+func checkLearnFlags(c *cobra.Command, fl *learnFlags) (*learnPlan, error) {
+	if fl.out == "" {
+		return nil, usagef("learn: give an output folder with -o DIR")
+	}
+	if len(fl.sources) == 0 {
+		return nil, usagef("learn: give at least one --source NAME=PATH (a file or a folder of WAV/FLAC files)")
+	}
+	p := &learnPlan{fft: fl.fftSize, hop: fl.hop, out: fl.out}
+	if !c.Flags().Changed("hop") {
+		p.hop = fl.fftSize / 4
+	}
+	switch {
+	case p.fft < 16:
+		return nil, usagef("learn: --fft-size %d: must be at least 16", p.fft)
+	case p.fft > 1<<16:
+		return nil, usagef("learn: --fft-size %d: must be at most %d", p.fft, 1<<16)
+	case p.hop < 1 || p.hop > p.fft:
+		return nil, usagef("learn: --hop %d: must be between 1 and --fft-size (%d)", p.hop, p.fft)
+	}
+	win, err := stft.ParseWindow(fl.window)
+	if err != nil {
+		return nil, usagef("learn: --window: %w", err)
+	}
+	p.window = win
+	init, err := separate.ParseInit(fl.init)
+	if err != nil {
+		return nil, usagef("learn: --init: %w", err)
+	}
+	switch {
+	case !(fl.beta >= 0 && fl.beta <= 2):
+		return nil, usagef("learn: --beta %v: must be between 0 and 2", fl.beta)
+	case fl.iterations < 1:
+		return nil, usagef("learn: --iterations %d: must be at least 1", fl.iterations)
+	case !(fl.tol >= 0) || math.IsInf(fl.tol, 1):
+		return nil, usagef("learn: --tol %v: must be a finite number at least 0", fl.tol)
+	}
+	p.params = separate.LearnParams{Beta: fl.beta, Iterations: fl.iterations, Tolerance: fl.tol, Init: init, Seed: fl.seed}
+
+	byName := map[string]*learnSource{}
+	for _, s := range fl.sources {
+		name, path, ok := strings.Cut(s, "=")
+		if !ok || name == "" || path == "" {
+			return nil, usagef("learn: --source %q: want NAME=PATH (a file or a folder)", s)
+		}
+		src := byName[name]
+		if src == nil {
+			src = &learnSource{name: name}
+			byName[name] = src
+			p.sources = append(p.sources, src)
+		}
+		src.paths = append(src.paths, path)
+	}
+	kAll := -1
+	kOne := map[string]int{}
+	for _, s := range fl.components {
+		name, val, per := strings.Cut(s, "=")
+		if !per {
+			val = name
+		}
+		k, err := strconv.Atoi(val)
+		if err != nil || k < 1 {
+			return nil, usagef("learn: --components %q: want a number of bases at least 1, or NAME=K", s)
+		}
+		switch {
+		case !per:
+			kAll = k
+		case byName[name] == nil:
+			return nil, usagef("learn: --components %q: no --source is called %q", s, name)
+		default:
+			kOne[name] = k
+		}
+	}
+	for _, src := range p.sources {
+		src.k = kAll
+		if k, ok := kOne[src.name]; ok {
+			src.k = k
+		}
+		if src.k < 1 {
+			return nil, usagef("learn: source %q: no --components for it", src.name)
+		}
+		if init == separate.InitNNDSVDa && src.k > p.fft/2+1 {
+			return nil, usagef("learn: --components %d for source %q: init nndsvda needs at most %d (fft-size/2+1 bins); use --init random or a larger --fft-size",
+				src.k, src.name, p.fft/2+1)
+		}
+	}
+	// The configuration checks names (they become file names) and the STFT
+	// before any file is read.
+	if _, err := p.config("", nil); err != nil {
+		return nil, usageError{err}
+	}
+	return p, nil
+}
+
+// isAudioName reports whether a file in a folder is taken as an example.
+func isAudioName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".wav", ".wave", ".flac":
+		return true
+	}
+	return false
+}
+
+// scan expands folders, opens every file for its format and length, and
+// checks rates, lengths and the number of components.
+func (p *learnPlan) scan() error {
+	for _, src := range p.sources {
+		for _, path := range src.paths {
+			st, err := os.Stat(path)
+			if err != nil {
+				return usagef("learn: --source %s=%s: %w", src.name, path, err)
+			}
+			if !st.IsDir() {
+				src.files = append(src.files, learnFile{path: path})
+				continue
+			}
+			var found []string
+			err = filepath.WalkDir(path, func(q string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !d.IsDir() && isAudioName(d.Name()) {
+					found = append(found, q)
+				}
+				return nil
+			})
+			if err != nil {
+				return usagef("learn: --source %s=%s: %w", src.name, path, err)
+			}
+			if len(found) == 0 {
+				return usagef("learn: --source %s=%s: the folder has no audio files (.wav, .flac)", src.name, path)
+			}
+			for _, q := range found { // WalkDir walks in lexical order
+				src.files = append(src.files, learnFile{path: q})
+			}
+		}
+		for i := range src.files {
+			lf := &src.files[i]
+			if err := lf.probe(p.fft, p.hop); err != nil {
+				return usagef("learn: source %q: %w", src.name, err)
+			}
+			if p.rateHz == 0 {
+				p.rateHz = lf.format.SampleRateHz
+			} else if lf.format.SampleRateHz != p.rateHz {
+				first := p.sources[0].files[0].path
+				return usagef("learn: %s (source %q): sample rate %d Hz, but %s is %d Hz: every example must have the same rate (resample it)",
+					lf.path, src.name, lf.format.SampleRateHz, first, p.rateHz)
+			}
+			src.samples += lf.samples
+			src.frames += lf.frames
+		}
+		if src.samples == 0 {
+			return usagef("learn: source %q has no audio: %s %s no samples", src.name, strings.Join(src.paths, ", "),
+				map[bool]string{true: "has", false: "have"}[len(src.files) == 1])
+		}
+		if src.k > src.frames {
+			return usagef("learn: --components %d for source %q: larger than its %d frames (%.2f s of audio at hop %d); give more audio or fewer components",
+				src.k, src.name, src.frames, float64(src.samples)/float64(p.rateHz), p.hop)
+		}
+	}
+	return nil
+}
+
+// framesFor is the number of STFT frames that contain at least one of n
+// samples, with the engine's framing (history starts as zeros):
+// ceil((n + fft - hop) / hop), 0 for n = 0.
+func framesFor(n int64, fft, hop int) int {
+	if n == 0 {
+		return 0
+	}
+	return int((n + int64(fft-hop) + int64(hop) - 1) / int64(hop))
+}
+
+// probe opens the file for its format and its length (counted by reading
+// it when the header does not say).
+func (lf *learnFile) probe(fft, hop int) error {
+	r, err := audio.Open(lf.path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	lf.format = r.Format()
+	lf.samples = r.Frames()
+	if lf.samples < 0 {
+		buf := make([][]float64, lf.format.Channels)
+		for c := range buf {
+			buf[c] = make([]float64, 4096)
+		}
+		lf.samples = 0
+		for {
+			n, err := r.Read(buf)
+			lf.samples += int64(n)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	lf.frames = framesFor(lf.samples, fft, hop)
+	return nil
+}
+
+// spectrogram streams the magnitude STFT of every file of src into one
+// F x T matrix, frame after frame: the only F x T matrix learn holds.
+func (p *learnPlan) spectrogram(ctx context.Context, src *learnSource) (*mat.Dense, error) {
+	F := p.fft/2 + 1
+	V := mat.NewDense(F, src.frames, nil)
+	raw := V.RawMatrix()
+	col := 0
+	for _, lf := range src.files {
+		if lf.frames == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := p.fileFrames(lf, raw.Data, raw.Stride, col); err != nil {
+			return nil, err
+		}
+		col += lf.frames
+	}
+	return V, nil
+}
+
+// fileFrames writes the lf.frames magnitude frames of one file into
+// columns col... of the F x T matrix data (row stride stride). Several
+// channels give sqrt(mean_c |X_c|^2), as the engine's magnitude.
+func (p *learnPlan) fileFrames(lf learnFile, data []float64, stride, col int) error {
+	r, err := audio.Open(lf.path)
+	if err != nil {
+		return usageError{fmt.Errorf("learn: %w", err)}
+	}
+	defer r.Close()
+	ch := lf.format.Channels
+	ans := make([]*stft.Analyzer, ch)
+	blocks := make([][]float64, ch)
+	view := make([][]float64, ch)
+	specs := make([][]complex128, ch)
+	F := p.fft/2 + 1
+	for c := range ans {
+		if ans[c], err = stft.NewAnalyzer(p.fft, p.hop, p.window); err != nil {
+			return fmt.Errorf("learn: %w", err)
+		}
+		blocks[c] = make([]float64, p.hop)
+		specs[c] = make([]complex128, F)
+	}
+	var read int64
+	eof := false
+	inv := 1 / float64(ch)
+	for t := 0; t < lf.frames; t++ {
+		n := 0
+		for n < p.hop && !eof {
+			for c := range view {
+				view[c] = blocks[c][n:]
+			}
+			k, err := r.Read(view)
+			n += k
+			if errors.Is(err, io.EOF) {
+				eof = true
+			} else if err != nil {
+				return usageError{fmt.Errorf("learn: %w", err)}
+			}
+		}
+		for c := range blocks {
+			clear(blocks[c][n:])
+			for i, x := range blocks[c][:n] {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					return usagef("learn: %s: sample %d of channel %d is %v", lf.path, read+int64(i), c, x)
+				}
+			}
+		}
+		read += int64(n)
+		for c, a := range ans {
+			a.Analyze(specs[c], blocks[c])
+		}
+		for f := 0; f < F; f++ {
+			pw := 0.0
+			for c := range specs {
+				z := specs[c][f]
+				pw += real(z)*real(z) + imag(z)*imag(z)
+			}
+			data[f*stride+col+t] = math.Sqrt(pw * inv)
+		}
+	}
+	if read != lf.samples {
+		return usagef("learn: %s: read %d samples, the file said %d", lf.path, read, lf.samples)
+	}
+	return nil
+}
+
+// config returns the configuration that learn writes into dir: the
+// learned bases, the STFT, beta and rate, and the learned section. With
+// dir "" it only checks the names and parameters.
+func (p *learnPlan) config(dir string, _ []string) (*config.Config, error) {
+	cfg := config.Default()
+	if dir != "" {
+		cfg.Path, cfg.Dir = filepath.Join(dir, "sepd.yaml"), dir
+	}
+	cfg.SampleRateHz = p.rateHz
+	cfg.STFT = config.STFT{FFTSize: p.fft, Hop: p.hop, Window: string(p.window)}
+	cfg.Separation.Beta = p.params.Beta
+	for _, s := range p.sources {
+		cfg.Sources = append(cfg.Sources, config.Source{Name: s.name, Bases: filepath.Join(dir, s.name+".npy")})
+	}
+	rate := p.rateHz
+	if rate == 0 {
+		rate = 1 // unknown before the files are read; any valid rate for the check
+	}
+	cfg.Learned = &config.Learned{FFTSize: p.fft, Hop: p.hop, Window: string(p.window), Beta: p.params.Beta, SampleRateHz: rate}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// learnResult is what learning one source gave, for the summary.
+type learnResult struct {
+	src     *learnSource
+	res     separate.LearnResult
+	elapsed time.Duration
+	tmp     string // the written .npy, under its temporary name
+}
+
+// run learns every source and writes the model.
+func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet bool) (err error) {
+	dir, err := filepath.Abs(p.out)
+	if err != nil {
+		return fmt.Errorf("learn: %w", err)
+	}
+	created, err := mkdirAllCreated(dir)
+	if err != nil {
+		return fmt.Errorf("learn: %w", err)
+	}
+	var temps []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, t := range temps {
+			os.Remove(t)
+		}
+		for i := len(created) - 1; i >= 0; i-- {
+			os.Remove(created[i]) // only if empty: never anything we did not make
+		}
+	}()
+	var results []learnResult
+	for _, src := range p.sources {
+		r, err := p.learnOne(ctx, src, dir, stderr, quiet)
+		if r.tmp != "" {
+			temps = append(temps, r.tmp)
+		}
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+		fmt.Fprintf(stdout, "%s: %s, %.2f s, %d frames, K=%d, %d iterations, divergence %.6g (from %.6g) in %.2f s\n",
+			src.name, plural(len(src.files), "file"), float64(src.samples)/float64(p.rateHz), src.frames,
+			src.k, r.res.Iterations, r.res.Divergence, r.res.InitialDivergence, r.elapsed.Seconds())
+		if r.res.Dead > 0 {
+			fmt.Fprintf(stderr, "learn: source %q: %d of %d bases were never used and are flat; fewer --components would do\n", src.name, r.res.Dead, src.k)
+		}
+	}
+	cfg, err := p.config(dir, nil)
+	if err != nil {
+		return fmt.Errorf("learn: %w", err)
+	}
+	yml, err := cfg.Marshal()
+	if err != nil {
+		return fmt.Errorf("learn: %w", err)
+	}
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "# Written by sepd learn: init %s", p.params.Init)
+	if p.params.Init == separate.InitRandom {
+		fmt.Fprintf(&head, " (seed %d)", p.params.Seed)
+	}
+	fmt.Fprintf(&head, ", beta %v, %d iterations", p.params.Beta, p.params.Iterations)
+	if p.params.Tolerance > 0 {
+		fmt.Fprintf(&head, ", tol %v", p.params.Tolerance)
+	}
+	head.WriteString(", bases scaled to unit L1 norm.\n")
+	for _, r := range results {
+		fmt.Fprintf(&head, "#   %s: K=%d from %d frames of %s, final divergence %.6g after %d iterations\n",
+			r.src.name, r.src.k, r.src.frames, plural(len(r.src.files), "file"), r.res.Divergence, r.res.Iterations)
+	}
+	head.Write(yml)
+	yamlTmp, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
+	if yamlTmp != "" {
+		temps = append(temps, yamlTmp)
+	}
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Everything is written: rename, the configuration last.
+	finals := make([]string, 0, len(results)+1)
+	for _, r := range results {
+		finals = append(finals, filepath.Join(dir, r.src.name+".npy"))
+	}
+	finals = append(finals, filepath.Join(dir, "sepd.yaml"))
+	for i, t := range temps {
+		if err := os.Rename(t, finals[i]); err != nil {
+			for _, done := range finals[:i] {
+				os.Remove(done)
+			}
+			return fmt.Errorf("learn: %w", err)
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s: separate with 'sepd separate -c %s -o OUT INPUT'\n",
+		strings.Join(relAll(finals), ", "), filepath.Join(p.out, "sepd.yaml"))
+	return nil
+}
+
+// relAll returns the paths relative to the current directory where that
+// is shorter.
+func relAll(paths []string) []string {
+	wd, _ := os.Getwd()
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p
+		if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) {
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// learnOne learns one source and writes its bases to a temporary file in dir.
+func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, stderr io.Writer, quiet bool) (learnResult, error) {
+	r := learnResult{src: src}
+	t0 := time.Now()
+	V, err := p.spectrogram(ctx, src)
+	if err != nil {
+		return r, err
+	}
+	params := p.params
+	params.Components = src.k
+	bar := newProgress(stderr, quiet, src.name)
+	if bar != nil {
+		bar.ChangeMax(params.Iterations)
+		params.Progress = func(it int, d float64) {
+			bar.Describe(fmt.Sprintf("%s: divergence %.6g", src.name, d))
+			bar.Set(it)
+		}
+	}
+	r.res, err = separate.Learn(ctx, V, params)
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return r, err
+		}
+		return r, usageError{fmt.Errorf("learn: source %q: %w", src.name, err)}
+	}
+	r.elapsed = time.Since(t0)
+	r.tmp, err = writeTemp(dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
+	r.res.H = nil // the activations are not kept
+	return r, err
+}
+
+// writeTemp writes a file for dir/name under a temporary name in dir and
+// returns that name; on error it removes it and returns "".
+func writeTemp(dir, name string, write func(io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("learn: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", fmt.Errorf("learn: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
+	}
+	return f.Name(), nil
+}
+
+// mkdirAllCreated creates dir and its missing parents, and returns the
+// folders it created, outermost first, so that a failed run can remove them.
+func mkdirAllCreated(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
+}
