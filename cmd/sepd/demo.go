@@ -82,6 +82,7 @@ func runDemo(c *cobra.Command, out string, quiet bool) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nlisten: %s (input), %s/clean/*.wav (truth), %s/*.wav (sepd)\n", filepath.Join(out, "mix.wav"), out, out)
+	fmt.Fprintf(stdout, "look:   %s/plots/*.png (spectrograms, masks, activations)\n", out)
 	return nil
 }
 
