@@ -20,6 +20,7 @@ import (
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/engine"
 	"github.com/sepd/sepd/separate"
 	"github.com/sepd/sepd/stft"
 )
@@ -638,4 +639,81 @@ func mkdirAllCreated(dir string) ([]string, error) {
 		return nil, err
 	}
 	return missing, nil
+}
+
+// freeSave saves the free bases a `sepd separate` run learned (--save-free).
+type freeSave struct {
+	dir   string
+	names []string // the sources with free bases
+	eng   *engine.Engine
+}
+
+// startFreeSave hooks job so that the run's engine is kept for saving its
+// free bases, when c has a --save-free folder; it returns nil otherwise
+// (then the run has no hook for it). With several inputs, each input's
+// bases go to DIR/INPUT-STEM/, as the outputs do.
+func startFreeSave(c *cobra.Command, plan *engine.Plan, several bool, input string, job *engine.FileJob) (*freeSave, error) {
+	f := c.Flags().Lookup("save-free")
+	if f == nil || f.Value.String() == "" {
+		return nil, nil
+	}
+	s := &freeSave{dir: f.Value.String()}
+	for i, n := range plan.Bases.Names {
+		if plan.Bases.Free != nil && plan.Bases.Free[i] > 0 {
+			s.names = append(s.names, n)
+		}
+	}
+	if len(s.names) == 0 {
+		return nil, usagef("separate: --save-free %s: no source has free_components, so there are no free bases to save", s.dir)
+	}
+	if several {
+		s.dir = filepath.Join(s.dir, strings.TrimSuffix(filepath.Base(input), filepath.Ext(input)))
+	}
+	prev := job.OnFrame
+	job.OnFrame = func(e *engine.Engine) {
+		s.eng = e
+		if prev != nil {
+			prev(e)
+		}
+	}
+	return s, nil
+}
+
+// write saves every free source's bases as DIR/NAME.npy (F x R float32,
+// unit L1 columns), through temporary names; nothing is renamed unless all
+// were written. A nil freeSave writes nothing.
+func (s *freeSave) write(stdout io.Writer) error {
+	if s == nil {
+		return nil
+	}
+	if s.eng == nil {
+		return fmt.Errorf("separate: --save-free: the run processed no frame")
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("separate: --save-free: %w", err)
+	}
+	var temps, finals []string
+	for _, n := range s.names {
+		w := s.eng.Separator().FreeBases(n)
+		tmp, err := writeTemp(s.dir, n+".npy", func(f io.Writer) error { return separate.WriteNPY(f, w) })
+		if err != nil {
+			for _, t := range temps {
+				os.Remove(t)
+			}
+			return err
+		}
+		temps, finals = append(temps, tmp), append(finals, filepath.Join(s.dir, n+".npy"))
+	}
+	for i, t := range temps {
+		if err := os.Rename(t, finals[i]); err != nil {
+			for _, rest := range temps[i:] {
+				os.Remove(rest)
+			}
+			return fmt.Errorf("separate: --save-free: %w", err)
+		}
+		r, k := s.eng.Separator().FreeBases(s.names[i]).Dims()
+		fmt.Fprintf(stdout, "free bases of %s (%dx%d) -> %s: use them as fixed bases with {name: %s, bases: %s}\n",
+			s.names[i], r, k, finals[i], s.names[i], finals[i])
+	}
+	return nil
 }

@@ -328,11 +328,12 @@ func TestSemiSupervised(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(dir, "out")
-			code, stdout, stderr := sepd(t, "separate", "-q", "-c", cfgPath, "-o", out, "demo/mix.wav")
+			out, saved := filepath.Join(dir, "out"), filepath.Join(dir, "saved")
+			code, stdout, stderr := sepd(t, "separate", "-q", "-c", cfgPath, "-o", out, "--save-free", saved, "demo/mix.wav")
 			if code != 0 {
 				t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 			}
+			reuseSaved(t, filepath.Join(saved, "background.npy"), r, bases, mix["voice"])
 			if !strings.Contains(stderr, fmt.Sprintf("background: %d free bases", r)) {
 				t.Errorf("stderr does not report the free bases:\n%s", stderr)
 			}
@@ -345,6 +346,28 @@ func TestSemiSupervised(t *testing.T) {
 				t.Errorf("voice SDR improvement %.2f dB, less than half of the supervised %.2f dB", gainSemi, gainSup)
 			}
 		})
+	}
+}
+
+// reuseSaved checks the free bases that --save-free wrote: F x R float32
+// bases that LoadBases reads, and that separate the demo again as a fixed
+// source (the voice's SDR improvement must stay positive; measured: as
+// good as the online run, 7.33 dB for R = 8 and 7.48 dB for R = 16).
+func reuseSaved(t *testing.T, path string, r int, voiceBases string, mixSDR float64) {
+	t.Helper()
+	_, reports, err := separate.LoadBases([]separate.BasesFile{{Name: "background", Path: path}}, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reports[0].DType != "float32" || reports[0].Rows != 513 || reports[0].Cols != r || reports[0].Orientation != separate.FxK {
+		t.Fatalf("saved free bases: %s", reports[0])
+	}
+	cfg := demoConfig(voiceBases)
+	cfg.Sources = []config.Source{{Name: "voice", Bases: voiceBases}, {Name: "background", Bases: path}}
+	_, fixed := demoSDR(t, cfg, 0)
+	fmt.Printf("  the saved free bases as a fixed source: voice SDR %.2f dB (%+.2f)\n", fixed["voice"], fixed["voice"]-mixSDR)
+	if !(fixed["voice"] > mixSDR) {
+		t.Errorf("with the saved bases fixed, voice SDR %.2f dB, mixture %.2f dB", fixed["voice"], mixSDR)
 	}
 }
 
@@ -430,6 +453,20 @@ func TestLearnBadInput(t *testing.T) {
 				t.Errorf("-o %s exists after the error", out)
 			}
 		})
+	}
+}
+
+// TestSaveFreeWithoutFreeSources: --save-free with only fixed sources is a
+// usage error that says why.
+func TestSaveFreeWithoutFreeSources(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := sepd(t, "separate", "-q", "--bases", "voice=demo/bases.npz", "--bases", "noise=demo/bases.npz",
+		"-o", filepath.Join(dir, "out"), "--save-free", filepath.Join(dir, "free"), "demo/mix.wav")
+	if code != 2 || !strings.Contains(stderr, "no source has free_components") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "free")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("--save-free folder created")
 	}
 }
 

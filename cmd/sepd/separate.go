@@ -58,6 +58,7 @@ Flags given explicitly override the configuration file.`,
 	}
 	addSeparateFlags(c.Flags(), &fl)
 	c.Flags().StringVar(&fl.plot, "plot", "", "also draw PNG plots (spectrograms, masks, activations) into DIR")
+	c.Flags().String("save-free", "", "save the free bases learned online as DIR/NAME.npy at the end (DIR/INPUT-STEM/ with several inputs)")
 	return c
 }
 
@@ -205,6 +206,10 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		if err != nil {
 			return err
 		}
+		saver, err := startFreeSave(c, plan, len(inputs) > 1, in, &job)
+		if err != nil {
+			return err
+		}
 		t0 := time.Now()
 		res, err := engine.SeparateFile(c.Context(), plan, job)
 		if bar != nil {
@@ -217,6 +222,9 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		secs := float64(res.Samples) / float64(res.Format.SampleRateHz)
 		el := time.Since(t0).Seconds()
 		if err := plots.write(res); err != nil {
+			return err
+		}
+		if err := saver.write(c.OutOrStdout()); err != nil {
 			return err
 		}
 		if pdir != "" && out != "" {
