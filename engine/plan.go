@@ -18,9 +18,19 @@ type Plan struct {
 
 // NewPlan loads the bases a configuration names and derives the engine parameters.
 // A source with free_components has no file: it gets that many free bases, learned
-// online by the Separator (forgetting factor separate.DefaultForget).
+// online by the Separator (forgetting factor separate.DefaultForget). When the
+// configuration has sample_rate 0 and a learned: section, the plan's Config has the
+// learned sample rate instead, so that an input at another rate is an error.
 // channels is the input's channel count. Errors name the file or key to fix.
 func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
+	if cfg.SampleRateHz == 0 && cfg.Learned != nil && cfg.Learned.SampleRateHz > 0 {
+		// The bases were learned at that rate: with sample_rate 0 (take the
+		// input's), it is the rate the input must have (config leaves this
+		// check to the engine).
+		c := *cfg
+		c.SampleRateHz = cfg.Learned.SampleRateHz
+		cfg = &c
+	}
 	win, err := stft.ParseWindow(cfg.STFT.Window)
 	if err != nil {
 		return nil, fmt.Errorf("%s: stft.window: %w", cfg.Path, err)

@@ -456,6 +456,23 @@ func TestLearnBadInput(t *testing.T) {
 	}
 }
 
+// TestLearnedRateChecked: a configuration without sample_rate whose bases
+// were learned at 16 kHz (learned: section) refuses a 48 kHz input, naming
+// both rates.
+func TestLearnedRateChecked(t *testing.T) {
+	dir := t.TempDir()
+	good, _ := filepath.Abs(filepath.Join(bad, "good.npy"))
+	yml := fmt.Sprintf("sources:\n  - {name: a, bases: %q}\n  - {name: b, bases: %q}\nlearned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}\n", good, good)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sepd(t, "separate", "-q", "-c", cfg, "-o", filepath.Join(dir, "out"), filepath.Join(bad, "rate48k.wav"))
+	if code != 2 || !strings.Contains(stderr, "48000") || !strings.Contains(stderr, "16000") || !strings.Contains(stderr, "rate48k.wav") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
 // TestSaveFreeWithoutFreeSources: --save-free with only fixed sources is a
 // usage error that says why.
 func TestSaveFreeWithoutFreeSources(t *testing.T) {
