@@ -28,7 +28,8 @@ type kernel struct {
 	gamma float64 // exponent of the update ratio: 1/(2-beta) for beta < 1, else 1
 	l1    float64 // added to the denominator
 
-	gram   blas64.General // K x K = W^T W, for beta == 2
+	gram   blas64.General // K x K = W^T W, for beta == 2 unless direct
+	direct bool           // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
 	colDen []float64      // K: column sums of W + l1 (zero -> epsilon), for beta == 1
 
 	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
@@ -99,7 +100,12 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 	case 2:
 		// num = W^T v (prepare), den = (W^T W) h: sklearn's XHt and W HHt.
 		num = kn.wtv
-		blas64.Gemv(blas.NoTrans, 1, kn.gram, vec(h), 0, vec(den))
+		if kn.direct {
+			blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
+			blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
+		} else {
+			blas64.Gemv(blas.NoTrans, 1, kn.gram, vec(h), 0, vec(den))
+		}
 		for j := range den {
 			den[j] += kn.l1
 		}

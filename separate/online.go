@@ -14,8 +14,11 @@ import (
 type freeCols struct {
 	src    int
 	lo, hi int
-	a, b   []float64 // F x R, row-major: the numerator and denominator statistics
-	init   []float64 // F x R, row-major: the starting columns, unit L1
+	a      []float64 // F x R, row-major: the numerator statistics
+	// b holds the denominator statistics: F x R, row-major, or for beta 1
+	// one value per column (R), since its terms do not depend on the bin.
+	b    []float64
+	init []float64 // F x R, row-major: the starting columns, unit L1
 }
 
 // initFree finds the free columns of b, normalises their starting values to
@@ -29,8 +32,12 @@ func (s *Separator) initFree(b *Bases) {
 		fc := freeCols{
 			src: src, lo: hi - r, hi: hi,
 			a:    make([]float64, s.f*r),
-			b:    make([]float64, s.f*r),
 			init: make([]float64, s.f*r),
+		}
+		if s.p.Beta == 1 {
+			fc.b = make([]float64, r)
+		} else {
+			fc.b = make([]float64, s.f*r)
 		}
 		for c := 0; c < r; c++ {
 			n := 0.0
@@ -47,6 +54,9 @@ func (s *Separator) initFree(b *Bases) {
 	}
 	if len(s.free) > 0 {
 		s.wh = make([]float64, s.f)
+		// W^T W would have to follow the free columns at a cost of F K R
+		// per update; W^T (W h) costs 2 F K per iteration.
+		s.kn.direct = true
 		s.refreshFree()
 	}
 }
@@ -58,7 +68,19 @@ func (fc *freeCols) restart(s *Separator, c int) {
 	for f := 0; f < s.f; f++ {
 		s.w.Data[f*s.k+fc.lo+c] = fc.init[f*r+c]
 		fc.a[f*r+c] = 0
-		fc.b[f*r+c] = 0
+	}
+	fc.clearB(c)
+}
+
+// clearB zeroes the denominator statistics of column c.
+func (fc *freeCols) clearB(c int) {
+	r := fc.hi - fc.lo
+	if len(fc.b) == r {
+		fc.b[c] = 0
+		return
+	}
+	for i := c; i < len(fc.b); i += r {
+		fc.b[i] = 0
 	}
 }
 
@@ -89,64 +111,26 @@ func (s *Separator) freeStep(v []float64, commit bool) {
 	} else {
 		blas64.Gemv(blas.NoTrans, 1, s.w, vec(s.h), 0, vec(wh))
 	}
-	rho, beta := s.p.Forget, s.p.Beta
-	k := s.k
 	for i := range s.free {
 		fc := &s.free[i]
-		r := fc.hi - fc.lo
-		h := s.h[fc.lo:fc.hi]
-		for f := 0; f < s.f; f++ {
-			x := wh[f]
-			var p, q float64 // this frame's numerator and denominator factors in bin f
-			switch beta {
-			case 1:
-				if x == 0 {
-					x = epsilon
-				}
-				p, q = v[f]/x, 1
-			case 2:
-				p, q = v[f], x
-			default:
-				xs, xd := x, x
-				if xs == 0 {
-					xs = epsilon
-				}
-				if beta < 1 && xd == 0 {
-					xd = epsilon
-				}
-				switch beta {
-				case 0:
-					p, q = v[f]/(xs*xs), 1/xd
-				case 0.5:
-					p, q = v[f]/(xs*math.Sqrt(xs)), 1/math.Sqrt(xd)
-				default:
-					p, q = math.Pow(xs, beta-2)*v[f], math.Pow(xd, beta-1)
-				}
-			}
-			wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
-			ar := fc.a[f*r : f*r+r]
-			br := fc.b[f*r : f*r+r]
-			for c, hc := range h {
-				an := rho*ar[c] + p*hc*s.wPow(wr[c])
-				bn := rho*br[c] + q*hc
-				if commit {
-					ar[c], br[c] = an, bn
-				}
-				if bn > 0 {
-					wr[c] = s.ratioPow(an / bn)
-				}
-			}
+		switch {
+		case s.p.Beta == 1:
+			s.freeKL(fc, v, commit)
+		case s.kn.gamma == 1:
+			s.freeGamma1(fc, v, commit)
+		default:
+			s.freeGeneral(fc, v, commit)
 		}
 		if commit {
 			s.normaliseFree(fc)
 		}
 	}
 	s.refreshFree()
-	if beta == 2 {
+	if s.p.Beta == 2 {
 		// The kernel's W^T v (prepare) is stale for the free columns.
 		for _, fc := range s.free {
 			for j := fc.lo; j < fc.hi; j++ {
-				s.kn.wtv[j] = blas64.Dot(blas64.Vector{N: s.f, Data: s.w.Data[j:], Inc: k}, vec(v))
+				s.kn.wtv[j] = blas64.Dot(blas64.Vector{N: s.f, Data: s.w.Data[j:], Inc: s.k}, vec(v))
 			}
 		}
 	}
@@ -161,8 +145,117 @@ func (s *Separator) freeStep(v []float64, commit bool) {
 	}
 }
 
+// freeKL is the update for beta = 1: A_fk += v_f/(Wh)_f h_k W_fk and
+// B_k += h_k, the same for every bin.
+func (s *Separator) freeKL(fc *freeCols, v []float64, commit bool) {
+	k, r, rho := s.k, fc.hi-fc.lo, s.p.Forget
+	h := s.h[fc.lo:fc.hi]
+	inv := s.kn.num[:r] // scratch: 1/B_k of this step (num is free between kernel steps)
+	for c, hc := range h {
+		bn := rho*fc.b[c] + hc
+		if commit {
+			fc.b[c] = bn
+		}
+		inv[c] = 0
+		if bn > 0 {
+			inv[c] = 1 / bn
+		}
+	}
+	for f := 0; f < s.f; f++ {
+		x := s.wh[f]
+		if x == 0 {
+			x = epsilon
+		}
+		p := v[f] / x
+		wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
+		ar := fc.a[f*r : f*r+r]
+		for c, hc := range h {
+			an := rho*ar[c] + p*hc*wr[c]
+			if commit {
+				ar[c] = an
+			}
+			if inv[c] > 0 {
+				wr[c] = an * inv[c]
+			}
+		}
+	}
+}
+
+// freeGamma1 is the update for 1 < beta <= 2 (gamma = 1): no powers of W.
+func (s *Separator) freeGamma1(fc *freeCols, v []float64, commit bool) {
+	k, r, rho, beta := s.k, fc.hi-fc.lo, s.p.Forget, s.p.Beta
+	h := s.h[fc.lo:fc.hi]
+	for f := 0; f < s.f; f++ {
+		x := s.wh[f]
+		var p, q float64
+		switch beta {
+		case 2:
+			p, q = v[f], x
+		case 1.5:
+			xs := x
+			if xs == 0 {
+				xs = epsilon
+			}
+			p, q = v[f]/math.Sqrt(xs), math.Sqrt(x)
+		default:
+			xs := x
+			if xs == 0 {
+				xs = epsilon
+			}
+			p, q = math.Pow(xs, beta-2)*v[f], math.Pow(x, beta-1)
+		}
+		wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
+		ar := fc.a[f*r : f*r+r]
+		br := fc.b[f*r : f*r+r]
+		for c, hc := range h {
+			an := rho*ar[c] + p*hc*wr[c]
+			bn := rho*br[c] + q*hc
+			if commit {
+				ar[c], br[c] = an, bn
+			}
+			if bn > 0 {
+				wr[c] = an / bn
+			}
+		}
+	}
+}
+
+// freeGeneral is the update for beta < 1 (gamma = 1/(2-beta)).
+func (s *Separator) freeGeneral(fc *freeCols, v []float64, commit bool) {
+	k, r, rho, beta := s.k, fc.hi-fc.lo, s.p.Forget, s.p.Beta
+	h := s.h[fc.lo:fc.hi]
+	for f := 0; f < s.f; f++ {
+		xs := s.wh[f]
+		if xs == 0 {
+			xs = epsilon // both clamps apply for beta < 1
+		}
+		var p, q float64
+		switch beta {
+		case 0:
+			p, q = v[f]/(xs*xs), 1/xs
+		case 0.5:
+			p, q = v[f]/(xs*math.Sqrt(xs)), 1/math.Sqrt(xs)
+		default:
+			p, q = math.Pow(xs, beta-2)*v[f], math.Pow(xs, beta-1)
+		}
+		wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
+		ar := fc.a[f*r : f*r+r]
+		br := fc.b[f*r : f*r+r]
+		for c, hc := range h {
+			an := rho*ar[c] + p*hc*s.wPow(wr[c])
+			bn := rho*br[c] + q*hc
+			if commit {
+				ar[c], br[c] = an, bn
+			}
+			if bn > 0 {
+				wr[c] = s.ratioPow(an / bn)
+			}
+		}
+	}
+}
+
 // wPow returns w^(1/gamma), the power of a basis value in the numerator
-// statistic of the majorisation-minimisation update.
+// statistic of the majorisation-minimisation update, for beta < 1.
 func (s *Separator) wPow(w float64) float64 {
 	switch s.p.Beta {
 	case 0: // 1/gamma = 2
@@ -170,13 +263,10 @@ func (s *Separator) wPow(w float64) float64 {
 	case 0.5: // 1/gamma = 1.5
 		return w * math.Sqrt(w)
 	}
-	if s.kn.gamma == 1 {
-		return w
-	}
 	return math.Pow(w, 1/s.kn.gamma)
 }
 
-// ratioPow returns x^gamma.
+// ratioPow returns x^gamma for beta < 1.
 func (s *Separator) ratioPow(x float64) float64 {
 	switch s.p.Beta {
 	case 0: // gamma = 1/2
@@ -184,9 +274,6 @@ func (s *Separator) ratioPow(x float64) float64 {
 	case 0.5: // gamma = 2/3
 		c := math.Cbrt(x)
 		return c * c
-	}
-	if s.kn.gamma == 1 {
-		return x
 	}
 	return math.Pow(x, s.kn.gamma)
 }
@@ -198,67 +285,68 @@ func (s *Separator) ratioPow(x float64) float64 {
 // again from its initial values.
 func (s *Separator) normaliseFree(fc *freeCols) {
 	k, r := s.k, fc.hi-fc.lo
-	for c := 0; c < r; c++ {
-		n := 0.0
-		for f := 0; f < s.f; f++ {
-			n += s.w.Data[f*k+fc.lo+c]
+	norms := s.kn.den[:r] // scratch, free between kernel steps
+	clear(norms)
+	for f := 0; f < s.f; f++ {
+		for c, x := range s.w.Data[f*k+fc.lo : f*k+fc.hi] {
+			norms[c] += x
 		}
+	}
+	perColumnB := len(fc.b) == r
+	for c, n := range norms {
 		if !(n > 0) || math.IsInf(n, 1) {
 			fc.restart(s, c)
 			continue
 		}
-		inv := 1 / n
 		sa := 1.0
 		if s.kn.gamma != 1 {
 			sa = math.Pow(n, 1-1/s.kn.gamma)
 		}
-		for f := 0; f < s.f; f++ {
-			s.w.Data[f*k+fc.lo+c] *= inv
-			fc.a[f*r+c] *= sa
-			fc.b[f*r+c] *= n
-		}
+		norms[c] = 1 / n
 		s.h[fc.lo+c] *= n
+		if perColumnB {
+			fc.b[c] *= n
+		} else {
+			for f := 0; f < s.f; f++ {
+				fc.b[f*r+c] *= n
+			}
+		}
+		if sa != 1 {
+			for f := 0; f < s.f; f++ {
+				fc.a[f*r+c] *= sa
+			}
+		}
+	}
+	for f := 0; f < s.f; f++ {
+		wr := s.w.Data[f*k+fc.lo : f*k+fc.hi]
+		for c, inv := range norms {
+			if inv > 0 {
+				wr[c] *= inv
+			}
+		}
 	}
 }
 
 // refreshFree recomputes what the kernel precomputed from the free columns:
-// their column sums (beta 1) or their rows and columns of W^T W (beta 2).
-// It allocates nothing.
+// their column sums (beta 1; beta 2 runs direct, see initFree). It
+// allocates nothing.
 func (s *Separator) refreshFree() {
 	kn, k := s.kn, s.k
-	switch kn.beta {
-	case 1:
-		for _, fc := range s.free {
-			for j := fc.lo; j < fc.hi; j++ {
-				sum := 0.0
-				for f := 0; f < s.f; f++ {
-					sum += s.w.Data[f*k+j]
-				}
-				sum += kn.l1
-				if sum == 0 {
-					sum = epsilon
-				}
-				kn.colDen[j] = sum
-			}
-		}
-	case 2:
-		g := kn.gram.Data
-		for _, fc := range s.free {
-			clear(g[fc.lo*k : fc.hi*k])
-		}
+	if kn.beta != 1 {
+		return
+	}
+	for _, fc := range s.free {
+		cd := kn.colDen[fc.lo:fc.hi]
+		clear(cd)
 		for f := 0; f < s.f; f++ {
-			row := s.w.Data[f*k : f*k+k]
-			for _, fc := range s.free {
-				for j := fc.lo; j < fc.hi; j++ {
-					blas64.Axpy(row[j], vec(row), vec(g[j*k:j*k+k]))
-				}
+			for c, x := range s.w.Data[f*k+fc.lo : f*k+fc.hi] {
+				cd[c] += x
 			}
 		}
-		for _, fc := range s.free {
-			for j := fc.lo; j < fc.hi; j++ {
-				for i := 0; i < k; i++ {
-					g[i*k+j] = g[j*k+i]
-				}
+		for c := range cd {
+			cd[c] += kn.l1
+			if cd[c] == 0 {
+				cd[c] = epsilon
 			}
 		}
 	}
@@ -296,7 +384,8 @@ func (s *Separator) FreeBases(name string) *mat.Dense {
 // every source of s that prev has under the same name with the same number
 // of columns, it copies the activations (the warm start of the next frame),
 // and for every source with free bases that prev has with as many free
-// columns, the free bases and their statistics. Nothing is copied when the
+// columns, the free bases and (when beta and sparsity are unchanged) their
+// statistics. Nothing is copied when the
 // number of bins differs. Sources that prev does not have start as after
 // Reset (the warm-start floor lifts them on the next frame).
 //
@@ -337,8 +426,10 @@ func (s *Separator) CarryOver(prev *Separator) {
 		for f := 0; f < s.f; f++ {
 			copy(s.w.Data[f*s.k+fc.lo:f*s.k+fc.hi], prev.w.Data[f*prev.k+pfc.lo:f*prev.k+pfc.hi])
 		}
-		copy(fc.a, pfc.a)
-		copy(fc.b, pfc.b)
+		if prev.p.Beta == s.p.Beta && prev.p.Sparsity == s.p.Sparsity {
+			copy(fc.a, pfc.a)
+			copy(fc.b, pfc.b)
+		}
 	}
 	s.refreshFree()
 	if !copied {
