@@ -40,11 +40,13 @@ import (
 // # Latency
 //
 // LiveInfo.LatencySamples = round(Input.DeviceLatency * rate) +
-// max over outputs of (round(Output.DeviceLatency * rate) + PrefillFrames).
-// The pipes add no latency of their own as long as a block crosses both
-// pipes and the daemon's Read/Write within one period (normally well under a
-// millisecond): the playback's prefill is reached in the same JACK cycle as
-// without the bridge, and from then on the lag is fixed. Measured with
+// max over outputs of (round(Output.DeviceLatency * rate) + margin), where
+// margin is PrefillFrames rounded up to whole blocks (FramesPerBuffer): the
+// bridge plays a block margin/FramesPerBuffer periods after its capture, and
+// drops blocks to come back to that after an xrun (see relayPlayback). The
+// pipes add no latency of their own as long as a block crosses both pipes
+// and the daemon's Read/Write within one period (normally well under a
+// millisecond); later blocks underrun. Measured with
 // jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256, Read -> Write in
 // 256-frame blocks: PortAudio reports capture latency 0 and playback latency
 // 256 frames; with prefill 512 LatencySamples is 768, and a second JACK client
@@ -72,7 +74,8 @@ type Live struct {
 	info LiveInfo
 
 	// Capture: the current child's reader goroutine produces into in, Read
-	// consumes.
+	// consumes. Its frames have inCh+1 columns: the samples and the tag
+	// (see live_bridge.go).
 	in        *Ring
 	inNote    chan struct{} // capacity 1: a block arrived
 	lastData  atomic.Int64  // UnixNano of the last capture block (or of the child's start)
@@ -80,6 +83,9 @@ type Live struct {
 	downAt    atomic.Int64  // UnixNano: where the silence of the current gap starts
 	downGen   atomic.Uint64 // counts the gaps
 	stateNote chan struct{} // capacity 1: up changed
+	inFlush   atomic.Bool   // a new child is up: Read drops the backlog and starts on a Read boundary
+	accept    atomic.Bool   // writes go to the child (set by Read at the first captured block of a child)
+	capEnd    atomic.Int64  // tag of the frame after the last one Read returned
 
 	// Read's state (its goroutine only).
 	scratch   []float32
@@ -87,9 +93,11 @@ type Live struct {
 	paceStart time.Time
 	paceDone  int64 // silent frames returned since paceStart
 	timer     *time.Timer
+	fresh     bool // the ring was flushed for a new child; its first block sets accept
 
 	// Playback: LiveWriter.Write stages and commits into out, the current
-	// child's writer goroutine consumes.
+	// child's writer goroutine consumes. Frames have outCh+1 columns: the
+	// wide frame and its tag.
 	out     *Ring
 	outNote chan struct{}
 	stage   []float32
@@ -130,9 +138,10 @@ type LiveInfo struct {
 	Input   *StreamInfo // nil without capture
 	Outputs []StreamInfo
 	// LatencySamples is the devices' part of the end-to-end latency, in
-	// frames at the sample rate: the input's DeviceLatency + the largest
-	// output DeviceLatency + PrefillFrames (each latency rounded to frames).
-	// The engine adds its own (fft_size-1). See Live for the measurement.
+	// frames at the sample rate: the input's DeviceLatency + the largest of
+	// the outputs' DeviceLatency + PrefillFrames rounded up to whole blocks
+	// (each latency rounded to frames). The engine adds its own
+	// (fft_size-1). See Live for the formula and the measurement.
 	LatencySamples int
 	// JACKClientName is the bridge's JACK client (the device name under which
 	// other JACK programs see it); "" when not on JACK.
@@ -204,12 +213,12 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 	l.stall = max(stall, 300*time.Millisecond, l.frames(8*l.block))
 	if spec.Input != nil {
 		l.inCh = spec.Input.Channels
-		l.in = NewRing(spec.Input.RingFrames, l.inCh)
-		l.scratch = make([]float32, min(1024, l.in.Cap())*l.inCh)
+		l.in = NewRing(spec.Input.RingFrames, l.inCh+1)
+		l.scratch = make([]float32, min(1024, l.in.Cap())*(l.inCh+1))
 	}
 	if l.outCh > 0 {
-		l.out = NewRing(outRing, l.outCh)
-		l.stage = make([]float32, l.out.Cap()*l.outCh)
+		l.out = NewRing(outRing, l.outCh+1)
+		l.stage = make([]float32, l.out.Cap()*(l.outCh+1))
 	}
 	if l.spec, err = json.Marshal(spec); err != nil {
 		return nil, fmt.Errorf("audio: live: %w", err)
@@ -274,6 +283,7 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 	if len(dst) != ch {
 		panic("audio: Live.Read: len(dst) != number of input channels")
 	}
+	stride := ch + 1 // the tag column
 	want := len(dst[0])
 	for _, d := range dst {
 		if len(d) != want {
@@ -287,14 +297,37 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 			return n, io.EOF
 		default:
 		}
-		if k := l.in.Read(l.scratch[:min(len(l.scratch)/ch, want-n)*ch]); k > 0 {
+		if l.inFlush.Load() {
+			// A new child is up. Its capture starts at a Read boundary, so
+			// that Reads of whole blocks take whole blocks (a block split
+			// between two Reads would wait for the next one, a fixed extra
+			// lag), and with no backlog (which would stay as latency).
+			if n > 0 {
+				for _, d := range dst {
+					clear(d[n:])
+				}
+				return want, nil
+			}
+			l.inFlush.Store(false)
+			l.in.Discard(l.in.Len()) // the writer adds whole blocks: this ends on a block boundary
+			l.fresh = true
+		}
+		if k := l.in.Read(l.scratch[:min(len(l.scratch)/stride, want-n)*stride]); k > 0 {
 			for j, d := range dst {
 				d := d[n : n+k]
 				for i := range d {
-					d[i] = float64(l.scratch[i*ch+j])
+					d[i] = float64(l.scratch[i*stride+j])
 				}
 			}
 			n += k
+			l.capEnd.Store(int64(l.scratch[(k-1)*stride+ch]) + 1)
+			if l.fresh && l.up.Load() {
+				// The first block of the new child: from here on what the
+				// engine writes is made of it, and the child's playback is
+				// primed as at the first start (the same lag).
+				l.fresh = false
+				l.accept.Store(true)
+			}
 			continue
 		}
 		var tick <-chan time.Time
@@ -391,7 +424,7 @@ func (w *LiveWriter) Write(src [][]float64) error {
 		return io.EOF
 	default:
 	}
-	ch := l.outCh
+	ch := l.outCh + 1 // the tag column
 	if w.pos+n > len(l.stage)/ch {
 		return fmt.Errorf("audio: live: writer of wide columns %v is %d frames ahead of another writer, more than the ring holds (%d): feed every writer",
 			w.cols, w.pos+n, len(l.stage)/ch)
@@ -432,8 +465,20 @@ func (l *Live) commit() {
 	if done == 0 {
 		return
 	}
-	ch := l.outCh
-	if l.up.Load() {
+	ch := l.outCh + 1
+	if l.up.Load() && l.accept.Load() {
+		// The tags: these frames were made from the last ones Read returned.
+		tag := int64(-1)
+		if l.in != nil {
+			tag = l.capEnd.Load() - int64(done)
+		}
+		for i := range done {
+			t := float32(-1)
+			if l.in != nil {
+				t = float32(((tag+int64(i))%tagMod + tagMod) % tagMod)
+			}
+			l.stage[i*ch+l.outCh] = t
+		}
 		if k := l.out.Write(l.stage[:done*ch]); k < done {
 			l.cfg.Xruns.Inc(RingOverrun)
 		}
@@ -549,7 +594,7 @@ func (l *Live) goUp(c *liveChild) {
 	}
 	out := 0
 	for _, o := range info.Outputs {
-		out = max(out, sec(o.DeviceLatency)+o.PrefillFrames)
+		out = max(out, sec(o.DeviceLatency)+(o.PrefillFrames+l.block-1)/l.block*l.block)
 	}
 	info.LatencySamples += out
 	l.mu.Lock()
@@ -564,6 +609,8 @@ func (l *Live) goUp(c *liveChild) {
 	l.lastData.Store(now)
 	c.lastCtl.Store(now)
 	c.tail.goLive(l.cfg.Log, c.cmd.Process.Pid)
+	l.accept.Store(l.in == nil) // with capture: from its first block read, see Read
+	l.inFlush.Store(l.in != nil)
 	c.startRelays()
 	l.up.Store(true)
 	notify(l.stateNote)
@@ -829,8 +876,9 @@ func (c *liveChild) readStderr() {
 func (c *liveChild) readCapture() {
 	defer close(c.readerDone)
 	l := c.l
-	raw := make([]byte, 4*l.block*l.inCh)
-	f := make([]float32, l.block*l.inCh)
+	raw := make([]byte, 4+4*l.block*l.inCh)
+	stride := l.inCh + 1
+	f := make([]float32, l.block*stride)
 	for {
 		if _, err := io.ReadFull(c.stdout, raw); err != nil {
 			if err == io.EOF {
@@ -840,8 +888,12 @@ func (c *liveChild) readCapture() {
 			}
 			return
 		}
-		for i := range f {
-			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		tag := binary.LittleEndian.Uint32(raw)
+		for i := range l.block {
+			for c := range l.inCh {
+				f[i*stride+c] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4+4*(i*l.inCh+c):]))
+			}
+			f[i*stride+l.inCh] = float32((tag + uint32(i)) % tagMod)
 		}
 		if l.in.WriteOverwrite(f) > 0 {
 			l.cfg.Xruns.Inc(RingOverrun)
@@ -856,7 +908,8 @@ func (c *liveChild) readCapture() {
 func (c *liveChild) writePlayback() {
 	defer close(c.writerDone)
 	l := c.l
-	f := make([]float32, l.block*l.outCh)
+	stride := l.outCh + 1
+	f := make([]float32, l.block*stride)
 	raw := make([]byte, 4*len(f))
 	send := func(min int) bool {
 		for l.out.Len() >= min {
@@ -864,7 +917,10 @@ func (c *liveChild) writePlayback() {
 			if n == 0 {
 				return true
 			}
-			clear(f[n*l.outCh:])
+			clear(f[n*stride:])
+			for i := n; i < l.block; i++ {
+				f[i*stride+l.outCh] = -1 // padding at Close: no tag
+			}
 			for i, v := range f {
 				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 			}

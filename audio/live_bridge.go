@@ -24,15 +24,24 @@ import (
 //	fd 3:   control, child -> parent     JSON lines: bridgeMsg
 //
 // A block is B = FramesPerBuffer frames (the same for every stream) of
-// float32 little-endian samples, interleaved:
+// float32 little-endian samples, interleaved, with a tag:
 //
-//   - capture (fd 1): B frames of Input.Channels samples: frame 0 channel 0,
-//     frame 0 channel 1, ..., frame 1 channel 0, ...
-//   - playback (fd 0): B "wide" frames of C = sum of Outputs[d].Channels
-//     samples each; within a wide frame output device 0's channels come first,
-//     then device 1's, and so on: sample (frame i, device d, channel c) is at
-//     index i*C + off[d] + c with off[d] = Outputs[0].Channels + ... +
-//     Outputs[d-1].Channels.
+//   - capture (fd 1): a uint32 little-endian tag, then B frames of
+//     Input.Channels samples: frame 0 channel 0, frame 0 channel 1, ...,
+//     frame 1 channel 0, ... The tag is the capture position of the block's
+//     first frame, in frames modulo 2^24: (number of the capture callback
+//     that captured it) * B.
+//   - playback (fd 0): B "wide" frames of C+1 float32 values each, C = sum of
+//     Outputs[d].Channels: output device 0's channels first, then device
+//     1's, and so on, and last the frame's tag: sample (frame i, device d,
+//     channel c) is at index i*(C+1) + off[d] + c with off[d] =
+//     Outputs[0].Channels + ... + Outputs[d-1].Channels, and the tag at
+//     i*(C+1) + C. The tag is the capture position (as above) of the input
+//     frame this output frame was made from: the daemon stamps the frames
+//     that every writer has written with the positions of the frames Read
+//     returned last, in order. It is an integer below 2^24, exact in float32,
+//     or -1 for none (no capture). The child uses it to keep the lag fixed
+//     (see relayPlayback).
 //
 // float32 is what PortAudio delivers and takes, and float32 -> float64 ->
 // float32 is exact, so the relay is bit-exact.
@@ -203,7 +212,7 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 		go func() { fatal <- relayCapture(capt, stdout, block) }()
 	}
 	stdinDone := make(chan error, 1)
-	go func() { stdinDone <- relayPlayback(stdin, writers, block) }()
+	go func() { stdinDone <- relayPlayback(stdin, writers, capt, block) }()
 	stalled := func(ch <-chan struct{}, what func() error) {
 		<-ch
 		fatal <- what()
@@ -268,22 +277,45 @@ func bridgeStop(plays []*Playback, capt *Capture, log io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// relayCapture copies captured blocks to w until Read or the write fails.
+// tagMod: tags are capture positions in frames modulo 2^24, the largest
+// range of integers float32 holds exactly (349 s at 48 kHz; only differences
+// of a few blocks are ever taken).
+const tagMod = 1 << 24
+
+// wrapTag maps a difference of two tags into [-tagMod/2, tagMod/2).
+func wrapTag(d int64) int64 {
+	d %= tagMod
+	if d >= tagMod/2 {
+		d -= tagMod
+	} else if d < -tagMod/2 {
+		d += tagMod
+	}
+	return d
+}
+
+// relayCapture copies captured blocks to w, each with its tag (see the
+// protocol above), until Read or the write fails.
 func relayCapture(c *Capture, w io.Writer, block int) error {
 	ch := c.Format().Channels
 	buf := make([][]float64, ch)
 	for i := range buf {
 		buf[i] = make([]float64, block)
 	}
-	out := make([]byte, 4*block*ch)
+	out := make([]byte, 4+4*block*ch)
 	c.Flush() // what arrived while the other streams opened is stale: see Capture.Flush
+	s := c.cur
 	for {
 		if _, err := c.Read(buf); err != nil {
 			return err
 		}
+		// The callback that captured this block is the cc-th, less one for
+		// every block that came after it and waits in the ring.
+		cc := s.callbacks.Load()
+		stale := uint64(s.ring.Len() / block)
+		binary.LittleEndian.PutUint32(out, uint32((cc-stale)*uint64(block)%tagMod))
 		for j, b := range buf {
 			for i, v := range b {
-				binary.LittleEndian.PutUint32(out[4*(i*ch+j):], math.Float32bits(float32(v)))
+				binary.LittleEndian.PutUint32(out[4+4*(i*ch+j):], math.Float32bits(float32(v)))
 			}
 		}
 		if _, err := w.Write(out); err != nil {
@@ -294,20 +326,42 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 
 // relayPlayback reads wide blocks from r and writes each device's part to
 // its writer, until r ends (nil) or fails.
-func relayPlayback(r io.Reader, writers []*PlaybackWriter, block int) error {
+//
+// It keeps the lag from capture to playback fixed at margin = PrefillFrames
+// rounded up to whole blocks, which is what the stream's priming gives when
+// every block crosses the pipes and the daemon within a period: a block
+// captured in cycle k plays in cycle k + margin/block. It can drift from
+// that for good: after an underrun (a late block, a server xrun) the stream
+// primes again and plays everything later by the gap; a burst at the start
+// primes it with too much; a capture block lost on the way (a ring overrun)
+// makes it play everything a period sooner. The block's tag says in which
+// cycle (capture callback count) its input was captured, so the relay knows
+// when it will play (now, plus what the ring holds ahead of it) and when it
+// should. When lockRun blocks in a row would play late, this one is dropped
+// (a RingOverrun); early, silence is written before it (a RingUnderrun).
+// Only the tag is compared, not the ring's level, so blocks that take more
+// than a period to arrive (a busy engine) change nothing while they are in
+// time. Without capture (tags < 0), or before the stream plays, there is no
+// correction.
+func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int) error {
+	const lockRun = 3 // blocks; a single reading can be one period off (see below)
 	wide := 0
 	bufs := make([][][]float64, len(writers))
+	zero := make([]float64, block)
+	silence := make([][]float64, 0, 64)
 	for d, w := range writers {
 		bufs[d] = make([][]float64, len(w.Channels()))
 		for c := range bufs[d] {
 			bufs[d][c] = make([]float64, block)
 		}
 		wide += len(w.Channels())
+		for len(silence) < len(w.Channels()) {
+			silence = append(silence, zero)
+		}
 	}
-	in := make([]byte, 4*block*wide)
-	if wide == 0 {
-		in = make([]byte, 4096) // no output: read until EOF
-	}
+	run := make([]int, len(writers)) // > 0: blocks late in a row; < 0: early
+	stride := wide + 1               // the tag column
+	in := make([]byte, 4*block*stride)
 	for {
 		if _, err := io.ReadFull(r, in); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -315,14 +369,52 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, block int) error {
 			}
 			return err
 		}
+		tag := int64(math.Float32frombits(binary.LittleEndian.Uint32(in[4*wide:])))
+		var cc uint64
+		if capt != nil {
+			// Read between the capture and the playback callbacks of one
+			// cycle (microseconds of each period) this is one cycle early:
+			// lockRun absorbs that.
+			cc = capt.cur.callbacks.Load()
+		}
 		off := 0
 		for d, w := range writers {
 			for c, b := range bufs[d] {
 				for i := range b {
-					b[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(in[4*(i*wide+off+c):])))
+					b[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(in[4*(i*stride+off+c):])))
 				}
 			}
 			off += len(bufs[d])
+			s := w.p.cur
+			if tag < 0 || capt == nil || !s.primed.Load() {
+				run[d] = 0
+			} else {
+				margin := (s.info.PrefillFrames + block - 1) / block * block
+				plays := int64(cc)*int64(block) + int64(s.ring.Len()) + int64(block)
+				late := wrapTag(plays-tag-int64(margin)) / int64(block)
+				switch {
+				case late > 0:
+					run[d] = max(run[d], 0) + 1
+				case late < 0:
+					run[d] = min(run[d], 0) - 1
+				default:
+					run[d] = 0
+				}
+				if run[d] >= lockRun {
+					run[d] = 0
+					w.p.cfg.Xruns.Inc(RingOverrun)
+					continue
+				}
+				if run[d] <= -lockRun {
+					run[d] = 0
+					for ; late < 0; late++ {
+						w.p.cfg.Xruns.Inc(RingUnderrun)
+						if err := w.Write(silence[:len(bufs[d])]); err != nil {
+							return err
+						}
+					}
+				}
+			}
 			if err := w.Write(bufs[d]); err != nil {
 				return err
 			}

@@ -133,15 +133,15 @@ func (lp *liveLoop) arm() chan audio.XrunCounts {
 	return c
 }
 
-// framesBetween returns the frames Read returned between the first return
-// at or after a and the last at or before b, and the time between those two
+// framesBetween returns the frames Read returned between its last return at
+// or before a and its last at or before b, and the time between those two
 // returns.
 func (lp *liveLoop) framesBetween(a, b time.Time) (int64, time.Duration) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	i, j := -1, -1
 	for k, tm := range lp.times {
-		if i < 0 && !tm.Before(a) {
+		if !tm.After(a) {
 			i = k
 		}
 		if !tm.After(b) {
