@@ -610,9 +610,11 @@ func (l *Live) goUp(c *liveChild) {
 	c.lastCtl.Store(now)
 	c.tail.goLive(l.cfg.Log, c.cmd.Process.Pid)
 	l.accept.Store(l.in == nil) // with capture: from its first block read, see Read
-	l.inFlush.Store(l.in != nil)
-	c.startRelays()
+	// up before inFlush: a Read that has flushed must not see "down" and
+	// pay out silence into the Read where the new capture starts.
 	l.up.Store(true)
+	l.inFlush.Store(l.in != nil)
+	c.startRelays() // after inFlush: no block of the new child comes before it
 	notify(l.stateNote)
 }
 
