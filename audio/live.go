@@ -573,7 +573,7 @@ func (l *Live) watch(c *liveChild) string {
 				return ""
 			default:
 			}
-			return c.reason
+			return c.deathReason()
 		case now := <-t.C:
 			if d := now.Sub(time.Unix(0, l.lastData.Load())); l.in != nil && d > l.stall {
 				return fmt.Sprintf("no capture data for %v", d.Round(time.Millisecond))
@@ -698,6 +698,21 @@ type liveChild struct {
 	stopOnce   sync.Once
 }
 
+// deathReason is why the child is dead, with its exit status when it exits
+// within 200 ms (a dying child's pipes often close before it is reaped).
+func (c *liveChild) deathReason() string {
+	select {
+	case <-c.exited:
+	case <-time.After(200 * time.Millisecond):
+		return c.reason
+	}
+	st := "exit status 0"
+	if c.waitErr != nil {
+		st = c.waitErr.Error()
+	}
+	return c.reason + " (" + st + ")"
+}
+
 func (c *liveChild) die(reason string) {
 	c.deadOnce.Do(func() {
 		c.reason = reason
@@ -749,11 +764,7 @@ func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
 		err := c.cmd.Wait()
 		c.waitErr = err
 		close(c.exited)
-		if err == nil {
-			c.die("the audio bridge exited")
-		} else {
-			c.die("the audio bridge " + err.Error())
-		}
+		c.die("the audio bridge ended")
 	}()
 	go c.readStderr()
 	go c.readControl()
@@ -772,7 +783,7 @@ func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
 		select {
 		case c.ready = <-c.first:
 		default:
-			fail = fmt.Errorf("audio: live: the audio bridge %s before opening the devices%s", strings.TrimPrefix(c.reason, "the audio bridge "), c.tail.suffix())
+			fail = fmt.Errorf("audio: live: %s before opening the devices%s", c.deathReason(), c.tail.suffix())
 		}
 	case <-timeout.C:
 		fail = fmt.Errorf("audio: live: the audio bridge did not open the devices within %v%s", liveReadyTimeout, c.tail.suffix())
