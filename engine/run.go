@@ -45,8 +45,10 @@ type RunOptions struct {
 type Stage struct {
 	Engine *Engine
 	Sinks  []Sink
-	// Adopted is closed by Run once the stage runs (the previous one is retired).
-	Adopted chan struct{}
+	// Adopted is closed by Run once the stage runs (the previous one is retired);
+	// AdoptedAt is then the number of input samples consumed before its first frame.
+	Adopted   chan struct{}
+	AdoptedAt int64
 	// OnAdopt, if set, runs on the frame goroutine right after the swap, before
 	// the next frame (e.g. Aligned.Shift for a changed delay). It must not block.
 	OnAdopt func(prev *Stage)
@@ -120,6 +122,7 @@ func RunStage(ctx context.Context, st *Stage, src Source, opt RunOptions) (int64
 				if st.OnAdopt != nil {
 					st.OnAdopt(prev)
 				}
+				st.AdoptedAt = consumed
 				close(st.Adopted)
 			}
 		}
