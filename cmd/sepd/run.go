@@ -1,0 +1,615 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/engine"
+	"github.com/sepd/sepd/metrics"
+)
+
+func init() { extraCommands = append(extraCommands, newRunCmd, newDevicesCmd) }
+
+func newRunCmd() *cobra.Command {
+	var path string
+	var lf logFlags
+	c := &cobra.Command{
+		Use:   "run -c sepd.yaml",
+		Short: "the daemon: separate a device or a file in real time until stopped",
+		Long: `run separates the configured input (an audio device, or a file replayed in real
+time or as fast as possible) into the configured sources and sends each to its
+outputs (device channels and/or WAV files) until SIGINT/SIGTERM or the end of the
+input. SIGHUP (or POST /-/reload on the metrics address) re-reads the configuration
+and swaps it in between two frames; an invalid file is logged and the running
+configuration stays.
+
+Exit status: 0 clean stop, 2 bad usage, configuration or device, 1 runtime failure.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if path == "" {
+				return usagef("run: give the configuration with -c sepd.yaml")
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				return usageError{err}
+			}
+			log, err := lf.logger(c.ErrOrStderr(), c.Flags(), cfg.Log)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDaemon(ctx, cfg, log)
+		},
+	}
+	c.Flags().StringVarP(&path, "config", "c", "", "YAML configuration file (required)")
+	addLogFlags(c.Flags(), &lf)
+	return c
+}
+
+func newDevicesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "devices",
+		Short: "list audio host APIs and devices",
+		Args:  argsError(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			l, err := audio.ListDevices()
+			if err != nil {
+				return err
+			}
+			return l.WriteTable(c.OutOrStdout())
+		},
+	}
+}
+
+// daemon is one `sepd run`: the configuration in force, its devices and files,
+// and the control side of the frame loop (reloads, errors, metrics).
+type daemon struct {
+	log      *slog.Logger
+	cfg      *config.Config
+	rate     int
+	channels int
+	live     *audio.Live
+	xruns    *audio.Xruns
+	metrics  *metrics.Metrics
+
+	mu       sync.Mutex // guards cfg, stage, files during a reload
+	stage    *engine.Stage
+	files    map[string]*fileOut // by source name + "\x00" + path
+	devKeys  map[string][]string // device outputs in force, per source: "device\x00ch,ch"
+	next     atomic.Pointer[engine.Stage]
+	sinkErr  chan error
+	loopDone chan struct{} // closed when the frame loop has returned
+}
+
+// fileOut is one output file of a running daemon.
+type fileOut struct {
+	w       *audio.WAVWriter
+	aligned *engine.Aligned
+	sink    *guardedSink
+}
+
+// guardedSink keeps the daemon running when one output fails (a full disk): the
+// first error is handed to the control goroutine (non-blocking) and the sink then
+// drops its input.
+type guardedSink struct {
+	sink   engine.Sink
+	failed atomic.Bool
+	report chan<- error
+}
+
+func (g *guardedSink) Write(src [][]float64) error {
+	if g.failed.Load() {
+		return nil
+	}
+	if err := g.sink.Write(src); err != nil {
+		g.failed.Store(true)
+		select {
+		case g.report <- err:
+		default:
+		}
+	}
+	return nil
+}
+
+func (g *guardedSink) SetLimit(n int64) {
+	if l, ok := g.sink.(interface{ SetLimit(int64) }); ok {
+		l.SetLimit(n)
+	}
+}
+
+// channelMap adapts a source's C channels to the n device channels of an output:
+// equal counts pass through, mono is copied to every channel, several channels
+// to one are averaged, otherwise channel i takes source channel i mod C.
+type channelMap struct {
+	dst engine.Sink
+	buf [][]float64
+}
+
+func newChannelMap(dst engine.Sink, n, hop int) *channelMap {
+	m := &channelMap{dst: dst, buf: make([][]float64, n)}
+	for i := range m.buf {
+		m.buf[i] = make([]float64, hop)
+	}
+	return m
+}
+
+func (m *channelMap) Write(src [][]float64) error {
+	n := len(m.buf)
+	if len(src) == n {
+		return m.dst.Write(src)
+	}
+	k := len(src[0])
+	for i := range m.buf {
+		m.buf[i] = m.buf[i][:k]
+	}
+	if n == 1 {
+		b := m.buf[0]
+		clear(b)
+		for _, ch := range src {
+			for j, v := range ch {
+				b[j] += v
+			}
+		}
+		inv := 1 / float64(len(src))
+		for j := range b {
+			b[j] *= inv
+		}
+	} else {
+		for i := range m.buf {
+			copy(m.buf[i], src[i%len(src)])
+		}
+	}
+	return m.dst.Write(m.buf)
+}
+
+// deadlineSource counts frames that took longer than a hop's duration: the time
+// from one Read's return to the next Read is the frame's processing time.
+type deadlineSource struct {
+	src    engine.Source
+	period time.Duration
+	last   time.Time
+	xruns  *audio.Xruns
+}
+
+func (d *deadlineSource) Read(dst [][]float64) (int, error) {
+	if !d.last.IsZero() && time.Since(d.last) > d.period {
+		d.xruns.Inc(audio.DeadlineMissed)
+	}
+	n, err := d.src.Read(dst)
+	d.last = time.Now()
+	return n, err
+}
+
+// deviceOutputs groups the configured device outputs by device, in a stable order,
+// with the number of channels each device must open.
+func deviceOutputs(cfg *config.Config) (names []string, channels map[string]int) {
+	channels = map[string]int{}
+	for _, s := range cfg.Sources {
+		for _, o := range s.Outputs {
+			if o.Device == "" {
+				continue
+			}
+			if _, ok := channels[o.Device]; !ok {
+				names = append(names, o.Device)
+			}
+			for _, ch := range o.Channels {
+				channels[o.Device] = max(channels[o.Device], ch+1)
+			}
+		}
+	}
+	return names, channels
+}
+
+func deviceKey(o config.Output) string {
+	var b strings.Builder
+	b.WriteString(o.Device)
+	b.WriteByte(0)
+	for i, ch := range o.Channels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(ch))
+	}
+	return b.String()
+}
+
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	d := &daemon{log: log, cfg: cfg, xruns: new(audio.Xruns), files: map[string]*fileOut{}, sinkErr: make(chan error, 16), loopDone: make(chan struct{})}
+	log.Info("sepd starting", "version", buildVersion(), "config", cfg.Path)
+
+	// The input: a file (replayed in real time or as fast as possible) or a device.
+	var src engine.Source
+	pace := 0
+	devNames, devChannels := deviceOutputs(cfg)
+	lc := audio.LiveConfig{Xruns: d.xruns, Log: log}
+	if cfg.Input.File != "" {
+		r, err := audio.Open(cfg.Input.File)
+		if err != nil {
+			return usageError{err}
+		}
+		defer r.Close()
+		f := r.Format()
+		if cfg.SampleRateHz > 0 && cfg.SampleRateHz != f.SampleRateHz {
+			return usagef("run: %s: sample rate %d Hz differs from sample_rate %d Hz in %s", cfg.Input.File, f.SampleRateHz, cfg.SampleRateHz, cfg.Path)
+		}
+		if cfg.Input.Channels > 0 && cfg.Input.Channels != f.Channels {
+			return usagef("run: %s has %d channels but input.channels is %d in %s", cfg.Input.File, f.Channels, cfg.Input.Channels, cfg.Path)
+		}
+		d.rate, d.channels = f.SampleRateHz, f.Channels
+		src = r
+		if cfg.Input.Realtime {
+			pace = d.rate
+		}
+	} else {
+		if cfg.SampleRateHz == 0 {
+			return usagef("run: %s: sample_rate must be set for a device input (the rate the device and the bases run at)", cfg.Path)
+		}
+		d.rate, d.channels = cfg.SampleRateHz, max(cfg.Input.Channels, 1)
+		lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: d.channels, SampleRateHz: d.rate, FramesPerBuffer: cfg.STFT.Hop, Xruns: d.xruns}
+	}
+	if len(devNames) > 0 && cfg.SampleRateHz == 0 {
+		cfg.SampleRateHz = d.rate
+	}
+	for _, name := range devNames {
+		lc.Outputs = append(lc.Outputs, audio.StreamConfig{Device: name, Channels: devChannels[name], SampleRateHz: d.rate, FramesPerBuffer: cfg.STFT.Hop, Xruns: d.xruns})
+	}
+
+	plan, err := engine.NewPlan(cfg, d.channels)
+	if err != nil {
+		return usageError{err}
+	}
+	for _, r := range plan.Reports {
+		log.Info("bases", "source", r.Name, "file", r.Path, "read", r.String())
+	}
+	e, err := plan.NewEngine()
+	if err != nil {
+		return usageError{err}
+	}
+
+	if lc.Input != nil || len(lc.Outputs) > 0 {
+		d.live, err = audio.StartLive(ctx, lc)
+		if err != nil {
+			if errors.Is(err, audio.ErrNoDevice) || errors.Is(err, audio.ErrSampleRate) {
+				return usageError{err}
+			}
+			return err
+		}
+		defer d.live.Close()
+		if lc.Input != nil {
+			src = d.live
+		}
+	}
+
+	st, err := d.buildStage(e, cfg)
+	if err != nil {
+		d.abortFiles()
+		return err
+	}
+	d.stage = st
+
+	algo := e.LatencySamples()
+	devLat := 0
+	if d.live != nil {
+		info := d.live.Info()
+		devLat = info.LatencySamples
+		if info.Input != nil {
+			log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
+		}
+		for _, o := range info.Outputs {
+			log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
+		}
+	}
+	total := algo + devLat
+	if lc.Input == nil {
+		total = algo // file input: the algorithmic delay is compensated in the files
+	}
+	log.Info("running",
+		"input", inputName(cfg), "rate_hz", d.rate, "channels", d.channels,
+		"fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window,
+		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower,
+		"sources", strings.Join(plan.Bases.Names, ","),
+		"latency_samples", total, "latency_ms", fmt.Sprintf("%.2f", float64(total)*1000/float64(d.rate)),
+		"algorithmic_samples", algo, "device_samples", devLat)
+
+	// Metrics and health, on loopback unless the file names another address.
+	d.metrics = metrics.New(buildVersion())
+	d.metrics.SetEngine(e, d.rate)
+	d.metrics.SetXruns(d.xruns)
+	d.metrics.SetConfiguredLatency(time.Duration(total) * time.Second / time.Duration(d.rate))
+	reloads := make(chan chan error)
+	reload := func() error {
+		ch := make(chan error, 1)
+		select {
+		case reloads <- ch:
+		case <-ctx.Done():
+			return errors.New("run: stopping")
+		}
+		return <-ch
+	}
+	if cfg.Metrics.Listen != "" {
+		srv, err := metrics.Listen(ctx, cfg.Metrics.Listen, cfg.Metrics.ListenSet, d.metrics.Handler(reload, log), log)
+		if err != nil {
+			log.Error("metrics disabled; audio goes on", "err", err)
+		} else {
+			log.Info("metrics", "addr", "http://"+srv.Addr()+"/metrics")
+		}
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	go audio.NewXrunReporter(d.xruns, log, time.Second).Run(rctx)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// The frame loop owns the engine; this goroutine handles reloads and errors.
+	if d.live != nil && lc.Input != nil {
+		src = &deadlineSource{src: src, period: time.Duration(cfg.STFT.Hop) * time.Second / time.Duration(d.rate), xruns: d.xruns}
+	}
+	done := make(chan error, 1)
+	var consumed int64
+	go func() {
+		n, err := engine.RunStage(ctx, st, src, engine.RunOptions{PaceHz: pace, Next: &d.next})
+		consumed = n
+		close(d.loopDone)
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			return d.finish(err, consumed)
+		case <-hup:
+			err := d.reload()
+			d.metrics.RecordReload(err)
+		case ch := <-reloads:
+			err := d.reload()
+			d.metrics.RecordReload(err)
+			ch <- err
+		case err := <-d.sinkErr:
+			log.Error("output failed; it is dropped and the other outputs go on", "err", err)
+		}
+	}
+}
+
+func inputName(cfg *config.Config) string {
+	if cfg.Input.File != "" {
+		return cfg.Input.File
+	}
+	return "device " + cfg.Input.Device
+}
+
+// buildStage opens (or, on a reload, reuses) every output of cfg for engine e.
+func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage, error) {
+	enc := map[string]audio.Encoding{"": audio.Float32, "float32": audio.Float32, "pcm16": audio.PCM16}
+	sinks := make([]engine.Sink, len(cfg.Sources))
+	devKeys := map[string][]string{}
+	for s, src := range cfg.Sources {
+		var fan engine.Fanout
+		for _, o := range src.Outputs {
+			switch {
+			case o.File != "":
+				key := src.Name + "\x00" + o.File
+				f := d.files[key]
+				if f == nil {
+					w, err := audio.CreateWAV(o.File, audio.Format{SampleRateHz: d.rate, Channels: d.channels}, enc[o.Format])
+					if err != nil {
+						return nil, err
+					}
+					a := engine.NewAligned(w, d.channels, e.DelaySamples(), -1)
+					f = &fileOut{w: w, aligned: a, sink: &guardedSink{sink: a, report: d.sinkErr}}
+					d.files[key] = f
+					d.log.Info("output file", "source", src.Name, "file", o.File, "format", enc[o.Format].String())
+				}
+				fan = append(fan, f.sink)
+			case o.Device != "":
+				devKeys[src.Name] = append(devKeys[src.Name], deviceKey(o))
+			}
+		}
+		if d.devKeys != nil {
+			// A reload: device outputs must be those already open.
+			if !slices.Equal(devKeys[src.Name], d.devKeys[src.Name]) {
+				return nil, fmt.Errorf("sources[%d] (%s): device outputs change; restart sepd to reopen devices", s, src.Name)
+			}
+		}
+		if d.devKeys == nil && d.live != nil {
+			names, _ := deviceOutputs(cfg)
+			for _, o := range src.Outputs {
+				if o.Device == "" {
+					continue
+				}
+				w, err := d.live.Writer(slices.Index(names, o.Device), o.Channels...)
+				if err != nil {
+					return nil, err
+				}
+				fan = append(fan, newChannelMap(w, len(o.Channels), e.HopSamples()))
+			}
+		} else if d.devKeys != nil {
+			// Reuse the running stage's device sinks for this source.
+			if prev := d.stageSink(src.Name); prev != nil {
+				for _, s := range prev {
+					if _, ok := s.(*channelMap); ok {
+						fan = append(fan, s)
+					}
+				}
+			}
+		}
+		if len(fan) == 1 {
+			sinks[s] = fan[0]
+		} else if len(fan) > 1 {
+			sinks[s] = fan
+		}
+	}
+	if d.devKeys != nil {
+		for name := range d.devKeys {
+			if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Name == name }) {
+				return nil, fmt.Errorf("source %s has device outputs and is removed; restart sepd to reopen devices", name)
+			}
+		}
+	}
+	d.devKeys = devKeys
+	return engine.NewStage(e, sinks)
+}
+
+// stageSink returns the sinks the running stage gives the named source.
+func (d *daemon) stageSink(name string) engine.Fanout {
+	if d.stage == nil {
+		return nil
+	}
+	for s, n := range d.stage.Engine.Bases().Names {
+		if n != name {
+			continue
+		}
+		switch v := d.stage.Sinks[s].(type) {
+		case engine.Fanout:
+			return v
+		case nil:
+			return nil
+		default:
+			return engine.Fanout{v}
+		}
+	}
+	return nil
+}
+
+// reload re-reads the configuration file and swaps it in between two frames. An
+// invalid file, or a change this process cannot make without a restart, leaves the
+// running configuration in force and is returned (and logged).
+func (d *daemon) reload() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.reloadLocked()
+	if err != nil {
+		d.log.Error("reload failed; the running configuration stays", "config", d.cfg.Path, "err", err)
+	}
+	return err
+}
+
+func (d *daemon) reloadLocked() error {
+	cfg, err := config.Load(d.cfg.Path)
+	if err != nil {
+		return err
+	}
+	old := d.cfg
+	switch {
+	case cfg.Input != old.Input:
+		return fmt.Errorf("%s: input changes; restart sepd to reopen the input", cfg.Path)
+	case cfg.SampleRateHz != old.SampleRateHz && cfg.SampleRateHz != 0:
+		return fmt.Errorf("%s: sample_rate changes from %d to %d; restart sepd", cfg.Path, old.SampleRateHz, cfg.SampleRateHz)
+	}
+	plan, err := engine.NewPlan(cfg, d.channels)
+	if err != nil {
+		return engine.InputError(err)
+	}
+	cur := d.stage.Engine
+	if err := cur.SameStream(plan.Params); err != nil {
+		return fmt.Errorf("%s: %v; restart sepd to apply it", cfg.Path, err)
+	}
+	e, err := cur.Successor(plan.Bases, plan.Params.Separation)
+	if err != nil {
+		return engine.InputError(err)
+	}
+	prevFiles := map[string]*fileOut{}
+	for k, v := range d.files {
+		prevFiles[k] = v
+	}
+	prevDev := d.devKeys
+	st, err := d.buildStage(e, cfg)
+	if err != nil {
+		// Undo: close the files this attempt opened.
+		for k, f := range d.files {
+			if prevFiles[k] == nil {
+				f.w.Abort()
+				delete(d.files, k)
+			}
+		}
+		d.devKeys = prevDev
+		return err
+	}
+	st.OnAdopt = func(prev *engine.Stage) { st.Engine.Adopt(prev.Engine) }
+	d.next.Store(st)
+	select {
+	case <-st.Adopted:
+	case <-d.loopDone:
+		d.next.Store(nil)
+		for k, f := range d.files {
+			if prevFiles[k] == nil {
+				f.w.Abort()
+				delete(d.files, k)
+			}
+		}
+		return errors.New("run: the input ended before the new configuration could be swapped in")
+	}
+	d.stage = st
+	d.cfg = cfg
+	d.metrics.SetEngine(e, d.rate)
+	// Files of outputs that are gone are finished now that no frame writes them.
+	for k, f := range d.files {
+		still := false
+		for _, src := range cfg.Sources {
+			for _, o := range src.Outputs {
+				if o.File != "" && src.Name+"\x00"+o.File == k {
+					still = true
+				}
+			}
+		}
+		if !still {
+			if err := f.w.Close(); err != nil {
+				d.log.Error("closing output", "file", f.w.Path(), "err", err)
+			}
+			delete(d.files, k)
+		}
+	}
+	d.log.Info("reloaded", "config", cfg.Path, "at_sample", st.AdoptedAt, "sources", strings.Join(plan.Bases.Names, ","),
+		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower)
+	return nil
+}
+
+// finish closes every output file after the frame loop ended.
+func (d *daemon) finish(runErr error, consumed int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		errs = append(errs, runErr)
+	}
+	for _, f := range d.files {
+		if f.sink.failed.Load() {
+			f.w.Abort()
+			continue
+		}
+		if err := f.w.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.files = nil
+	if d.live != nil {
+		if err := d.live.Close(); err != nil && !errors.Is(err, io.EOF) {
+			d.log.Warn("closing devices", "err", err)
+		}
+	}
+	d.log.Info("stopped", "input_samples", consumed, "seconds", fmt.Sprintf("%.2f", float64(consumed)/float64(d.rate)), "xruns", d.xruns.Snapshot().String())
+	return errors.Join(errs...)
+}
+
+func (d *daemon) abortFiles() {
+	for _, f := range d.files {
+		f.w.Abort()
+	}
+}
