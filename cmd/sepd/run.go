@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -397,7 +398,6 @@ func inputName(cfg *config.Config) string {
 
 // buildStage opens (or, on a reload, reuses) every output of cfg for engine e.
 func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage, error) {
-	enc := map[string]audio.Encoding{"": audio.Float32, "float32": audio.Float32, "pcm16": audio.PCM16}
 	sinks := make([]engine.Sink, len(cfg.Sources))
 	devKeys := map[string][]string{}
 	for s, src := range cfg.Sources {
@@ -408,14 +408,18 @@ func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage
 				key := src.Name + "\x00" + o.File
 				f := d.files[key]
 				if f == nil {
-					w, err := audio.CreateWAV(o.File, audio.Format{SampleRateHz: d.rate, Channels: d.channels}, enc[o.Format])
+					enc, err := audio.ParseEncoding(cmp.Or(o.Format, "float32"))
+					if err != nil {
+						return nil, err
+					}
+					w, err := audio.CreateWAV(o.File, audio.Format{SampleRateHz: d.rate, Channels: d.channels}, enc)
 					if err != nil {
 						return nil, err
 					}
 					a := engine.NewAligned(w, d.channels, e.DelaySamples(), -1)
 					f = &fileOut{w: w, aligned: a, sink: &guardedSink{sink: a, report: d.sinkErr}}
 					d.files[key] = f
-					d.log.Info("output file", "source", src.Name, "file", o.File, "format", enc[o.Format].String())
+					d.log.Info("output file", "source", src.Name, "file", o.File, "format", enc.String())
 				}
 				fan = append(fan, f.sink)
 			case o.Device != "":

@@ -138,23 +138,13 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	return cfg, nil
 }
 
-func parseEncoding(s string) (audio.Encoding, error) {
-	switch s {
-	case "float32", "":
-		return audio.Float32, nil
-	case "pcm16":
-		return audio.PCM16, nil
-	}
-	return 0, usagef("--format %q: want float32 or pcm16", s)
-}
-
 // separateFiles separates every input with cfg, one output folder per input when
 // there are several. With out == "" it writes no audio; with plotDir != "" it
 // draws the plots into plotDir (per input likewise).
 func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool, plotDir string) error {
-	enc, err := parseEncoding(format)
+	enc, err := audio.ParseEncoding(format)
 	if err != nil {
-		return err
+		return usagef("--format: %w", err)
 	}
 	plan, err := engine.NewPlan(cfg, 1)
 	if err != nil {
