@@ -808,8 +808,22 @@ func (c *liveChild) stop() {
 	c.stopOnce.Do(func() {
 		c.cmd.Process.Kill()
 		<-c.exited
-		for _, f := range []*os.File{c.stdin, c.stdout, c.ctl, c.stderr} {
-			f.Close() // unblocks the goroutines still reading or writing
+		c.stdin.Close() // unblocks the writer
+		// The readers reach the end of the pipes by themselves now (the
+		// child's ends are closed), after its last lines; unless something
+		// else holds them open.
+		drained := time.After(500 * time.Millisecond)
+		for _, done := range []chan struct{}{c.ctlDone, c.errDone, c.readerDone} {
+			if done == nil {
+				continue
+			}
+			select {
+			case <-done:
+			case <-drained:
+			}
+		}
+		for _, f := range []*os.File{c.stdout, c.ctl, c.stderr} {
+			f.Close() // unblocks the readers still reading
 		}
 		c.die("stopped")
 		<-c.ctlDone

@@ -341,7 +341,12 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // (a RingOverrun); early, silence is written before it (a RingUnderrun).
 // Only the tag is compared, not the ring's level, so blocks that take more
 // than a period to arrive (a busy engine) change nothing while they are in
-// time. Without capture (tags < 0), or before the stream plays, there is no
+// time. A late block with nothing queued ahead of it is not dropped: then
+// the blocks cannot arrive in time for the margin (the engine and the pipes
+// take longer than PrefillFrames allows), and dropping would only make the
+// next underrun; the lag then stays a period longer. So PrefillFrames should
+// cover the engine's hop (when it is longer than a block) and its time per
+// hop. Without capture (tags < 0), or before the stream plays, there is no
 // correction.
 func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int) error {
 	const lockRun = 3 // blocks; a single reading can be one period off (see below)
@@ -390,7 +395,8 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 				run[d] = 0
 			} else {
 				margin := (s.info.PrefillFrames + block - 1) / block * block
-				plays := int64(cc)*int64(block) + int64(s.ring.Len()) + int64(block)
+				level := s.ring.Len()
+				plays := int64(cc)*int64(block) + int64(level) + int64(block)
 				late := wrapTag(plays-tag-int64(margin)) / int64(block)
 				switch {
 				case late > 0:
@@ -400,7 +406,7 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 				default:
 					run[d] = 0
 				}
-				if run[d] >= lockRun {
+				if run[d] >= lockRun && level >= block {
 					run[d] = 0
 					w.p.cfg.Xruns.Inc(RingOverrun)
 					continue

@@ -90,10 +90,10 @@ type liveLoop struct {
 	err      chan error
 }
 
-func startLoop(l *audio.Live, w *audio.LiveWriter, x *audio.Xruns) *liveLoop {
+func startLoop(l *audio.Live, w *audio.LiveWriter, x *audio.Xruns, hop int) *liveLoop {
 	lp := &liveLoop{err: make(chan error, 1)}
 	go func() {
-		buf := [][]float64{make([]float64, livePer)}
+		buf := [][]float64{make([]float64, hop)}
 		var n int64
 		for {
 			k, err := l.Read(buf)
@@ -157,7 +157,8 @@ func (lp *liveLoop) framesBetween(a, b time.Time) (int64, time.Duration) {
 // loopback plays seconds of noise into the bridge's capture and records its
 // playback; it returns the lag, and a description of what went wrong ("" if
 // nothing) and whether that is explained by xruns (then the caller may try
-// again).
+// again, up to liveAttempts times: on a loaded 2-core machine, and more under
+// -race, a block now and then crosses the daemon too late).
 func loopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns, server string, seconds int, seed uint64) (lag int, problem string, xruns bool) {
 	t.Helper()
 	sig := jacktest.Noise(seconds*liveRate, 1, seed)
@@ -188,29 +189,48 @@ func loopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns, server 
 	during[audio.Reconnect] = 0
 	t.Logf("lag %d frames (%.2f ms, %.2f periods); %d samples compared, %d differ; xruns during the signal: %v; helper callbacks with xrun flags: %d",
 		lag, float64(lag)*1e3/liveRate, float64(lag)/livePer, compared, mismatches, during, res.XrunCallbacks)
-	if during.Total() != 0 || res.XrunCallbacks != 0 {
+	exact := compared == len(sig[0]) && mismatches == 0
+	// The helper's flags count server xruns in any of its callbacks (also
+	// at its connection, before the signal): they matter when the recording
+	// is not exact.
+	if during.Total() != 0 || !exact && res.XrunCallbacks != 0 {
 		return lag, fmt.Sprintf("xruns %v here, %d helper callbacks; %d of %d samples differ", during, res.XrunCallbacks, mismatches, compared), true
 	}
-	if compared != len(sig[0]) || mismatches != 0 {
+	if !exact {
 		return lag, fmt.Sprintf("loopback not bit-exact with no xrun: %d of %d samples compared, %d differ", compared, len(sig[0]), mismatches), false
 	}
 	return lag, "", false
 }
 
+// liveAttempts bounds the tries of a loopback that had xruns.
+const liveAttempts = 5
+
 // TestLiveLoopbackJACK plays 5 s of noise through Live (the bridge's capture,
-// Read, LiveWriter.Write, the bridge's playback) and checks that it comes
-// back bit-exact after a constant lag with no xrun, that the lag agrees with
-// LiveInfo.LatencySamples to within one JACK period, that Read and Write
-// allocate nothing, and that Close stops the bridge cleanly.
+// Read, LiveWriter.Write, the bridge's playback), in blocks of one period and
+// of two (the engine's hop), and checks that it comes back bit-exact after a
+// constant lag with no xrun, that the lag agrees with LiveInfo.LatencySamples
+// to within one JACK period, that Read and Write allocate nothing, and that
+// Close stops the bridge cleanly.
 //
-// Measured (jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256, prefill
-// 512, hop 256): LatencySamples 768 (capture latency 0 + playback latency 256
-// + prefill 512), lag 1024: the other 256 are the test client's own playback
+// Measured (jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256): hop 256,
+// prefill 512: LatencySamples 768 (capture latency 0 + playback latency 256 +
+// prefill 512), lag 1024; the other 256 are the test client's own playback
 // latency (a duplex copy in one callback measures 512 = 256 each way, see
-// live-audio-testing.md).
+// live-audio-testing.md). Hop 512, prefill 768: LatencySamples 1024, lag
+// 1280. Each block plays prefill/256 periods after its capture, also the
+// first block of a 512-frame hop, which waits for the second (see
+// relayPlayback): so the hop's filling time is inside the prefill, which must
+// be at least the hop (prefill 512 with hop 512 also measures lag 1024, but
+// leaves no slack for the engine: under load it underruns).
 func TestLiveLoopbackJACK(t *testing.T) {
 	server := jackServer(t)
-	const prefill = 2 * livePer // StreamConfig's default
+	for _, hop := range []int{livePer, 2 * livePer} {
+		t.Run(fmt.Sprint("hop", hop), func(t *testing.T) { testLiveLoopback(t, server, hop) })
+	}
+}
+
+func testLiveLoopback(t *testing.T, server string, hop int) {
+	prefill := hop + livePer // the hop and a period of slack; for hop 256 StreamConfig's default
 	var x audio.Xruns
 	l, err := audio.StartLive(context.Background(), liveConfig(t, server, &x, prefill))
 	if err != nil {
@@ -224,8 +244,8 @@ func TestLiveLoopbackJACK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testLiveAllocs(t, l, w)
-	lp := startLoop(l, w, &x)
+	testLiveAllocs(t, l, w, hop)
+	lp := startLoop(l, w, &x, hop)
 	for attempt := 1; ; attempt++ {
 		lag, problem, xruns := loopback(t, l, lp, &x, server, 5, uint64(attempt))
 		if problem == "" {
@@ -234,7 +254,7 @@ func TestLiveLoopbackJACK(t *testing.T) {
 			}
 			break
 		}
-		if !xruns || attempt == 3 {
+		if !xruns || attempt == liveAttempts {
 			t.Fatalf("attempt %d: %s", attempt, problem)
 		}
 		t.Logf("attempt %d: %s; again", attempt, problem)
@@ -253,9 +273,9 @@ func TestLiveLoopbackJACK(t *testing.T) {
 }
 
 // testLiveAllocs checks that Read and Write allocate nothing in steady state.
-func testLiveAllocs(t *testing.T, l *audio.Live, w *audio.LiveWriter) {
+func testLiveAllocs(t *testing.T, l *audio.Live, w *audio.LiveWriter, hop int) {
 	t.Helper()
-	buf := [][]float64{make([]float64, livePer)}
+	buf := [][]float64{make([]float64, hop)}
 	for range 10 { // warm up: the first blocks
 		l.Read(buf)
 		w.Write(buf)
@@ -292,7 +312,9 @@ func TestLiveReconnectJACK(t *testing.T) {
 	defer exec.Command(script, "stop", name).Run()
 
 	var x audio.Xruns
-	l, err := audio.StartLive(context.Background(), liveConfig(t, name, &x, 2*livePer))
+	// 3 periods of prefill: a period more slack than the default for the
+	// round trip through two processes on a loaded machine.
+	l, err := audio.StartLive(context.Background(), liveConfig(t, name, &x, 3*livePer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +323,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp := startLoop(l, w, &x)
+	lp := startLoop(l, w, &x, livePer)
 	measure := func(what string, seed uint64) int {
 		t.Helper()
 		for attempt := 1; ; attempt++ {
@@ -309,7 +331,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 			if problem == "" {
 				return lag
 			}
-			if !xruns || attempt == 3 {
+			if !xruns || attempt == liveAttempts {
 				t.Fatalf("%s, attempt %d: %s", what, attempt, problem)
 			}
 			t.Logf("%s, attempt %d: %s; again", what, attempt, problem)
