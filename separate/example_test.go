@@ -1,8 +1,11 @@
 package separate_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"log"
+	"math"
 
 	"github.com/sepd/sepd/separate"
 	"gonum.org/v1/gonum/mat"
@@ -55,4 +58,78 @@ func ExampleLoadBases() {
 	// voice: testdata/bad/good.npy float64 9x3 read as F x K (ours), K=3
 	// noise: testdata/bad/good_components_f32.npy float32 3x9 read as sklearn components_ (K x F), K=3
 	// F = 9 K = 6 sources [voice noise] start [0 3 6]
+}
+
+// Learning two bases from a spectrogram that is exactly the sum of two
+// spectral shapes with changing gains: the factorisation finds both shapes,
+// each basis scaled to sum to 1.
+func ExampleLearn() {
+	low := []float64{4, 2, 1, 0, 0, 0}
+	high := []float64{0, 0, 0, 1, 2, 4}
+	V := mat.NewDense(6, 8, nil)
+	for t := 0; t < 8; t++ {
+		a, b := float64(t%3), float64((t+1)%4)
+		for f := 0; f < 6; f++ {
+			V.Set(f, t, a*low[f]+b*high[f])
+		}
+	}
+	res, err := separate.Learn(context.Background(), V, separate.LearnParams{Components: 2, Beta: 1, Iterations: 500})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("divergence %.0e after %d iterations\n", math.Max(res.Divergence, 1e-6), res.Iterations)
+	for k := 0; k < 2; k++ {
+		fmt.Printf("basis %d: %.3f\n", k, mat.Col(nil, k, res.W))
+	}
+	// Output:
+	// divergence 1e-06 after 500 iterations
+	// basis 0: [0.571 0.286 0.143 0.000 0.000 0.000]
+	// basis 1: [0.000 0.000 0.000 0.143 0.286 0.571]
+}
+
+// Saving bases in numpy's format: numpy.load reads the file back as a
+// float32 F x K array.
+func ExampleWriteNPY() {
+	w := mat.NewDense(3, 2, []float64{0.5, 0.25, 0.25, 0.25, 0.25, 0.5})
+	var buf bytes.Buffer
+	if err := separate.WriteNPY(&buf, w); err != nil {
+		log.Fatal(err)
+	}
+	header := buf.Bytes()[10:bytes.IndexByte(buf.Bytes(), '\n')]
+	fmt.Printf("%d bytes, header %q\n", buf.Len(), bytes.TrimRight(header, " "))
+	// Output:
+	// 152 bytes, header "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }"
+}
+
+// A source of free bases beside a fixed one: the Separator learns them
+// while it separates, FreeBases saves them, and CarryOver hands them (with
+// the activations) to the Separator that replaces it on a reload.
+func ExampleSeparator_CarryOver() {
+	voice := mat.NewDense(4, 1, []float64{1, 0.5, 0.25, 0})
+	b, _, err := separate.LoadBases([]separate.BasesFile{{Name: "room", Free: 2}}, 6) // F = 4
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, room := b.Source(0)
+	bases, err := separate.NewBases([]string{"voice", "room"}, []*mat.Dense{voice, room})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bases.Free[1] = 2 // room's two columns are learned online
+	s, err := separate.NewSeparator(bases, separate.DefaultParams())
+	if err != nil {
+		log.Fatal(err)
+	}
+	masks := [][]float64{make([]float64, 4), make([]float64, 4)}
+	for range 200 {
+		s.Process(masks, []float64{1, 0.75, 1, 1.5}) // voice plus a steady rumble
+	}
+	next, _ := separate.NewSeparator(bases, separate.DefaultParams()) // e.g. after a reload
+	next.CarryOver(s)                                                 // no allocation
+	fmt.Println("carried over:", mat.Equal(next.FreeBases("room"), s.FreeBases("room")))
+	r, c := s.FreeBases("room").Dims()
+	fmt.Printf("free bases to save: %dx%d, column sums %.3f\n", r, c, mat.Sum(s.FreeBases("room"))/2)
+	// Output:
+	// carried over: true
+	// free bases to save: 4x2, column sums 1.000
 }
