@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,6 +122,11 @@ func runLearn(c *cobra.Command, fl *learnFlags) error {
 	if err := plan.scan(); err != nil {
 		return err
 	}
+	// The heap is one large spectrogram and the garbage of gonum's parallel
+	// Gemm (a goroutine per block): collect at 10% growth instead of 100%,
+	// so that the peak stays near the spectrogram's size (the float64
+	// arrays hold no pointers, so a collection costs almost nothing).
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	return plan.run(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), fl.quiet)
 }
 
@@ -586,7 +592,11 @@ func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, 
 	}
 	r.elapsed = time.Since(t0)
 	r.tmp, err = writeTemp(dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
-	r.res.H = nil // the activations are not kept
+	// The spectrogram and the activations are not kept: give their memory
+	// back before the next source allocates its own, so that the peak is
+	// one source's, not two.
+	V, r.res.H = nil, nil
+	debug.FreeOSMemory()
 	return r, err
 }
 
