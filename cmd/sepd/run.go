@@ -287,7 +287,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if lc.Input != nil || len(lc.Outputs) > 0 {
 		d.live, err = audio.StartLive(ctx, lc)
 		if err != nil {
-			if errors.Is(err, audio.ErrNoDevice) || errors.Is(err, audio.ErrSampleRate) {
+			// The configured devices did not open (missing, ambiguous, the
+			// wrong rate, too few channels, no server): a device error, exit
+			// 2 whatever its kind, unless a signal stopped the start.
+			if ctx.Err() == nil {
 				return usageError{err}
 			}
 			return err
