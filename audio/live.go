@@ -775,10 +775,14 @@ func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
 	select {
 	case c.ready = <-c.first:
 	case <-c.dead:
-		// Its exit may overtake its last control line: read to the end.
-		select {
-		case <-c.ctlDone:
-		case <-time.After(time.Second):
+		// Its exit may overtake its last control and log lines: read to the
+		// end of both pipes.
+		bound := time.After(time.Second)
+		for _, done := range []chan struct{}{c.ctlDone, c.errDone, c.exited} {
+			select {
+			case <-done:
+			case <-bound:
+			}
 		}
 		select {
 		case c.ready = <-c.first:

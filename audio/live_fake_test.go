@@ -120,19 +120,23 @@ func fakeBridge(mode, state string) int {
 	}
 	var x audio.XrunCounts
 	x[audio.InputOverflow] = 3
+	start := time.Now()
 	for f := int64(0); ; {
 		select {
 		case <-tick.C:
-			binary.LittleEndian.PutUint32(buf, uint32(f%(1<<24)))
-			for i := range block {
-				for c := range in.Channels {
-					binary.LittleEndian.PutUint32(buf[4+4*(i*in.Channels+c):], math.Float32bits(float32(fakeSample(f+int64(i), c))))
+			// Every block that is due (a ticker drops ticks when late; a
+			// device does not drop blocks).
+			for due := int64(time.Since(start) / period); f/int64(block) < due; f += int64(block) {
+				binary.LittleEndian.PutUint32(buf, uint32(f%(1<<24)))
+				for i := range block {
+					for c := range in.Channels {
+						binary.LittleEndian.PutUint32(buf[4+4*(i*in.Channels+c):], math.Float32bits(float32(fakeSample(f+int64(i), c))))
+					}
+				}
+				if _, err := os.Stdout.Write(buf); err != nil {
+					return 1
 				}
 			}
-			if _, err := os.Stdout.Write(buf); err != nil {
-				return 1
-			}
-			f += int64(block)
 		case <-xr.C:
 			ctl.Encode(map[string]any{"type": "xruns", "xruns": x})
 		case <-crash:
