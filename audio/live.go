@@ -39,21 +39,28 @@ import (
 //
 // # Latency
 //
-// LiveInfo.LatencySamples = round(Input.DeviceLatency * rate) +
-// max over outputs of (round(Output.DeviceLatency * rate) + margin), where
-// margin is PrefillFrames rounded up to whole blocks (FramesPerBuffer): the
-// bridge plays a block margin/FramesPerBuffer periods after its capture, and
-// drops blocks to come back to that after an xrun (see relayPlayback). The
-// pipes add no latency of their own as long as a block crosses both pipes
-// and the daemon's Read/Write within one period (normally well under a
-// millisecond); later blocks underrun. Measured with
-// jackd -d dummy -r 48000 -p 256, FramesPerBuffer 256, Read -> Write in
-// 256-frame blocks: PortAudio reports capture latency 0 and playback latency
-// 256 frames; with prefill 512 LatencySamples is 768, and a second JACK client
-// playing into the capture and recording the playback measures 1024 =
-// LatencySamples + 256, the 256 being that client's own playback latency
-// (TestLiveLoopbackJACK). The same lag holds after a reconnect
-// (TestLiveReconnectJACK).
+// LiveInfo.LatencySamples = round(Input.DeviceLatency * rate) + the largest
+// over the outputs of (round(Output.DeviceLatency * rate) + margin), where
+// margin is PrefillFrames rounded up to whole blocks (FramesPerBuffer). The
+// bridge tags every captured block with its cycle, and plays what the daemon
+// made from it margin/FramesPerBuffer periods after its capture, dropping or
+// padding a block to come back to that after an xrun or a lost block (see
+// relayPlayback), so the lag is the same after every reconnect. The pipes and
+// the engine add nothing to it as long as the round trip (child -> daemon,
+// Read, the engine, Write, daemon -> child) ends within margin - hop + one
+// period of the capture of a hop's last block; a longer one underruns. So
+// PrefillFrames must be at least the engine's hop, plus its time per hop.
+//
+// For the end-to-end latency add the engine's delay, stft.DelaySamples
+// (fft_size - hop): the hop's filling time (the first block of a hop waits
+// for the last) is inside the margin. Measured with jackd -d dummy -r 48000
+// -p 256, FramesPerBuffer 256, Read -> Write as the engine (delay 0):
+// PortAudio reports capture latency 0 and playback latency 256 frames; hop
+// 256 and prefill 512 (the default): LatencySamples 768; hop 512 and prefill
+// 768: LatencySamples 1024; a second JACK client playing into the capture
+// and recording the playback measures 1024 and 1280, i.e. LatencySamples +
+// 256, the 256 being that client's own playback latency (TestLiveLoopbackJACK).
+// The same lag holds after a reconnect (TestLiveReconnectJACK).
 //
 // Read belongs to one goroutine and Writer/LiveWriter.Write to one goroutine
 // (the engine's, which may be the same); Info, Reconnects, Connected and
@@ -173,6 +180,9 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if len(cfg.ClientName) > 63 { // libjack 2's jack_client_name_size() is 64 with the NUL
+		return nil, fmt.Errorf("audio: live: JACK client name %q is longer than 63 bytes", cfg.ClientName)
+	}
 	spec := bridgeSpec{ClientName: cfg.ClientName}
 	var stall time.Duration
 	if cfg.Input != nil {
@@ -261,10 +271,11 @@ func (l *Live) Info() LiveInfo {
 
 // Reconnects returns how many times the bridge was restarted with every
 // stream open again after a loss (each is also counted as a Reconnect in
-// LiveConfig.Xruns).
+// LiveConfig.Xruns). It does not allocate.
 func (l *Live) Reconnects() uint64 { return l.reconnects.Load() }
 
-// Connected reports whether a bridge is running with its streams open.
+// Connected reports whether a bridge is running with its streams open (for
+// a health check). It does not allocate.
 func (l *Live) Connected() bool { return l.up.Load() }
 
 // Read fills dst[ch][:L] for every channel (L = len(dst[0])) with the next
@@ -440,7 +451,8 @@ func (w *LiveWriter) Write(src [][]float64) error {
 	return nil
 }
 
-// Remove detaches the writer: the others are no longer held back by it.
+// Remove detaches the writer: the others are no longer held back by it. It
+// does not allocate.
 func (w *LiveWriter) Remove() {
 	l := w.l
 	for i, x := range l.writers {

@@ -296,6 +296,13 @@ func TestLiveFakeErrors(t *testing.T) {
 			t.Errorf("StartLive: %v", err)
 		}
 	})
+	t.Run("client name", func(t *testing.T) {
+		cfg := fakeConfig(t, "ok", nil)
+		cfg.ClientName = strings.Repeat("x", 64)
+		if _, err := audio.StartLive(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "longer than 63 bytes") {
+			t.Errorf("StartLive: %v", err)
+		}
+	})
 	t.Run("stubborn", func(t *testing.T) {
 		l, err := audio.StartLive(context.Background(), fakeConfig(t, "stubborn", nil))
 		if err != nil {
