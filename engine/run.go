@@ -113,9 +113,17 @@ func RunStage(ctx context.Context, st *Stage, src Source, opt RunOptions) (int64
 	for !ended {
 		if opt.Next != nil {
 			if next := opt.Next.Swap(nil); next != nil {
-				if next.Engine.Channels() != chans || next.Engine.HopSamples() != hop {
-					// A daemon rebuilds the run for these; never swap them under it.
-					panic("engine: swapped stage changes channels or hop")
+				if next.Engine.Channels() != chans {
+					// The input decides the channels; a daemon never swaps them.
+					panic("engine: swapped stage changes the channel count")
+				}
+				if h := next.Engine.HopSamples(); h != hop {
+					// A new STFT: the input block changes size. This allocates,
+					// once per such reload, never per frame.
+					hop = h
+					for c := range in {
+						in[c] = make([]float64, hop)
+					}
 				}
 				prev := st
 				st = next
@@ -196,6 +204,7 @@ func RunStage(ctx context.Context, st *Stage, src Source, opt RunOptions) (int64
 type Aligned struct {
 	sink  Sink
 	skip  int
+	pad   int // zeros to write before the next block (Shift)
 	limit int64
 	done  int64
 	view  [][]float64
@@ -204,6 +213,18 @@ type Aligned struct {
 // NewAligned returns an Aligned sink. It allocates once.
 func NewAligned(sink Sink, channels, delay int, limit int64) *Aligned {
 	return &Aligned{sink: sink, skip: delay, limit: limit, view: make([][]float64, channels)}
+}
+
+// Shift keeps the sink aligned when the stream's delay changes by n samples (an
+// engine with another STFT took over): n > 0 drops n more samples, n < 0 writes -n
+// zeros before the next block (the samples nobody will produce). The next Write
+// allocates those zeros, once.
+func (a *Aligned) Shift(n int) {
+	if n >= 0 {
+		a.skip += n
+		return
+	}
+	a.pad = -n
 }
 
 // SetLimit sets the number of samples after which the sink drops its input.
@@ -216,6 +237,17 @@ func (a *Aligned) Written() int64 { return a.done }
 func (a *Aligned) Write(src [][]float64) error {
 	if len(src) == 0 {
 		return nil
+	}
+	if a.pad > 0 {
+		z := make([]float64, a.pad)
+		a.pad = 0
+		zs := make([][]float64, len(src))
+		for c := range zs {
+			zs[c] = z
+		}
+		if err := a.Write(zs); err != nil {
+			return err
+		}
 	}
 	lo, hi := 0, len(src[0])
 	if a.skip > 0 {

@@ -525,10 +525,19 @@ func (d *daemon) reloadLocked() error {
 		return engine.InputError(err)
 	}
 	cur := d.stage.Engine
-	if err := cur.SameStream(plan.Params); err != nil {
-		return fmt.Errorf("%s: %v; restart sepd to apply it", cfg.Path, err)
+	var e *engine.Engine
+	rebuilt := cur.SameStream(plan.Params)
+	if rebuilt == nil {
+		e, err = cur.Successor(plan.Bases, plan.Params.Separation)
+	} else {
+		// A new STFT cannot continue the old one's overlap-add: the stream is
+		// rebuilt, with a gap of at most fft_size samples in the outputs. Device
+		// streams run at the hop, so they need a restart.
+		if d.live != nil {
+			return fmt.Errorf("%s: %v; the audio devices run at the hop: restart sepd to apply it", cfg.Path, rebuilt)
+		}
+		e, err = plan.NewEngine()
 	}
-	e, err := cur.Successor(plan.Bases, plan.Params.Separation)
 	if err != nil {
 		return engine.InputError(err)
 	}
@@ -549,7 +558,22 @@ func (d *daemon) reloadLocked() error {
 		d.devKeys = prevDev
 		return err
 	}
-	st.OnAdopt = func(prev *engine.Stage) { st.Engine.Adopt(prev.Engine) }
+	if rebuilt == nil {
+		st.OnAdopt = func(prev *engine.Stage) { st.Engine.Adopt(prev.Engine) }
+	} else {
+		// The file outputs stay aligned with the input across the new delay.
+		shift := e.DelaySamples() - cur.DelaySamples()
+		var aligned []*engine.Aligned
+		for _, f := range prevFiles {
+			aligned = append(aligned, f.aligned)
+		}
+		st.OnAdopt = func(*engine.Stage) {
+			for _, a := range aligned {
+				a.Shift(shift)
+			}
+		}
+		d.log.Warn("reload rebuilds the stream", "why", rebuilt.Error(), "gap_samples_at_most", cfg.STFT.FFTSize)
+	}
 	d.next.Store(st)
 	select {
 	case <-st.Adopted:

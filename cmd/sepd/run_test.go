@@ -19,8 +19,10 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/separate"
 )
 
 // sepdBinary builds the sepd command once per test process: the daemon tests run
@@ -413,5 +415,95 @@ func TestRunStopsCleanly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReloadNewSTFT: a reload that changes the STFT rebuilds the stream. The
+// output files keep the input's length and alignment: the sources sum to the
+// input to 1e-5 everywhere except within the old and new fft_size around the
+// swap, where the rebuilt stream has its documented gap.
+func TestReloadNewSTFT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time replay")
+	}
+	dir := t.TempDir()
+	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
+	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
+	copyFile(t, filepath.Join(bad, "good.npy"), filepath.Join(dir, "other.npy"))
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", "")
+	os.WriteFile(cfg, []byte(text), 0o644)
+	d := startDaemon(t, cfg)
+	waitFor(t, "the output files to start", 10*time.Second, func() bool {
+		ents, _ := os.ReadDir(filepath.Join(dir, "out"))
+		return len(ents) == 2
+	})
+	time.Sleep(2 * time.Second)
+	// fft 512: F = 257, so both sources take 257-bin bases.
+	os.WriteFile(filepath.Join(dir, "sepd.yaml"), []byte(strings.NewReplacer(
+		"fft_size: 1024, hop: 256", "fft_size: 512, hop: 128",
+		"bases.npz", "small.npy").Replace(text)), 0o644)
+	writeSmallBases(t, filepath.Join(dir, "small.npy"))
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	if code := d.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logText())
+	}
+	log := d.logText()
+	var swap int = -1
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct {
+			Msg      string `json:"msg"`
+			AtSample int    `json:"at_sample"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "reloaded" {
+			swap = rec.AtSample
+		}
+	}
+	if swap < 0 || !strings.Contains(log, "rebuilds the stream") {
+		t.Fatalf("no rebuilding reload logged:\n%s", log)
+	}
+	x, _, err := audio.ReadAll(filepath.Join(dir, "mix.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := make([]float64, len(x[0]))
+	for _, s := range []string{"voice", "noise"} {
+		y, _, err := audio.ReadAll(filepath.Join(dir, "out", s+".wav"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(y[0]) != len(x[0]) {
+			t.Fatalf("%s.wav has %d samples, the input %d", s, len(y[0]), len(x[0]))
+		}
+		for i, v := range y[0] {
+			sum[i] += v
+		}
+	}
+	for i := range sum {
+		if i > swap-1024 && i < swap+512 {
+			continue // the gap: the old fft_size before the swap, the new one after
+		}
+		if diff := math.Abs(sum[i] - x[0][i]); diff > 1e-5 {
+			t.Fatalf("sample %d (swap at %d): sources sum to %g, input %g", i, swap, sum[i], x[0][i])
+		}
+	}
+}
+
+// writeSmallBases writes 4 positive bases of 257 bins (fft_size 512) as .npy.
+func writeSmallBases(t *testing.T, path string) {
+	t.Helper()
+	w := mat.NewDense(257, 4, nil)
+	for i := 0; i < 257; i++ {
+		for j := 0; j < 4; j++ {
+			w.Set(i, j, 0.01+float64((i*4+j)*7919%101)/100)
+		}
+	}
+	var b bytes.Buffer
+	if err := separate.WriteNPY(&b, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
