@@ -308,7 +308,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	}
 	d.stage = st
 
-	algo := e.LatencySamples()
+	// Latency. The design's algorithmic figure is fft_size - 1 samples: the STFT's
+	// stream delay (fft_size - hop) plus the hop - 1 samples a block waits to fill.
+	// Through devices the hop's filling happens inside the playback prefill that
+	// LiveInfo.LatencySamples already counts, so end to end it is the stream delay
+	// plus the devices' part (audio.Live documents and measures that split).
+	algo, delay := e.LatencySamples(), e.DelaySamples()
 	devLat := 0
 	if d.live != nil {
 		info := d.live.Info()
@@ -320,9 +325,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 			log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
 		}
 	}
-	total := algo + devLat
-	if lc.Input == nil {
-		total = algo // file input: the algorithmic delay is compensated in the files
+	total := algo // file input: the STFT delay is compensated in the files
+	if lc.Input != nil {
+		total = delay + devLat
 	}
 	log.Info("running",
 		"input", inputName(cfg), "rate_hz", d.rate, "channels", d.channels,
@@ -330,7 +335,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower,
 		"sources", strings.Join(plan.Bases.Names, ","),
 		"latency_samples", total, "latency_ms", fmt.Sprintf("%.2f", float64(total)*1000/float64(d.rate)),
-		"algorithmic_samples", algo, "device_samples", devLat)
+		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
 
 	// Metrics and health, on loopback unless the file names another address.
 	d.metrics = metrics.New(buildVersion())
