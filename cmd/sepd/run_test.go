@@ -507,3 +507,36 @@ func writeSmallBases(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunMetricsPortTaken: with metrics.listen on a port another process holds,
+// the daemon logs the error and the audio goes on to the end of the input.
+func TestRunMetricsPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir := t.TempDir()
+	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
+	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	text := strings.Replace(fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", l.Addr().String()), "realtime: true", "realtime: false", 1)
+	os.WriteFile(cfg, []byte(text), 0o644)
+	d := startDaemon(t, cfg)
+	if code := d.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logText())
+	}
+	if log := d.logText(); !strings.Contains(log, "metrics disabled") || !strings.Contains(log, l.Addr().String()) {
+		t.Errorf("the taken port is not logged:\n%s", log)
+	}
+	for _, s := range []string{"voice", "noise"} {
+		y, _, err := audio.ReadAll(filepath.Join(dir, "out", s+".wav"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(y[0]) != 128000 { // the demo mixture: 8 s at 16 kHz
+			t.Errorf("%s.wav has %d samples, want 128000", s, len(y[0]))
+		}
+	}
+}
