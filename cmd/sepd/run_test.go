@@ -280,16 +280,7 @@ func TestReloadDuringReplay(t *testing.T) {
 	}
 
 	// Where the swaps happened, in input samples (the daemon logs it).
-	var swaps []int
-	for _, line := range strings.Split(log, "\n") {
-		var rec struct {
-			Msg      string `json:"msg"`
-			AtSample int    `json:"at_sample"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "reloaded" {
-			swaps = append(swaps, rec.AtSample)
-		}
-	}
+	swaps := reloadSamples(log)
 	x, _, err := audio.ReadAll(filepath.Join(dir, "mix.wav"))
 	if err != nil {
 		t.Fatal(err)
@@ -324,21 +315,12 @@ func TestReloadDuringReplay(t *testing.T) {
 	if len(swaps) != 2 {
 		t.Fatalf("%d swaps logged, want 2", len(swaps))
 	}
-	sum := make([]float64, len(x[0]))
 	const near = 2048 // two frames either side of a swap
+	ys, sum := readOutputs(t, dir, len(x[0]))
 	for _, s := range []string{"voice", "noise"} {
-		y, _, err := audio.ReadAll(filepath.Join(dir, "out", s+".wav"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(y[0]) != len(x[0]) {
-			t.Fatalf("%s.wav has %d samples, the input %d", s, len(y[0]), len(x[0]))
-		}
-		for i, v := range y[0] {
-			sum[i] += v
-		}
+		y := ys[s]
 		for k, sw := range swaps {
-			got := maxStep(y[0], sw-near, sw+near)
+			got := maxStep(y, sw-near, sw+near)
 			before := maxStep(alone[k][s], sw-near, sw+near)
 			after := maxStep(alone[k+1][s], sw-near, sw+near)
 			t.Logf("%s.wav, swap %d at sample %d: largest step %.4f; the configurations alone: %.4f before, %.4f after", s, k+1, sw, got, before, after)
@@ -450,15 +432,9 @@ func TestReloadNewSTFT(t *testing.T) {
 		t.Fatalf("exit %d; log:\n%s", code, d.logText())
 	}
 	log := d.logText()
-	var swap int = -1
-	for _, line := range strings.Split(log, "\n") {
-		var rec struct {
-			Msg      string `json:"msg"`
-			AtSample int    `json:"at_sample"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "reloaded" {
-			swap = rec.AtSample
-		}
+	swap := -1
+	if at := reloadSamples(log); len(at) == 1 {
+		swap = at[0]
 	}
 	if swap < 0 || !strings.Contains(log, "rebuilds the stream") {
 		t.Fatalf("no rebuilding reload logged:\n%s", log)
@@ -467,19 +443,7 @@ func TestReloadNewSTFT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := make([]float64, len(x[0]))
-	for _, s := range []string{"voice", "noise"} {
-		y, _, err := audio.ReadAll(filepath.Join(dir, "out", s+".wav"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(y[0]) != len(x[0]) {
-			t.Fatalf("%s.wav has %d samples, the input %d", s, len(y[0]), len(x[0]))
-		}
-		for i, v := range y[0] {
-			sum[i] += v
-		}
-	}
+	_, sum := readOutputs(t, dir, len(x[0]))
 	for i := range sum {
 		if i > swap-1024 && i < swap+512 {
 			continue // the gap: the old fft_size before the swap, the new one after
@@ -539,4 +503,41 @@ func TestRunMetricsPortTaken(t *testing.T) {
 			t.Errorf("%s.wav has %d samples, want 128000", s, len(y[0]))
 		}
 	}
+}
+
+// reloadSamples returns the at_sample of every "reloaded" record in a JSON log.
+func reloadSamples(log string) []int {
+	var at []int
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct {
+			Msg      string `json:"msg"`
+			AtSample int    `json:"at_sample"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "reloaded" {
+			at = append(at, rec.AtSample)
+		}
+	}
+	return at
+}
+
+// readOutputs reads dir/out/{voice,noise}.wav, checks each has want samples and
+// returns them (channel 0) with their sum.
+func readOutputs(t *testing.T, dir string, want int) (map[string][]float64, []float64) {
+	t.Helper()
+	ys := map[string][]float64{}
+	sum := make([]float64, want)
+	for _, s := range []string{"voice", "noise"} {
+		y, _, err := audio.ReadAll(filepath.Join(dir, "out", s+".wav"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(y[0]) != want {
+			t.Fatalf("%s.wav has %d samples, the input %d", s, len(y[0]), want)
+		}
+		for i, v := range y[0] {
+			sum[i] += v
+		}
+		ys[s] = y[0]
+	}
+	return ys, sum
 }
