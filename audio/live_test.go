@@ -225,7 +225,16 @@ const liveAttempts = 5
 func TestLiveLoopbackJACK(t *testing.T) {
 	server := jackServer(t)
 	for _, hop := range []int{livePer, 2 * livePer} {
-		t.Run(fmt.Sprint("hop", hop), func(t *testing.T) { testLiveLoopback(t, server, hop) })
+		t.Run(fmt.Sprint("hop", hop), func(t *testing.T) {
+			if hop > livePer && raceEnabled {
+				// The race detector slows the daemon side several times; with a
+				// hop of two periods the first block of a hop has one period of
+				// slack, and on a loaded machine attempt after attempt then has
+				// a late block. The code paths are those of hop 256.
+				t.Skip("hop 512 measures the latency; run it without -race")
+			}
+			testLiveLoopback(t, server, hop)
+		})
 	}
 }
 
