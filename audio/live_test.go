@@ -41,16 +41,23 @@ func sepdBinary(t *testing.T) string {
 	sepdBuild.Lock()
 	defer sepdBuild.Unlock()
 	if sepdBuild.path == "" && sepdBuild.err == nil {
-		dir, err := os.MkdirTemp("", "sepd-live-test-")
+		// One place per user, built anew by every test process (the build
+		// cache makes that a link), under a temporary name and renamed, so
+		// that runs do not pile up binaries and concurrent ones do not see
+		// half a file.
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("sepd-live-test-%d", os.Getuid()))
+		p := filepath.Join(dir, "sepd")
+		tmp := fmt.Sprintf("%s.%d", p, os.Getpid())
+		err := os.MkdirAll(dir, 0o700)
 		if err == nil {
-			p := filepath.Join(dir, "sepd")
-			out, berr := exec.Command("go", "build", "-o", p, "github.com/sepd/sepd/cmd/sepd").CombinedOutput()
+			out, berr := exec.Command("go", "build", "-o", tmp, "github.com/sepd/sepd/cmd/sepd").CombinedOutput()
 			if berr != nil {
 				err = fmt.Errorf("go build ./cmd/sepd: %v\n%s", berr, out)
+			} else {
+				err = os.Rename(tmp, p)
 			}
-			sepdBuild.path = p
 		}
-		sepdBuild.err = err
+		sepdBuild.path, sepdBuild.err = p, err
 	}
 	if sepdBuild.err != nil {
 		t.Fatal(sepdBuild.err)
