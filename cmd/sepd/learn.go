@@ -219,7 +219,7 @@ func checkLearnFlags(c *cobra.Command, fl *learnFlags) (*learnPlan, error) {
 	}
 	// The configuration checks names (they become file names) and the STFT
 	// before any file is read.
-	if _, err := p.config("", nil); err != nil {
+	if _, err := p.config(""); err != nil {
 		return nil, usageError{err}
 	}
 	return p, nil
@@ -283,8 +283,7 @@ func (p *learnPlan) scan() error {
 			src.frames += lf.frames
 		}
 		if src.samples == 0 {
-			return usagef("learn: source %q has no audio: %s %s no samples", src.name, strings.Join(src.paths, ", "),
-				map[bool]string{true: "has", false: "have"}[len(src.files) == 1])
+			return usagef("learn: source %q has no audio: no samples in %s", src.name, strings.Join(src.paths, ", "))
 		}
 		if src.k > src.frames {
 			return usagef("learn: --components %d for source %q: larger than its %d frames (%.2f s of audio at hop %d); give more audio or fewer components",
@@ -426,7 +425,7 @@ func (p *learnPlan) fileFrames(lf learnFile, data []float64, stride, col int) er
 // config returns the configuration that learn writes into dir: the
 // learned bases, the STFT, beta and rate, and the learned section. With
 // dir "" it only checks the names and parameters.
-func (p *learnPlan) config(dir string, _ []string) (*config.Config, error) {
+func (p *learnPlan) config(dir string) (*config.Config, error) {
 	cfg := config.Default()
 	if dir != "" {
 		cfg.Path, cfg.Dir = filepath.Join(dir, "sepd.yaml"), dir
@@ -495,7 +494,7 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 			fmt.Fprintf(stderr, "learn: source %q: %d of %d bases were never used and are flat; fewer --components would do\n", src.name, r.res.Dead, src.k)
 		}
 	}
-	cfg, err := p.config(dir, nil)
+	cfg, err := p.config(dir)
 	if err != nil {
 		return fmt.Errorf("learn: %w", err)
 	}
