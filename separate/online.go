@@ -129,9 +129,8 @@ func (s *Separator) freeStep(v []float64, commit bool) {
 	if s.p.Beta == 2 {
 		// The kernel's W^T v (prepare) is stale for the free columns.
 		for _, fc := range s.free {
-			for j := fc.lo; j < fc.hi; j++ {
-				s.kn.wtv[j] = blas64.Dot(blas64.Vector{N: s.f, Data: s.w.Data[j:], Inc: s.k}, vec(v))
-			}
+			wf := blas64.General{Rows: s.f, Cols: fc.hi - fc.lo, Stride: s.k, Data: s.w.Data[fc.lo:]}
+			blas64.Gemv(blas.Trans, 1, wf, vec(v), 0, vec(s.kn.wtv[fc.lo:fc.hi]))
 		}
 	}
 	if commit {
