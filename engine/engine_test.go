@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -345,5 +346,29 @@ func TestSuccessorSwap(t *testing.T) {
 		if diff := math.Abs(sum[i+d] - x[i]); diff > 1e-9 {
 			t.Fatalf("sample %d: sources sum to %g, input %g (swap at %d)", i, sum[i+d], x[i], 20*hop-d)
 		}
+	}
+}
+
+// TestPlanNPZArray: a source's `array:` picks the .npz array, whatever the
+// source's name (here the demo's bases, voice read as "speech").
+func TestPlanNPZArray(t *testing.T) {
+	cfg := config.Default()
+	cfg.Path = "(test)"
+	cfg.Sources = []config.Source{
+		{Name: "speech", Bases: "../cmd/sepd/demo/bases.npz", Array: "voice"},
+		{Name: "noise", Bases: "../cmd/sepd/demo/bases.npz"},
+	}
+	p, err := NewPlan(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo's bases.npz holds voice 32 x 513 and noise 16 x 513
+	// (testdata/gen/README.md).
+	if got := p.Bases.Start; got[1]-got[0] != 32 || got[2]-got[1] != 16 {
+		t.Errorf("columns per source %v, want voice's 32 then noise's 16", got)
+	}
+	cfg.Sources[0].Array = "piano"
+	if _, err := NewPlan(cfg, 1); err == nil || !strings.Contains(err.Error(), `no array "piano"`) {
+		t.Errorf("a missing array: %v", err)
 	}
 }

@@ -39,11 +39,15 @@ func (o Orientation) String() string {
 // empty for a .npz, which then provides every array it holds, in its order,
 // each named after its array.
 //
+// Array, if set, names the .npz array to read for this source instead of
+// Name (the config's `array:` key).
+//
 // A source with Free > 0 has no file (Path is empty): it gets Free bases
 // that the Separator learns online (semi-supervised NMF), starting from
 // seeded random columns that depend only on Name and F.
 type BasesFile struct {
 	Name, Path string
+	Array      string
 	Free       int
 }
 
@@ -254,12 +258,16 @@ func readNPZ(data []byte, bf BasesFile) (arrays []namedArray, err error) {
 		}
 		return arrays, nil
 	}
+	want := bf.Name
+	if bf.Array != "" {
+		want = bf.Array
+	}
 	for i, k := range rz.Keys() {
-		if names[i] == bf.Name {
+		if names[i] == want {
 			return arrays, read(k, bf.Name)
 		}
 	}
-	return nil, fmt.Errorf("no array %q (the file has: %s)", bf.Name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("no array %q (the file has: %s)", want, strings.Join(names, ", "))
 }
 
 // parseNPY decodes one .npy image held in memory. It checks the header
