@@ -28,7 +28,7 @@ import (
 func init() { extraCommands = append(extraCommands, newRunCmd, newDevicesCmd) }
 
 func newRunCmd() *cobra.Command {
-	var path string
+	var path, saveFree string
 	var lf logFlags
 	c := &cobra.Command{
 		Use:   "run -c sepd.yaml",
@@ -56,10 +56,11 @@ Exit status: 0 clean stop, 2 bad usage, configuration or device, 1 runtime failu
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDaemon(ctx, cfg, log)
+			return runDaemon(ctx, cfg, log, saveFree)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "YAML configuration file (required)")
+	c.Flags().StringVar(&saveFree, "save-free", "", "at the end, save the free bases the run learned as DIR/NAME.npy")
 	addLogFlags(c.Flags(), &lf)
 	return c
 }
@@ -97,6 +98,7 @@ type daemon struct {
 	next     atomic.Pointer[engine.Stage]
 	sinkErr  chan error
 	loopDone chan struct{} // closed when the frame loop has returned
+	saveFree string        // --save-free folder, "" for none
 }
 
 // fileOut is one output file of a running daemon.
@@ -231,8 +233,8 @@ func deviceKey(o config.Output) string {
 	return b.String()
 }
 
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	d := &daemon{log: log, cfg: cfg, xruns: new(audio.Xruns), files: map[string]*fileOut{}, sinkErr: make(chan error, 16), loopDone: make(chan struct{})}
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFree string) error {
+	d := &daemon{saveFree: saveFree, log: log, cfg: cfg, xruns: new(audio.Xruns), files: map[string]*fileOut{}, sinkErr: make(chan error, 16), loopDone: make(chan struct{})}
 	log.Info("sepd starting", "version", buildVersion(), "config", cfg.Path)
 
 	// The input: a file (replayed in real time or as fast as possible) or a device.
@@ -635,6 +637,23 @@ func (d *daemon) finish(runErr error, consumed int64) error {
 		}
 	}
 	d.files = nil
+	if d.saveFree != "" {
+		fs := &freeSave{dir: d.saveFree, eng: d.stage.Engine}
+		b := d.stage.Engine.Bases()
+		for i, n := range b.Names {
+			if b.Free != nil && b.Free[i] > 0 {
+				fs.names = append(fs.names, n)
+			}
+		}
+		var msg strings.Builder
+		if len(fs.names) == 0 {
+			d.log.Warn("--save-free: no source has free_components; nothing saved")
+		} else if err := fs.write(&msg); err != nil {
+			errs = append(errs, err)
+		} else {
+			d.log.Info("free bases saved", "detail", strings.TrimSpace(msg.String()))
+		}
+	}
 	if d.live != nil {
 		if err := d.live.Close(); err != nil && !errors.Is(err, io.EOF) {
 			d.log.Warn("closing devices", "err", err)

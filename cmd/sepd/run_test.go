@@ -541,3 +541,30 @@ func readOutputs(t *testing.T, dir string, want int) (map[string][]float64, []fl
 	}
 	return ys, sum
 }
+
+// TestRunSaveFree: `sepd run --save-free DIR` saves what a semi-supervised
+// source learned, as a .npy that loads as fixed bases (F x R, here 513 x 8).
+func TestRunSaveFree(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
+	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	os.WriteFile(cfg, []byte(`input: {file: mix.wav}
+sources:
+  - {name: voice, bases: bases.npz, output: {file: out/voice.wav}}
+  - {name: background, free_components: 8}
+metrics: {listen: ""}
+`), 0o644)
+	code, _, stderr := sepd(t, "run", "-c", cfg, "--save-free", filepath.Join(dir, "learned"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	b, reports, err := separate.LoadBases([]separate.BasesFile{{Name: "background", Path: filepath.Join(dir, "learned", "background.npy")}}, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.F() != 513 || b.K() != 8 {
+		t.Errorf("saved bases are %d x %d (%v), want 513 x 8", b.F(), b.K(), reports[0])
+	}
+}
