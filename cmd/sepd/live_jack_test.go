@@ -1,0 +1,360 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"codeberg.org/sbinet/npyio"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/separate"
+)
+
+// Helpers of the live tests (live_test.go): the JACK server, the daemon's JSON
+// log records and its xrun counters. The daemon itself is started with
+// startDaemon and scraped with scrape (run_test.go).
+
+const (
+	liveRate   = 48000 // the JACK server's -r (scripts/jackd)
+	livePeriod = 256   // the JACK server's -p (scripts/jackd)
+	// liveMix is the committed 48 kHz mixture, made by testdata/live/make.sh.
+	liveMix = "../../testdata/live/mix48k.wav"
+	// jackdScript starts, stops and kills named servers.
+	jackdScript = "../../scripts/jackd"
+)
+
+var (
+	jackUp    sync.Once
+	jackUpErr error
+)
+
+// jackServer returns the JACK server named by SEPD_JACK, or skips the test
+// when SEPD_JACK is unset; it fails the test when SEPD_JACK names a server
+// that does not answer. CI (scripts/dev test) starts one with scripts/jackd
+// and sets SEPD_JACK. The same rule as the audio package's live tests.
+func jackServer(t *testing.T) string {
+	t.Helper()
+	name := os.Getenv("SEPD_JACK")
+	if name == "" {
+		t.Skip("SEPD_JACK is not set: run `scripts/jackd start NAME` and set SEPD_JACK=NAME to run the live JACK tests")
+	}
+	jackUp.Do(func() {
+		cmd := exec.Command("jack_lsp")
+		cmd.Env = append(os.Environ(), "JACK_DEFAULT_SERVER="+name, "JACK_NO_START_SERVER=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			jackUpErr = fmt.Errorf("SEPD_JACK=%s, but no JACK server of that name answers (jack_lsp: %v: %s); start one with scripts/jackd start %s",
+				name, err, strings.TrimSpace(string(out)), name)
+		}
+	})
+	if jackUpErr != nil {
+		t.Fatal(jackUpErr)
+	}
+	return name
+}
+
+// jackEnv makes the daemons that the test starts from now on clients of
+// server (startDaemon passes the environment on). It builds sepd first, so
+// that the build does not see the test's environment.
+func jackEnv(t *testing.T, server string) {
+	t.Helper()
+	if _, err := sepdBinary(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JACK_DEFAULT_SERVER", server)
+	t.Setenv("JACK_NO_START_SERVER", "1")
+}
+
+// jackd runs scripts/jackd CMD NAME, failing the test on error.
+func jackd(t *testing.T, cmd, name string) {
+	t.Helper()
+	if out, err := exec.Command(jackdScript, cmd, name).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s %s: %v\n%s", jackdScript, cmd, name, err, out)
+	}
+}
+
+// logRecord is one JSON record of the daemon's log.
+type logRecord map[string]any
+
+// records parses the JSON lines of a log (other lines, such as PortAudio's or
+// the final "sepd: error" line, are skipped).
+func records(log string) []logRecord {
+	var out []logRecord
+	for _, line := range strings.Split(log, "\n") {
+		var r logRecord
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// record returns the first record with the message msg, or nil.
+func (d *daemonRun) record(msg string) logRecord {
+	for _, r := range records(d.logText()) {
+		if r["msg"] == msg {
+			return r
+		}
+	}
+	return nil
+}
+
+// waitRecord waits for the first record with the message msg.
+func (d *daemonRun) waitRecord(t *testing.T, msg string, timeout time.Duration) logRecord {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if r := d.record(msg); r != nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q record in the log after %v:\n%s", msg, timeout, d.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r logRecord) int(t *testing.T, key string) int {
+	t.Helper()
+	v, ok := r[key].(float64)
+	if !ok {
+		t.Fatalf("log record %v has no number %q", r, key)
+	}
+	return int(v)
+}
+
+func (r logRecord) str(t *testing.T, key string) string {
+	t.Helper()
+	v, ok := r[key].(string)
+	if !ok {
+		t.Fatalf("log record %v has no string %q", r, key)
+	}
+	return v
+}
+
+func (r logRecord) time(t *testing.T) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, r.str(t, "time"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+// startLive writes the configuration text to dir/sepd.yaml, starts `sepd
+// run` on it and waits until it runs. It returns the daemon, its "running" record and the JACK client name
+// of its audio bridge (where a jacktest client connects).
+func startLive(t *testing.T, dir, text string) (*daemonRun, logRecord, string) {
+	t.Helper()
+	cfg := dir + "/sepd.yaml"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	running := d.waitRecord(t, "running", 20*time.Second)
+	client := d.record("audio bridge started").str(t, "jack_client")
+	return d, running, client
+}
+
+// xrunKinds are the glitch kinds in sepd_xruns_total (reconnects are
+// sepd_reconnects_total).
+var xrunKinds = []audio.XrunKind{audio.InputOverflow, audio.OutputUnderflow, audio.RingOverrun, audio.RingUnderrun, audio.DeadlineMissed}
+
+// xruns reads the xrun counters from a scrape.
+func xruns(t *testing.T, m map[string]float64) audio.XrunCounts {
+	t.Helper()
+	var c audio.XrunCounts
+	for _, k := range xrunKinds {
+		v, ok := m[fmt.Sprintf("sepd_xruns_total{kind=%s}", k)]
+		if !ok {
+			t.Fatalf("/metrics has no sepd_xruns_total{kind=%q}", k)
+		}
+		c[k] = uint64(v)
+	}
+	return c
+}
+
+// countedXruns applies the rule of the audio package's live tests: under
+// -race (other packages' race-instrumented tests load the machine) a server
+// xrun, which PortAudio reports as InputOverflow and OutputUnderflow, is
+// tolerated as long as no block was lost on sepd's side (no ring overrun or
+// underrun). Without -race every kind counts.
+func countedXruns(c audio.XrunCounts) audio.XrunCounts {
+	if raceEnabled && c[audio.RingOverrun]+c[audio.RingUnderrun] == 0 {
+		c[audio.InputOverflow], c[audio.OutputUnderflow] = 0, 0
+	}
+	c[audio.Reconnect] = 0
+	return c
+}
+
+// writeFloatWAV writes a mono float32 WAV (exact for PCM16 values).
+func writeFloatWAV(t *testing.T, path string, x []float64) {
+	t.Helper()
+	w, err := audio.CreateWAV(path, audio.Format{SampleRateHz: liveRate, Channels: 1}, audio.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([][]float64{x}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sourceMatch is where a recording holds the offline sources.
+type sourceMatch struct {
+	lag    int        // rec[c][lag+i] ~ ref[c][i]
+	maxErr [2]float64 // per source, over the whole reference
+	bad    [2]int     // samples off by more than the tolerance
+}
+
+// matchSources finds the lag at which both recorded channels equal the two
+// reference sources to tol at every sample. A candidate lag is first checked
+// at the references' 16 largest samples each (a wrong lag fails there at
+// once), then over the whole length. When no lag fits, it returns the lag
+// that fits those samples best, with its errors, and ok false.
+func matchSources(rec [][]float32, ref [2][]float64, tol float64) (m sourceMatch, ok bool) {
+	n := len(ref[0])
+	var probe [2][]int
+	for c := range ref {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.Slice(idx, func(a, b int) bool { return math.Abs(ref[c][idx[a]]) > math.Abs(ref[c][idx[b]]) })
+		probe[c] = idx[:16]
+	}
+	full := func(lag int) sourceMatch {
+		m := sourceMatch{lag: lag}
+		for c := range ref {
+			for i, v := range ref[c] {
+				e := math.Abs(float64(rec[c][lag+i]) - v)
+				m.maxErr[c] = max(m.maxErr[c], e)
+				if e > tol {
+					m.bad[c]++
+				}
+			}
+		}
+		return m
+	}
+	best, bestErr := -1, math.Inf(1)
+	for lag := 0; lag+n <= len(rec[0]); lag++ {
+		var worst float64
+		for c := range ref {
+			for _, i := range probe[c] {
+				worst = max(worst, math.Abs(float64(rec[c][lag+i])-ref[c][i]))
+			}
+		}
+		if worst < bestErr {
+			best, bestErr = lag, worst
+		}
+		if worst <= tol {
+			if m := full(lag); m.bad == [2]int{} {
+				return m, true
+			}
+		}
+	}
+	if best < 0 {
+		return sourceMatch{lag: -1}, false
+	}
+	return full(best), false
+}
+
+// liveBases returns the bases of the voice and noise sources for fft_size
+// fft, as the config's bases: values (relative to dir). For 1024 they are the
+// demo's (cmd/sepd/demo/bases.npz, F = 513, copied into dir). For larger
+// sizes every basis is stretched along frequency by linear interpolation to
+// F = fft/2+1 and saved as dir/NAME.npy (F x K): the live tests need valid
+// bases of the right F, not good ones (the demo's were learned at 16 kHz; at
+// 48 kHz no size of theirs fits the spectra anyway).
+func liveBases(t *testing.T, dir string, fft int) (voice, noise string) {
+	t.Helper()
+	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
+	if fft == 1024 {
+		return "bases.npz", "bases.npz"
+	}
+	b, _, err := separate.LoadBases([]separate.BasesFile{{Path: filepath.Join(dir, "bases.npz")}}, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f0, f1 := b.F(), fft/2+1
+	for s, name := range b.Names {
+		k := b.Start[s+1] - b.Start[s]
+		w := mat.NewDense(f1, k, nil)
+		for f := range f1 {
+			x := float64(f) * float64(f0-1) / float64(f1-1) // position among the old bins
+			lo := min(int(x), f0-2)
+			a := x - float64(lo)
+			for j := range k {
+				c := b.Start[s] + j
+				w.Set(f, j, (1-a)*b.W.At(lo, c)+a*b.W.At(lo+1, c))
+			}
+		}
+		out, err := os.Create(filepath.Join(dir, name+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := npyio.Write(out, w); err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "voice.npy", "noise.npy"
+}
+
+// serverXrunsOnly reports whether an xrun summary of the log ("kind=n ...")
+// names only server xruns (input_overflow, output_underflow).
+func serverXrunsOnly(summary string) bool {
+	for _, f := range strings.Fields(summary) {
+		k, _, _ := strings.Cut(f, "=")
+		if k != audio.InputOverflow.String() && k != audio.OutputUnderflow.String() {
+			return false
+		}
+	}
+	return true
+}
+
+// cpuPressure reads the kernel's CPU pressure (PSI): the total time, since
+// boot, during which at least one runnable task waited for a CPU. The live
+// tests log its share of a run: xruns on a machine that is short of CPU are
+// not sepd's alone (see TestLiveSteadyJACK). ok is false without PSI.
+func cpuPressure() (d time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, false
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if v, found := strings.CutPrefix(f, "total="); found {
+			var us int64
+			if _, err := fmt.Sscan(v, &us); err == nil {
+				return time.Duration(us) * time.Microsecond, true
+			}
+		}
+		if f == "full" {
+			break
+		}
+	}
+	return 0, false
+}
+
+// pressureSince describes the CPU pressure since p0 (from cpuPressure) over
+// the wall-clock interval since t0.
+func pressureSince(p0 time.Duration, t0 time.Time) string {
+	p1, ok := cpuPressure()
+	if !ok {
+		return "CPU pressure unknown (no /proc/pressure/cpu)"
+	}
+	return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (PSI cpu some)", 100*(p1-p0).Seconds()/time.Since(t0).Seconds())
+}
