@@ -182,8 +182,9 @@ func (m *channelMap) Write(src [][]float64) error {
 	return m.dst.Write(m.buf)
 }
 
-// deadlineSource counts frames that took longer than a hop's duration: the time
-// from one Read's return to the next Read is the frame's processing time.
+// deadlineSource counts frames that took longer than their deadline (the slack
+// of the playback prefill): the time from one Read's return to the next Read is
+// the frame's processing time.
 type deadlineSource struct {
 	src    engine.Source
 	period time.Duration
@@ -242,6 +243,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 	pace := 0
 	devNames, devChannels := deviceOutputs(cfg)
 	lc := audio.LiveConfig{Xruns: d.xruns, Log: log}
+	// Device blocks: a JACK-sized period (256 frames, or the hop when smaller).
+	// The playback prefill is the hop plus three blocks: the hop's filling and
+	// three periods of slack for the engine, whose thread is not real-time
+	// (measured: with one block of slack a 60 s run had ring xruns whenever
+	// anything else ran; audio.Live documents that the prefill must exceed the
+	// hop plus the engine's time per hop).
+	block := min(cfg.STFT.Hop, 256)
+	prefill := cfg.STFT.Hop + 3*block
+	slack := time.Duration(prefill-cfg.STFT.Hop) * time.Second / time.Duration(max(cfg.SampleRateHz, 1))
 	if cfg.Input.File != "" {
 		r, err := audio.Open(cfg.Input.File)
 		if err != nil {
@@ -265,13 +275,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 			return usagef("run: %s: sample_rate must be set for a device input (the rate the device and the bases run at)", cfg.Path)
 		}
 		d.rate, d.channels = cfg.SampleRateHz, max(cfg.Input.Channels, 1)
-		lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: d.channels, SampleRateHz: d.rate, FramesPerBuffer: cfg.STFT.Hop, Xruns: d.xruns}
+		lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: d.channels, SampleRateHz: d.rate, FramesPerBuffer: block, Xruns: d.xruns}
 	}
 	if len(devNames) > 0 && cfg.SampleRateHz == 0 {
 		cfg.SampleRateHz = d.rate
 	}
 	for _, name := range devNames {
-		lc.Outputs = append(lc.Outputs, audio.StreamConfig{Device: name, Channels: devChannels[name], SampleRateHz: d.rate, FramesPerBuffer: cfg.STFT.Hop, Xruns: d.xruns})
+		lc.Outputs = append(lc.Outputs, audio.StreamConfig{Device: name, Channels: devChannels[name], SampleRateHz: d.rate, FramesPerBuffer: block, PrefillFrames: prefill, Xruns: d.xruns})
 	}
 
 	plan, err := engine.NewPlan(cfg, d.channels)
@@ -372,7 +382,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 
 	// The frame loop owns the engine; this goroutine handles reloads and errors.
 	if d.live != nil && lc.Input != nil {
-		src = &deadlineSource{src: src, period: time.Duration(cfg.STFT.Hop) * time.Second / time.Duration(d.rate), xruns: d.xruns}
+		// A frame misses its deadline when it takes longer than the slack the
+		// playback prefill leaves: then the device would play a gap.
+		src = &deadlineSource{src: src, period: slack, xruns: d.xruns}
 	}
 	done := make(chan error, 1)
 	var consumed int64
