@@ -155,49 +155,67 @@ func BetaDivergence(V, W, H mat.Matrix, beta float64) float64 {
 	}
 	var wh mat.Dense
 	wh.Mul(W, H)
-	if beta == 2 {
-		var d mat.Dense
-		d.Sub(V, &wh)
-		s := 0.0
-		for _, x := range d.RawMatrix().Data {
-			s += x * x
-		}
-		return s / 2
-	}
-	var res, sumX, sumBeta float64
+	d := divSum{beta: beta}
 	whr := wh.RawMatrix()
 	for i := 0; i < f; i++ {
 		for j := 0; j < t; j++ {
-			y := whr.Data[i*whr.Stride+j]
-			if beta != 1 && beta != 0 {
-				sumBeta += math.Pow(y, beta) // over all elements, as sklearn
-			}
-			x := V.At(i, j)
-			if !(x > epsilon) {
-				continue
-			}
-			if y == 0 {
-				y = epsilon
-			}
-			switch beta {
-			case 1:
-				res += x * math.Log(x/y)
-				sumX += x
-			case 0:
-				d := x / y
-				res += d - math.Log(d)
-			default:
-				res += math.Pow(x, beta) - beta*x*math.Pow(y, beta-1)
-			}
+			d.add(V.At(i, j), whr.Data[i*whr.Stride+j])
 		}
 	}
-	switch beta {
+	return d.value()
+}
+
+// divSum adds up D_beta(V | Y) element by element, as sklearn's
+// _beta_divergence does (see BetaDivergence); BetaDivergence and Learn's
+// block-by-block sum share it.
+type divSum struct {
+	beta                     float64
+	res, sumX, sumY, sumBeta float64
+	n                        float64 // elements added
+}
+
+// add adds the term of one element, v = x and (W H) = y.
+func (d *divSum) add(x, y float64) {
+	d.n++
+	switch d.beta {
+	case 2:
+		e := x - y
+		d.res += e * e
+		return
+	case 1:
+		d.sumY += y // over all elements, as sklearn
+	case 0:
+	default:
+		d.sumBeta += math.Pow(y, d.beta) // over all elements, as sklearn
+	}
+	if !(x > epsilon) {
+		return
+	}
+	if y == 0 {
+		y = epsilon
+	}
+	switch d.beta {
+	case 1:
+		d.res += x * math.Log(x/y)
+		d.sumX += x
+	case 0:
+		r := x / y
+		d.res += r - math.Log(r)
+	default:
+		d.res += math.Pow(x, d.beta) - d.beta*x*math.Pow(y, d.beta-1)
+	}
+}
+
+// value is the divergence of everything added so far.
+func (d *divSum) value() float64 {
+	switch d.beta {
+	case 2:
+		return d.res / 2
 	case 1:
 		// sklearn adds sum(W H) over every element, and subtracts the kept v.
-		return res + mat.Sum(&wh) - sumX
+		return d.res + d.sumY - d.sumX
 	case 0:
-		return res - float64(f*t)
+		return d.res - d.n
 	}
-	res += sumBeta * (beta - 1)
-	return res / (beta * (beta - 1))
+	return (d.res + d.sumBeta*(d.beta-1)) / (d.beta * (d.beta - 1))
 }

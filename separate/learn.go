@@ -490,8 +490,7 @@ func (l *learner) updateW() {
 // divergence returns D_beta(V | W H), summed block by block exactly as
 // BetaDivergence sums it.
 func (l *learner) divergence() float64 {
-	b := l.beta
-	var res, sumX, sumY, sumBeta float64
+	d := divSum{beta: l.beta}
 	for t0 := 0; t0 < l.t; t0 += l.tb {
 		n := min(l.tb, l.t-t0)
 		vb, hb, y, _, _, _ := l.block(t0, n)
@@ -500,46 +499,11 @@ func (l *learner) divergence() float64 {
 			vr := vb.Data[i*vb.Stride : i*vb.Stride+n]
 			yr := y.Data[i*n : i*n+n]
 			for j, x := range vr {
-				yv := yr[j]
-				if b == 2 {
-					d := x - yv
-					res += d * d
-					continue
-				}
-				if b == 1 {
-					sumY += yv
-				} else if b != 0 {
-					sumBeta += math.Pow(yv, b)
-				}
-				if !(x > epsilon) {
-					continue
-				}
-				if yv == 0 {
-					yv = epsilon
-				}
-				switch b {
-				case 1:
-					res += x * math.Log(x/yv)
-					sumX += x
-				case 0:
-					d := x / yv
-					res += d - math.Log(d)
-				default:
-					res += math.Pow(x, b) - b*x*math.Pow(yv, b-1)
-				}
+				d.add(x, yr[j])
 			}
 		}
 	}
-	switch b {
-	case 2:
-		return res / 2
-	case 1:
-		return res + sumY - sumX
-	case 0:
-		return res - float64(l.f)*float64(l.t)
-	}
-	res += sumBeta * (b - 1)
-	return res / (b * (b - 1))
+	return d.value()
 }
 
 // normalise scales every column of W to unit L1 norm and the rows of H by
