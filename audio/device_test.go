@@ -7,42 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/audio/jacktest"
 )
 
-// jackServer returns the JACK server named by SEPD_JACK, or skips the test.
-// CI starts one with scripts/jackd and sets SEPD_JACK; then every live test
-// runs.
-func jackServer(t *testing.T) string {
-	t.Helper()
-	name := os.Getenv("SEPD_JACK")
-	if name == "" {
-		t.Skip("SEPD_JACK is not set: run `scripts/jackd start NAME` and set SEPD_JACK=NAME to run the live JACK tests")
-	}
-	jackUp.Do(func() {
-		cmd := exec.Command("jack_lsp")
-		cmd.Env = append(os.Environ(), "JACK_DEFAULT_SERVER="+name, "JACK_NO_START_SERVER=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			jackUpErr = fmt.Errorf("SEPD_JACK=%s, but no JACK server of that name answers (jack_lsp: %v: %s); start one with scripts/jackd start %s",
-				name, err, strings.TrimSpace(string(out)), name)
-		}
-	})
-	if jackUpErr != nil {
-		t.Fatal(jackUpErr)
-	}
-	return name
-}
-
-var (
-	jackUp    sync.Once
-	jackUpErr error
-)
+// jackServer: see jacktest.Server.
+func jackServer(t *testing.T) string { return jacktest.Server(t) }
 
 func TestMain(m *testing.M) {
 	if name := os.Getenv("SEPD_JACK"); name != "" {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/audio/jacktest"
 	"github.com/sepd/sepd/separate"
 )
 
@@ -33,34 +33,8 @@ const (
 	jackdScript = "../../scripts/jackd"
 )
 
-var (
-	jackUp    sync.Once
-	jackUpErr error
-)
-
-// jackServer returns the JACK server named by SEPD_JACK, or skips the test
-// when SEPD_JACK is unset; it fails the test when SEPD_JACK names a server
-// that does not answer. CI (scripts/dev test) starts one with scripts/jackd
-// and sets SEPD_JACK. The same rule as the audio package's live tests.
-func jackServer(t *testing.T) string {
-	t.Helper()
-	name := os.Getenv("SEPD_JACK")
-	if name == "" {
-		t.Skip("SEPD_JACK is not set: run `scripts/jackd start NAME` and set SEPD_JACK=NAME to run the live JACK tests")
-	}
-	jackUp.Do(func() {
-		cmd := exec.Command("jack_lsp")
-		cmd.Env = append(os.Environ(), "JACK_DEFAULT_SERVER="+name, "JACK_NO_START_SERVER=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			jackUpErr = fmt.Errorf("SEPD_JACK=%s, but no JACK server of that name answers (jack_lsp: %v: %s); start one with scripts/jackd start %s",
-				name, err, strings.TrimSpace(string(out)), name)
-		}
-	})
-	if jackUpErr != nil {
-		t.Fatal(jackUpErr)
-	}
-	return name
-}
+// jackServer: see jacktest.Server.
+func jackServer(t *testing.T) string { return jacktest.Server(t) }
 
 // jackEnv makes the daemons that the test starts from now on clients of
 // server (startDaemon passes the environment on). It builds sepd first, so
