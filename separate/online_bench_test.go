@@ -21,30 +21,11 @@ func BenchmarkProcessFree(b *testing.B) {
 					kind = "free"
 				}
 				name := fmt.Sprintf("fft%d_K%d_it%d_beta%g_%s", c.fftSize, c.k, c.iter, beta, kind)
-				b.Run(name, func(b *testing.B) {
-					bases, frames := benchSetup(c.fftSize, c.k)
-					if free {
-						bases.Free = []int{0, c.k / 2}
-					}
-					p := DefaultParams()
-					p.Beta, p.Iterations = beta, c.iter
-					s, err := NewSeparator(bases, p)
-					if err != nil {
-						b.Fatal(err)
-					}
-					masks := newMasks(2, bases.F())
-					b.ReportAllocs()
-					i := 0
-					for b.Loop() {
-						s.Process(masks, frames[i%len(frames)])
-						i++
-					}
-					perFrame := b.Elapsed().Seconds() / float64(b.N)
-					hop := float64(c.fftSize / 4)
-					b.ReportMetric(perFrame*1e6, "us/frame")
-					b.ReportMetric(hop/16000/perFrame, "xRT@16kHz")
-					b.ReportMetric(hop/48000/perFrame, "xRT@48kHz")
-				})
+				nfree := 0
+				if free {
+					nfree = c.k / 2
+				}
+				b.Run(name, func(b *testing.B) { benchProcess(b, c.fftSize, c.k, c.iter, beta, nfree) })
 			}
 		}
 	}
