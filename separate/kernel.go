@@ -123,35 +123,7 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 	default:
 		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1).
 		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
-		b := kn.beta
-		for i, x := range kn.wh {
-			xs := x
-			if xs == 0 {
-				xs = epsilon
-			}
-			xd := x
-			if b < 1 && xd == 0 {
-				xd = epsilon
-			}
-			switch b {
-			case 0:
-				// sklearn: WH **= -1; WH **= 2; WH *= X, and WH **= -1 below.
-				r := 1 / xs
-				kn.tmp[i] = r * r * v[i]
-				kn.wh[i] = 1 / xd
-			case 0.5:
-				// x^-1.5 and x^-0.5 through one square root each: within
-				// an ulp or two of math.Pow, at a fraction of its cost.
-				kn.tmp[i] = v[i] / (xs * math.Sqrt(xs))
-				kn.wh[i] = 1 / math.Sqrt(xd)
-			case 1.5:
-				kn.tmp[i] = v[i] / math.Sqrt(xs)
-				kn.wh[i] = math.Sqrt(xd)
-			default:
-				kn.tmp[i] = math.Pow(xs, b-2) * v[i]
-				kn.wh[i] = math.Pow(xd, b-1)
-			}
-		}
+		betaTerms(kn.tmp, kn.wh, kn.wh, v, kn.beta)
 		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
 		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
 		for j := range den {
@@ -189,4 +161,40 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		h[j] = x
 	}
 	return maxDelta, maxH
+}
+
+// betaTerms sets, for a beta outside {1, 2}, num[i] = v[i] * y[i]^(beta-2)
+// and den[i] = y[i]^(beta-1) with sklearn's clamps (y = 0 becomes EPSILON in
+// the numerator, and in the denominator when beta < 1), where y = W h. num or
+// den may be y itself: each y[i] is read before either is written. Shared by
+// the Separator's per-frame update and Learn's block update; no allocation.
+func betaTerms(num, den, y, v []float64, b float64) {
+	for i, x := range y {
+		xs := x
+		if xs == 0 {
+			xs = epsilon
+		}
+		xd := x
+		if b < 1 && xd == 0 {
+			xd = epsilon
+		}
+		switch b {
+		case 0:
+			// sklearn: WH **= -1; WH **= 2; WH *= X, and WH **= -1 below.
+			r := 1 / xs
+			num[i] = r * r * v[i]
+			den[i] = 1 / xd
+		case 0.5:
+			// x^-1.5 and x^-0.5 through one square root each: within an ulp
+			// or two of math.Pow, at a fraction of its cost.
+			num[i] = v[i] / (xs * math.Sqrt(xs))
+			den[i] = 1 / math.Sqrt(xd)
+		case 1.5:
+			num[i] = v[i] / math.Sqrt(xs)
+			den[i] = math.Sqrt(xd)
+		default:
+			num[i] = math.Pow(xs, b-2) * v[i]
+			den[i] = math.Pow(xd, b-1)
+		}
+	}
 }

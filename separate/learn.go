@@ -334,31 +334,7 @@ func (l *learner) ratios(vb, y, y2 blas64.General) {
 			continue
 		}
 		y2r := y2.Data[i*y2.Stride : i*y2.Stride+y2.Cols]
-		for j, x := range yr {
-			xs := x
-			if xs == 0 {
-				xs = epsilon
-			}
-			xd := x
-			if b < 1 && xd == 0 {
-				xd = epsilon
-			}
-			switch b {
-			case 0:
-				r := 1 / xs
-				yr[j] = r * r * vr[j]
-				y2r[j] = 1 / xd
-			case 0.5:
-				yr[j] = vr[j] / (xs * math.Sqrt(xs))
-				y2r[j] = 1 / math.Sqrt(xd)
-			case 1.5:
-				yr[j] = vr[j] / math.Sqrt(xs)
-				y2r[j] = math.Sqrt(xd)
-			default:
-				yr[j] = math.Pow(xs, b-2) * vr[j]
-				y2r[j] = math.Pow(xd, b-1)
-			}
-		}
+		betaTerms(yr, y2r, yr, vr, b)
 	}
 }
 
