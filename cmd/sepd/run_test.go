@@ -198,11 +198,7 @@ func TestReloadDuringReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time replay of 8 s")
 	}
-	dir := t.TempDir()
-	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
-	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
-	copyFile(t, filepath.Join(bad, "good.npy"), filepath.Join(dir, "other.npy"))
-	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	dir := replayDir(t)
 	addr := freePort(t)
 	cfg := filepath.Join(dir, "sepd.yaml")
 	write := func(text string) {
@@ -350,10 +346,7 @@ func TestRunStopsCleanly(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			dir := t.TempDir()
-			copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
-			copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
-			os.Mkdir(filepath.Join(dir, "out"), 0o755)
+			dir := replayDir(t)
 			cfg := filepath.Join(dir, "sepd.yaml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", freePort(t))), 0o644)
 			d := startDaemon(t, cfg)
@@ -408,11 +401,7 @@ func TestReloadNewSTFT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time replay")
 	}
-	dir := t.TempDir()
-	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
-	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
-	copyFile(t, filepath.Join(bad, "good.npy"), filepath.Join(dir, "other.npy"))
-	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	dir := replayDir(t)
 	cfg := filepath.Join(dir, "sepd.yaml")
 	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", "")
 	os.WriteFile(cfg, []byte(text), 0o644)
@@ -480,10 +469,7 @@ func TestRunMetricsPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	dir := t.TempDir()
-	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
-	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
-	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	dir := replayDir(t)
 	cfg := filepath.Join(dir, "sepd.yaml")
 	text := strings.Replace(fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", l.Addr().String()), "realtime: true", "realtime: false", 1)
 	os.WriteFile(cfg, []byte(text), 0o644)
@@ -545,10 +531,7 @@ func readOutputs(t *testing.T, dir string, want int) (map[string][]float64, []fl
 // TestRunSaveFree: `sepd run --save-free DIR` saves what a semi-supervised
 // source learned, as a .npy that loads as fixed bases (F x R, here 513 x 8).
 func TestRunSaveFree(t *testing.T) {
-	dir := t.TempDir()
-	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
-	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
-	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	dir := replayDir(t)
 	cfg := filepath.Join(dir, "sepd.yaml")
 	os.WriteFile(cfg, []byte(`input: {file: mix.wav}
 sources:
@@ -567,4 +550,19 @@ metrics: {listen: ""}
 	if b.F() != 513 || b.K() != 8 {
 		t.Errorf("saved bases are %d x %d (%v), want 513 x 8", b.F(), b.K(), reports[0])
 	}
+}
+
+// replayDir makes a folder for a daemon test: the demo mixture (mix.wav, 8 s at
+// 16 kHz), its bases (bases.npz), four other bases (other.npy, from
+// testdata/bad/good.npy) and an empty out/ for the outputs.
+func replayDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyFile(t, "demo/mix.wav", filepath.Join(dir, "mix.wav"))
+	copyFile(t, "demo/bases.npz", filepath.Join(dir, "bases.npz"))
+	copyFile(t, filepath.Join(bad, "good.npy"), filepath.Join(dir, "other.npy"))
+	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
