@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/audio/jacktest"
 )
 
 // TestReopenJACK reopens live streams while the server is up (what the daemon
@@ -79,15 +80,7 @@ func TestJACKRestart(t *testing.T) {
 }
 
 func testJACKRestart(t *testing.T, name, how string) {
-	const script = "../scripts/jackd"
-	jackd := func(cmd string) {
-		t.Helper()
-		if out, err := exec.Command(script, cmd, name).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s %s: %v\n%s", script, cmd, name, err, out)
-		}
-	}
-	jackd("start")
-	defer exec.Command(script, "stop", name).Run()
+	jackd := jacktest.OwnServer(t, "../scripts/jackd", name)
 
 	lines, wait := startChild(t, name, "stall")
 	// expect returns the child's next line, which must start with prefix, and

@@ -317,15 +317,7 @@ func testLiveAllocs(t *testing.T, l *audio.Live, w *audio.LiveWriter, hop int) {
 // it on the shared server do not notice.
 func TestLiveReconnectJACK(t *testing.T) {
 	name := jackServer(t) + "-bridge"
-	const script = "../scripts/jackd"
-	jackd := func(cmd string) {
-		t.Helper()
-		if out, err := exec.Command(script, cmd, name).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s %s: %v\n%s", script, cmd, name, err, out)
-		}
-	}
-	jackd("start")
-	defer exec.Command(script, "stop", name).Run()
+	jackd := jacktest.OwnServer(t, "../scripts/jackd", name)
 
 	var x audio.Xruns
 	// 3 periods of prefill: a period more slack than the default for the

@@ -38,3 +38,21 @@ var (
 	serverUp  sync.Once
 	serverErr error
 )
+
+// OwnServer starts a JACK server of the test's own, NAME, with script
+// (scripts/jackd, given relative to the test's package), stops it when the
+// test ends, and returns a function that runs `script CMD NAME` (start, stop,
+// kill), failing the test on error: for tests that kill and restart a server
+// without disturbing the others on the shared one.
+func OwnServer(t testing.TB, script, name string) func(cmd string) {
+	t.Helper()
+	jackd := func(cmd string) {
+		t.Helper()
+		if out, err := exec.Command(script, cmd, name).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s %s: %v\n%s", script, cmd, name, err, out)
+		}
+	}
+	jackd("start")
+	t.Cleanup(func() { exec.Command(script, "stop", name).Run() })
+	return jackd
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,14 +45,6 @@ func jackEnv(t *testing.T, server string) {
 	}
 	t.Setenv("JACK_DEFAULT_SERVER", server)
 	t.Setenv("JACK_NO_START_SERVER", "1")
-}
-
-// jackd runs scripts/jackd CMD NAME, failing the test on error.
-func jackd(t *testing.T, cmd, name string) {
-	t.Helper()
-	if out, err := exec.Command(jackdScript, cmd, name).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s %s: %v\n%s", jackdScript, cmd, name, err, out)
-	}
 }
 
 // logRecord is one JSON record of the daemon's log.

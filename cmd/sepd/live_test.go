@@ -430,8 +430,7 @@ metrics: {listen: "%s"}
 //   - between the bursts the files are silent (the server's capture is).
 func TestLiveReconnectJACK(t *testing.T) {
 	name := jackServer(t) + "-live"
-	jackd(t, "start", name)
-	defer exec.Command(jackdScript, "stop", name).Run()
+	jackd := jacktest.OwnServer(t, jackdScript, name)
 
 	dir := t.TempDir()
 	liveBases(t, dir, 1024)
@@ -459,9 +458,9 @@ func TestLiveReconnectJACK(t *testing.T) {
 	}
 	play(1)
 	for i, how := range []string{"kill", "stop"} {
-		jackd(t, how, name)
+		jackd(how)
 		time.Sleep(1500 * time.Millisecond)
-		jackd(t, "start", name)
+		jackd("start")
 		up := time.Now()
 		var took time.Duration
 		for {
