@@ -94,8 +94,10 @@ func (e *Engine) Bases() *separate.Bases { return e.bases }
 // Separator returns the Engine's separator (to read activations between frames).
 func (e *Engine) Separator() *separate.Separator { return e.sep }
 
-// Sources returns the number of sources, Channels the number of channels.
-func (e *Engine) Sources() int  { return len(e.syn) }
+// Sources returns the number of sources.
+func (e *Engine) Sources() int { return len(e.syn) }
+
+// Channels returns the number of input (and output) channels.
 func (e *Engine) Channels() int { return e.p.Channels }
 
 // HopSamples is the number of samples per channel that Process takes and gives.
