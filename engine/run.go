@@ -52,6 +52,10 @@ type Stage struct {
 	// OnAdopt, if set, runs on the frame goroutine right after the swap, before
 	// the next frame (e.g. Aligned.Shift for a changed delay). It must not block.
 	OnAdopt func(prev *Stage)
+	// Source, if set, is where the run reads from this stage on (a reload that
+	// reopened the input device); nil keeps the running source. It must have
+	// the engine's channels.
+	Source Source
 	out     [][][]float64
 }
 
@@ -127,6 +131,9 @@ func RunStage(ctx context.Context, st *Stage, src Source, opt RunOptions) (int64
 				}
 				prev := st
 				st = next
+				if st.Source != nil {
+					src = st.Source
+				}
 				if st.OnAdopt != nil {
 					st.OnAdopt(prev)
 				}

@@ -65,3 +65,47 @@ func TestRunStageSwap(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStageSwapSource: a Stage with a Source moves the run onto that source at
+// the swap (a reload that reopened the input device): the run reads the first
+// source up to the swap and the second after it, and the outputs still sum to
+// the input read, sample for sample. The first source has exactly the samples
+// read before the swap, so an extra Read of it would end the run early (EOF).
+func TestRunStageSwapSource(t *testing.T) {
+	const fft, hop = 512, 128
+	b := randomBases(t, 1, fft, 2, 4)
+	e, _ := New(b, testParams(fft, hop, 1, 5))
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := noise(rng, 40*hop, 0.5)
+	c0, c1 := &collect{}, &collect{}
+	a0, a1 := NewAligned(c0, 1, e.DelaySamples(), -1), NewAligned(c1, 1, e.DelaySamples(), -1)
+	st, _ := NewStage(e, []Sink{a0, a1})
+	var next atomic.Pointer[Stage]
+	second := &sliceSource{x: x[11*hop:]}
+	first := &sliceSource{x: x[:11*hop]}
+	var ns *Stage
+	first.hook = func(pos int) {
+		if pos == 10*hop {
+			n, _ := e.Successor(b, separate.DefaultParams())
+			ns, _ = NewStage(n, []Sink{a0, a1})
+			ns.OnAdopt = func(prev *Stage) { ns.Engine.Adopt(prev.Engine) }
+			ns.Source = second
+			next.Store(ns)
+		}
+	}
+	consumed, err := RunStage(context.Background(), st, first, RunOptions{Next: &next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if consumed != int64(len(x)) || ns.AdoptedAt != 11*hop {
+		t.Fatalf("consumed %d, swap at %d; want %d and %d", consumed, ns.AdoptedAt, len(x), 11*hop)
+	}
+	if len(c0.y) != len(x) {
+		t.Fatalf("%d output samples, want %d", len(c0.y), len(x))
+	}
+	for i := range x {
+		if d := math.Abs(c0.y[i] + c1.y[i] - x[i]); d > 1e-9 {
+			t.Fatalf("sample %d off by %g", i, d)
+		}
+	}
+}
