@@ -56,7 +56,7 @@ type Stage struct {
 	// reopened the input device); nil keeps the running source. It must have
 	// the engine's channels.
 	Source Source
-	out     [][][]float64
+	out    [][][]float64
 }
 
 // NewStage checks that sinks match e's sources and allocates the output block.
