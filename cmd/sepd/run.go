@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -87,14 +88,15 @@ type daemon struct {
 	cfg      *config.Config
 	rate     int
 	channels int
-	live     *audio.Live
+	ctx      context.Context // the run's: bounds the start of devices on a reload
+	live     *audio.Live     // nil when the configuration has no device
+	dev      devicePlan      // what live opened
 	xruns    *audio.Xruns
 	metrics  *metrics.Metrics
 
 	mu       sync.Mutex // guards cfg, stage, files during a reload
 	stage    *engine.Stage
 	files    map[string]*fileOut // by source name + "\x00" + path
-	devKeys  map[string][]string // device outputs in force, per source: "device\x00ch,ch"
 	next     atomic.Pointer[engine.Stage]
 	sinkErr  chan error
 	loopDone chan struct{} // closed when the frame loop has returned
@@ -201,24 +203,85 @@ func (d *deadlineSource) Read(dst [][]float64) (int, error) {
 	return n, err
 }
 
-// deviceOutputs groups the configured device outputs by device, in a stable order,
-// with the number of channels each device must open.
-func deviceOutputs(cfg *config.Config) (names []string, channels map[string]int) {
-	channels = map[string]int{}
+// devicePlan is the device side of a configuration: what audio.Live opens
+// for it, where each source plays, and the deadline of a frame.
+type devicePlan struct {
+	lc    audio.LiveConfig
+	names []string            // output devices, in lc.Outputs order
+	keys  map[string][]string // per source, its device outputs: "device\x00ch,ch"
+	slack time.Duration       // the playback prefill's slack beyond the hop
+}
+
+// planDevices says which devices cfg needs at the given rate and input channel
+// count (the input is a device when cfg has no input file).
+//
+// Device blocks: a JACK-sized period (256 frames, or the hop when smaller).
+// The playback prefill is the hop plus three blocks: the hop's filling and
+// three periods of slack for the engine, whose thread is not real-time
+// (measured: with one block of slack a 60 s run had ring xruns whenever
+// anything else ran; audio.Live documents that the prefill must exceed the
+// hop plus the engine's time per hop), rounded up to whole hops: the engine
+// writes a hop at a time, so the playback ring reaches its prefill on a hop
+// boundary, and a prefill between two would start playing with up to a hop
+// more queued than the lag the bridge holds, which it then corrects by
+// dropping a block (measured with hop 512: prefill 1280 gave one ring overrun
+// at every start, 1536 none).
+func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *slog.Logger) devicePlan {
+	hop := cfg.STFT.Hop
+	block := min(hop, 256)
+	prefill := (hop + 3*block + hop - 1) / hop * hop
+	p := devicePlan{
+		lc:    audio.LiveConfig{Xruns: xr, Log: log},
+		keys:  map[string][]string{},
+		slack: time.Duration(prefill-hop) * time.Second / time.Duration(max(rate, 1)),
+	}
+	if cfg.Input.File == "" {
+		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, Xruns: xr}
+	}
+	chans := map[string]int{}
 	for _, s := range cfg.Sources {
 		for _, o := range s.Outputs {
 			if o.Device == "" {
 				continue
 			}
-			if _, ok := channels[o.Device]; !ok {
-				names = append(names, o.Device)
+			if _, ok := chans[o.Device]; !ok {
+				p.names = append(p.names, o.Device)
 			}
 			for _, ch := range o.Channels {
-				channels[o.Device] = max(channels[o.Device], ch+1)
+				chans[o.Device] = max(chans[o.Device], ch+1)
 			}
+			p.keys[s.Name] = append(p.keys[s.Name], deviceKey(o))
 		}
 	}
-	return names, channels
+	for _, name := range p.names {
+		p.lc.Outputs = append(p.lc.Outputs, audio.StreamConfig{Device: name, Channels: chans[name], SampleRateHz: rate, FramesPerBuffer: block, PrefillFrames: prefill, Xruns: xr})
+	}
+	return p
+}
+
+// any reports whether the plan opens a device.
+func (p devicePlan) any() bool { return p.lc.Input != nil || len(p.lc.Outputs) > 0 }
+
+// changes says why devices planned as p cannot be those running as q: "" when
+// they can (the same streams, every source playing where it did).
+func (p devicePlan) changes(q devicePlan) string {
+	var why []string
+	switch {
+	case (p.lc.Input == nil) != (q.lc.Input == nil):
+		why = append(why, "the input changes between a file and a device")
+	case p.lc.Input != nil && *p.lc.Input != *q.lc.Input:
+		if p.lc.Input.Device != q.lc.Input.Device {
+			why = append(why, fmt.Sprintf("input.device changes from %q to %q", q.lc.Input.Device, p.lc.Input.Device))
+		} else {
+			why = append(why, "the hop changes the input's buffers")
+		}
+	}
+	if !slices.Equal(p.names, q.names) || !maps.EqualFunc(p.keys, q.keys, slices.Equal) {
+		why = append(why, "the device outputs change")
+	} else if !slices.Equal(p.lc.Outputs, q.lc.Outputs) {
+		why = append(why, "the hop changes the output buffers")
+	}
+	return strings.Join(why, "; ")
 }
 
 func deviceKey(o config.Output) string {
@@ -241,17 +304,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 	// The input: a file (replayed in real time or as fast as possible) or a device.
 	var src engine.Source
 	pace := 0
-	devNames, devChannels := deviceOutputs(cfg)
-	lc := audio.LiveConfig{Xruns: d.xruns, Log: log}
-	// Device blocks: a JACK-sized period (256 frames, or the hop when smaller).
-	// The playback prefill is the hop plus three blocks: the hop's filling and
-	// three periods of slack for the engine, whose thread is not real-time
-	// (measured: with one block of slack a 60 s run had ring xruns whenever
-	// anything else ran; audio.Live documents that the prefill must exceed the
-	// hop plus the engine's time per hop).
-	block := min(cfg.STFT.Hop, 256)
-	prefill := cfg.STFT.Hop + 3*block
-	slack := time.Duration(prefill-cfg.STFT.Hop) * time.Second / time.Duration(max(cfg.SampleRateHz, 1))
 	if cfg.Input.File != "" {
 		r, err := audio.Open(cfg.Input.File)
 		if err != nil {
@@ -275,13 +327,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 			return usagef("run: %s: sample_rate must be set for a device input (the rate the device and the bases run at)", cfg.Path)
 		}
 		d.rate, d.channels = cfg.SampleRateHz, max(cfg.Input.Channels, 1)
-		lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: d.channels, SampleRateHz: d.rate, FramesPerBuffer: block, Xruns: d.xruns}
 	}
-	if len(devNames) > 0 && cfg.SampleRateHz == 0 {
+	d.dev = planDevices(cfg, d.rate, d.channels, d.xruns, log)
+	if len(d.dev.names) > 0 && cfg.SampleRateHz == 0 {
 		cfg.SampleRateHz = d.rate
-	}
-	for _, name := range devNames {
-		lc.Outputs = append(lc.Outputs, audio.StreamConfig{Device: name, Channels: devChannels[name], SampleRateHz: d.rate, FramesPerBuffer: block, PrefillFrames: prefill, Xruns: d.xruns})
 	}
 
 	plan, err := engine.NewPlan(cfg, d.channels)
@@ -296,8 +345,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 		return usageError{err}
 	}
 
-	if lc.Input != nil || len(lc.Outputs) > 0 {
-		d.live, err = audio.StartLive(ctx, lc)
+	d.ctx = ctx
+	if d.dev.any() {
+		d.live, err = audio.StartLive(ctx, d.dev.lc)
 		if err != nil {
 			// The configured devices did not open (missing, ambiguous, the
 			// wrong rate, too few channels, no server): a device error, exit
@@ -307,47 +357,29 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 			}
 			return err
 		}
-		defer d.live.Close()
-		if lc.Input != nil {
+		// A reload may replace d.live: close the one in force at the end.
+		defer func() {
+			if d.live != nil {
+				d.live.Close()
+			}
+		}()
+		if d.dev.lc.Input != nil {
 			src = d.live
 		}
 	}
 
-	st, err := d.buildStage(e, cfg)
+	st, err := d.buildStage(e, cfg, d.live, true)
 	if err != nil {
 		d.abortFiles()
 		return err
 	}
 	d.stage = st
 
-	// Latency. The design's algorithmic figure is fft_size - 1 samples: the STFT's
-	// stream delay (fft_size - hop) plus the hop - 1 samples a block waits to fill.
-	// Through devices the hop's filling happens inside the playback prefill that
-	// LiveInfo.LatencySamples already counts, so end to end it is the stream delay
-	// plus the devices' part (audio.Live documents and measures that split).
-	algo, delay := e.LatencySamples(), e.DelaySamples()
-	devLat := 0
-	if d.live != nil {
-		info := d.live.Info()
-		devLat = info.LatencySamples
-		if info.Input != nil {
-			log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
-		}
-		for _, o := range info.Outputs {
-			log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
-		}
-	}
-	total := algo // file input: the STFT delay is compensated in the files
-	if lc.Input != nil {
-		total = delay + devLat
-	}
-	log.Info("running",
+	total := d.logLatency("running", e, cfg,
 		"input", inputName(cfg), "rate_hz", d.rate, "channels", d.channels,
 		"fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window,
 		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower,
-		"sources", strings.Join(plan.Bases.Names, ","),
-		"latency_samples", total, "latency_ms", fmt.Sprintf("%.2f", float64(total)*1000/float64(d.rate)),
-		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
+		"sources", strings.Join(plan.Bases.Names, ","))
 
 	// Metrics and health, on loopback unless the file names another address.
 	d.metrics = metrics.New(buildVersion())
@@ -381,10 +413,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 	defer signal.Stop(hup)
 
 	// The frame loop owns the engine; this goroutine handles reloads and errors.
-	if d.live != nil && lc.Input != nil {
+	if d.live != nil && d.dev.lc.Input != nil {
 		// A frame misses its deadline when it takes longer than the slack the
 		// playback prefill leaves: then the device would play a gap.
-		src = &deadlineSource{src: src, period: slack, xruns: d.xruns}
+		src = &deadlineSource{src: src, period: d.dev.slack, xruns: d.xruns}
 	}
 	done := make(chan error, 1)
 	var consumed int64
@@ -411,6 +443,40 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 	}
 }
 
+// logLatency logs the devices d.live opened and then a record msg with the
+// given attributes and the latency of engine e on them, and returns the total.
+//
+// The design's algorithmic figure is fft_size - 1 samples: the STFT's stream
+// delay (fft_size - hop) plus the hop - 1 samples a block waits to fill.
+// Through devices the hop's filling happens inside the playback prefill that
+// LiveInfo.LatencySamples already counts, so end to end it is the stream
+// delay plus the devices' part (audio.Live documents and measures that
+// split). With a file input the STFT delay is compensated in the files and
+// the figure is the algorithmic one.
+func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, attrs ...any) int {
+	algo, delay := e.LatencySamples(), e.DelaySamples()
+	devLat := 0
+	if d.live != nil {
+		info := d.live.Info()
+		devLat = info.LatencySamples
+		if info.Input != nil {
+			d.log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
+		}
+		for _, o := range info.Outputs {
+			d.log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
+		}
+	}
+	total := algo
+	if d.dev.lc.Input != nil {
+		total = delay + devLat
+	}
+	attrs = append(attrs,
+		"latency_samples", total, "latency_ms", fmt.Sprintf("%.2f", float64(total)*1000/float64(d.rate)),
+		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
+	d.log.Info(msg, attrs...)
+	return total
+}
+
 func inputName(cfg *config.Config) string {
 	if cfg.Input.File != "" {
 		return cfg.Input.File
@@ -419,9 +485,15 @@ func inputName(cfg *config.Config) string {
 }
 
 // buildStage opens (or, on a reload, reuses) every output of cfg for engine e.
-func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage, error) {
+// Device outputs are new writers into live when fresh is set (the start, or a
+// reload that opened live), otherwise the running stage's device sinks of the
+// same source, which the caller has checked play where cfg says.
+func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config, live *audio.Live, fresh bool) (*engine.Stage, error) {
 	sinks := make([]engine.Sink, len(cfg.Sources))
-	devKeys := map[string][]string{}
+	var names []string
+	if fresh && live != nil {
+		names = planDevices(cfg, d.rate, d.channels, nil, nil).names
+	}
 	for s, src := range cfg.Sources {
 		var fan engine.Fanout
 		for _, o := range src.Outputs {
@@ -444,35 +516,19 @@ func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage
 					d.log.Info("output file", "source", src.Name, "file", o.File, "format", enc.String())
 				}
 				fan = append(fan, f.sink)
-			case o.Device != "":
-				devKeys[src.Name] = append(devKeys[src.Name], deviceKey(o))
-			}
-		}
-		if d.devKeys != nil {
-			// A reload: device outputs must be those already open.
-			if !slices.Equal(devKeys[src.Name], d.devKeys[src.Name]) {
-				return nil, fmt.Errorf("sources[%d] (%s): device outputs change; restart sepd to reopen devices", s, src.Name)
-			}
-		}
-		if d.devKeys == nil && d.live != nil {
-			names, _ := deviceOutputs(cfg)
-			for _, o := range src.Outputs {
-				if o.Device == "" {
-					continue
-				}
-				w, err := d.live.Writer(slices.Index(names, o.Device), o.Channels...)
+			case o.Device != "" && fresh:
+				w, err := live.Writer(slices.Index(names, o.Device), o.Channels...)
 				if err != nil {
 					return nil, err
 				}
 				fan = append(fan, newChannelMap(w, len(o.Channels), e.HopSamples()))
 			}
-		} else if d.devKeys != nil {
+		}
+		if !fresh {
 			// Reuse the running stage's device sinks for this source.
-			if prev := d.stageSink(src.Name); prev != nil {
-				for _, s := range prev {
-					if _, ok := s.(*channelMap); ok {
-						fan = append(fan, s)
-					}
+			for _, s := range d.stageSink(src.Name) {
+				if _, ok := s.(*channelMap); ok {
+					fan = append(fan, s)
 				}
 			}
 		}
@@ -482,14 +538,6 @@ func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config) (*engine.Stage
 			sinks[s] = fan
 		}
 	}
-	if d.devKeys != nil {
-		for name := range d.devKeys {
-			if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Name == name }) {
-				return nil, fmt.Errorf("source %s has device outputs and is removed; restart sepd to reopen devices", name)
-			}
-		}
-	}
-	d.devKeys = devKeys
 	return engine.NewStage(e, sinks)
 }
 
@@ -534,8 +582,11 @@ func (d *daemon) reloadLocked() error {
 	}
 	old := d.cfg
 	switch {
-	case cfg.Input != old.Input:
-		return fmt.Errorf("%s: input changes; restart sepd to reopen the input", cfg.Path)
+	case (cfg.Input.File != "" || old.Input.File != "") && cfg.Input != old.Input:
+		// The output files are the separation of the input they started with.
+		return fmt.Errorf("%s: the input changes from %s to %s; restart sepd to start on a new input", cfg.Path, inputName(old), inputName(cfg))
+	case cfg.Input.File == "" && max(cfg.Input.Channels, 1) != d.channels:
+		return fmt.Errorf("%s: input.channels changes from %d to %d; restart sepd (the engine and the output files have the input's channel count)", cfg.Path, d.channels, max(cfg.Input.Channels, 1))
 	case cfg.SampleRateHz != old.SampleRateHz && cfg.SampleRateHz != 0:
 		return fmt.Errorf("%s: sample_rate changes from %d to %d; restart sepd", cfg.Path, old.SampleRateHz, cfg.SampleRateHz)
 	}
@@ -550,32 +601,54 @@ func (d *daemon) reloadLocked() error {
 		e, err = cur.Successor(plan.Bases, plan.Params.Separation)
 	} else {
 		// A new STFT cannot continue the old one's overlap-add: the stream is
-		// rebuilt, with a gap of at most fft_size samples in the outputs. Device
-		// streams run at the hop, so they need a restart.
-		if d.live != nil {
-			return fmt.Errorf("%s: %v; the audio devices run at the hop: restart sepd to apply it", cfg.Path, rebuilt)
-		}
+		// rebuilt, with a gap of at most fft_size samples in the outputs.
 		e, err = plan.NewEngine()
 	}
 	if err != nil {
 		return engine.InputError(err)
 	}
+
+	// Devices: the running ones serve when every stream and every source's
+	// device outputs stay as they are. Otherwise the new ones open beside them
+	// (the old keep playing until the swap) and replace them between two frames.
+	dev := planDevices(cfg, d.rate, d.channels, d.xruns, d.log)
+	reopen := dev.changes(d.dev)
+	live := d.live
+	var opened *audio.Live
+	if reopen != "" && dev.any() {
+		d.log.Info("reload opens new audio devices", "why", reopen)
+		opened, err = audio.StartLive(d.ctx, dev.lc)
+		if err != nil {
+			return fmt.Errorf("%s: %s, but the new devices did not open (the running ones stay): %w", cfg.Path, reopen, err)
+		}
+		live = opened
+	}
+	closeOpened := func() {
+		if opened != nil {
+			opened.Close()
+		}
+	}
+
 	prevFiles := map[string]*fileOut{}
 	for k, v := range d.files {
 		prevFiles[k] = v
 	}
-	prevDev := d.devKeys
-	st, err := d.buildStage(e, cfg)
-	if err != nil {
-		// Undo: close the files this attempt opened.
+	abortNew := func() {
 		for k, f := range d.files {
 			if prevFiles[k] == nil {
 				f.w.Abort()
 				delete(d.files, k)
 			}
 		}
-		d.devKeys = prevDev
+	}
+	st, err := d.buildStage(e, cfg, live, reopen != "")
+	if err != nil {
+		abortNew()
+		closeOpened()
 		return err
+	}
+	if opened != nil && dev.lc.Input != nil {
+		st.Source = &deadlineSource{src: opened, period: dev.slack, xruns: d.xruns}
 	}
 	if rebuilt == nil {
 		st.OnAdopt = func(prev *engine.Stage) { st.Engine.Adopt(prev.Engine) }
@@ -598,12 +671,8 @@ func (d *daemon) reloadLocked() error {
 	case <-st.Adopted:
 	case <-d.loopDone:
 		d.next.Store(nil)
-		for k, f := range d.files {
-			if prevFiles[k] == nil {
-				f.w.Abort()
-				delete(d.files, k)
-			}
-		}
+		abortNew()
+		closeOpened()
 		return errors.New("run: the input ended before the new configuration could be swapped in")
 	}
 	d.stage = st
@@ -626,8 +695,28 @@ func (d *daemon) reloadLocked() error {
 			delete(d.files, k)
 		}
 	}
-	d.log.Info("reloaded", "config", cfg.Path, "at_sample", st.AdoptedAt, "sources", strings.Join(plan.Bases.Names, ","),
-		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower)
+	attrs := []any{"config", cfg.Path, "at_sample", st.AdoptedAt, "sources", strings.Join(plan.Bases.Names, ","),
+		"beta", cfg.Separation.Beta, "iterations", cfg.Separation.Iterations, "mask_power", cfg.Separation.MaskPower,
+		"devices_reopened", reopen != ""}
+	if reopen == "" && rebuilt == nil {
+		d.log.Info("reloaded", attrs...)
+		return nil
+	}
+	if reopen != "" {
+		// No frame uses the old devices any more: the old bridge drains what
+		// it holds and exits.
+		if d.live != nil {
+			if err := d.live.Close(); err != nil && !errors.Is(err, io.EOF) {
+				d.log.Warn("closing the previous audio devices", "err", err)
+			}
+		}
+		d.live, d.dev = opened, dev
+		attrs = append(attrs, "why", reopen)
+	}
+	// The latency may have changed: say it, as at the start.
+	attrs = append(attrs, "fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window)
+	total := d.logLatency("reloaded", e, cfg, attrs...)
+	d.metrics.SetConfiguredLatency(time.Duration(total) * time.Second / time.Duration(d.rate))
 	return nil
 }
 

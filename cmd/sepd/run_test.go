@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -565,4 +566,66 @@ func replayDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// TestReloadRefusesNewInput: a reload that changes the input file, or adds an
+// output device to a replay on a machine where no such device exists, is refused
+// over POST /-/reload (500, the file itself being valid) with a message that says
+// why; sepd_config_last_reload_successful reads 0, and the running configuration
+// goes on to the end of the input: the outputs have its length and sum to it.
+func TestReloadRefusesNewInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time replay")
+	}
+	dir := replayDir(t)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	addr := freePort(t)
+	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", addr)
+	os.WriteFile(cfg, []byte(text), 0o644)
+	d := startDaemon(t, cfg)
+	waitFor(t, "the metrics listener", 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	copyFile(t, filepath.Join(dir, "mix.wav"), filepath.Join(dir, "other.wav"))
+	for _, c := range []struct{ from, to, want string }{
+		{"file: mix.wav", "file: other.wav", "/other.wav; restart sepd to start on a new input"},
+		{"output: {file: out/noise.wav}", "output: [{file: out/noise.wav}, {device: no-such-device, channels: [0]}]",
+			"the device outputs change, but the new devices did not open (the running ones stay)"},
+	} {
+		os.WriteFile(cfg, []byte(strings.Replace(text, c.from, c.to, 1)), 0o644)
+		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Logf("reload with %q: %s %s", c.to, resp.Status, bytes.TrimSpace(body))
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), c.want) {
+			t.Errorf("reload with %q: %s %q, want 500 and %q", c.to, resp.Status, body, c.want)
+		}
+		if ok := scrape(t, addr)["sepd_config_last_reload_successful"]; ok != 0 {
+			t.Errorf("reload with %q: sepd_config_last_reload_successful %v, want 0", c.to, ok)
+		}
+	}
+	if code := d.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logText())
+	}
+	if n := len(reloadSamples(d.logText())); n != 0 {
+		t.Errorf("%d reloads logged as done, want 0", n)
+	}
+	x, _, err := audio.ReadAll(filepath.Join(dir, "mix.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sum := readOutputs(t, dir, len(x[0]))
+	for i := range sum {
+		if diff := math.Abs(sum[i] - x[0][i]); diff > 1e-5 {
+			t.Fatalf("sample %d: sources sum to %g, input %g", i, sum[i], x[0][i])
+		}
+	}
 }

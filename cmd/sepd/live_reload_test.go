@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/audio/jacktest"
+)
+
+// reloadDevicesConfig is a live run whose hop, iterations and playback
+// channels a reload changes: voice and noise each go to a file and to one
+// channel of the server's "system" device.
+const reloadDevicesConfig = `sample_rate: 48000
+input: {device: system, channels: 1}
+stft: {fft_size: 1024, hop: %d}
+separation: {iterations: %d}
+sources:
+  - {name: voice, bases: bases.npz, output: [{file: voice.wav}, {device: system, channels: [%d]}]}
+  - {name: noise, bases: bases.npz, output: [{file: noise.wav}, {device: system, channels: [%d]}]}
+metrics: {listen: "%s"}
+`
+
+// findBurst finds the burst sig in sum from sample from on, where sum is
+// silent (below 1e-3) before the burst: the start is the first sample above
+// 1e-3 less sig's own lead-in below 1e-3. It returns the start (-1 when the
+// burst is not there or is cut off), the largest |sum - sig| over the burst
+// and the largest |sum| from from to the start.
+func findBurst(sum []float64, sig []float32, from int) (at int, worst, before float64) {
+	lead := 0
+	for math.Abs(float64(sig[lead])) <= 1e-3 {
+		lead++
+	}
+	at = -1
+	for i := from; i < len(sum); i++ {
+		if math.Abs(sum[i]) > 1e-3 {
+			at = i - lead
+			break
+		}
+	}
+	if at < from || at+len(sig) > len(sum) {
+		return -1, 0, 0
+	}
+	for i, v := range sig {
+		worst = max(worst, math.Abs(sum[at+i]-float64(v)))
+	}
+	for i := from; i < at; i++ {
+		before = max(before, math.Abs(sum[i]))
+	}
+	return at, worst, before
+}
+
+// TestLiveReloadDevicesJACK reloads a running live `sepd run` three times
+// through POST /-/reload, playing a burst of noise into it with a jacktest
+// client (which records sepd's two playback channels) before the first reload
+// and after each reload that changes the devices:
+//
+//  1. iterations 10 -> 5: the devices stay. The "reloaded" record says
+//     devices_reopened false and no second audio bridge starts.
+//  2. voice from playback channel 0 to 1 and noise from 1 to 0: new devices
+//     open beside the running ones and take over between two frames; the
+//     "reloaded" record says devices_reopened true and why ("the device
+//     outputs change"), a second bridge starts (a new JACK client, where the
+//     next burst is played), and the first bridge's process is gone when the
+//     reload returns.
+//  3. hop 256 -> 512: the stream is rebuilt and, as the device buffers follow
+//     the hop, the devices reopen again ("the hop changes ...").
+//
+// Each reload answers 200 and leaves sepd_config_last_reload_successful at 1.
+// After SIGINT (exit 0) the files are checked:
+//   - each burst is in the sum of the sources, sample for sample (1e-5,
+//     float32 files), with silence before it: the files run on through the
+//     reopens;
+//   - each device channel played exactly (bit for bit: the file and the port
+//     both hold float32 of the same float64 samples) what the file of the
+//     source mapped to it holds around that burst, and both channels at the
+//     same lag: before the remap channel 0 is voice, after it noise;
+//   - the files' length is the wall-clock time from "running" to SIGINT, to
+//     within 4 periods plus what the reopens lost: at a reopen the capture
+//     moves from one bridge to the other between two frames, and what the
+//     old bridge had captured but the engine had not read yet, and the new
+//     one's backlog, are dropped (the measured loss is logged).
+func TestLiveReloadDevicesJACK(t *testing.T) {
+	server := jackServer(t)
+	dir := t.TempDir()
+	liveBases(t, dir, 1024)
+	jackEnv(t, server)
+	addr := freePort(t)
+	write := func(hop, iterations, voiceCh, noiseCh int) {
+		t.Helper()
+		text := fmt.Sprintf(reloadDevicesConfig, hop, iterations, voiceCh, noiseCh, addr)
+		if err := os.WriteFile(filepath.Join(dir, "sepd.yaml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, running, _ := startLive(t, dir, fmt.Sprintf(reloadDevicesConfig, 256, 10, 0, 1, addr))
+	t0 := running.time(t)
+
+	// bridges returns the "audio bridge started" records so far.
+	bridges := func() []logRecord {
+		var out []logRecord
+		for _, r := range records(d.logText()) {
+			if r["msg"] == "audio bridge started" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	reloaded := func() []logRecord {
+		var out []logRecord
+		for _, r := range records(d.logText()) {
+			if r["msg"] == "reloaded" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	reload := func() logRecord {
+		t.Helper()
+		n := len(reloaded())
+		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /-/reload: %s; log:\n%s", resp.Status, d.logText())
+		}
+		if ok := scrape(t, addr)["sepd_config_last_reload_successful"]; ok != 1 {
+			t.Errorf("sepd_config_last_reload_successful %v after a good reload, want 1", ok)
+		}
+		time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
+		t.Logf("xruns so far: %v", xruns(t, scrape(t, addr)))
+		r := reloaded()
+		if len(r) != n+1 {
+			t.Fatalf("%d \"reloaded\" records after a reload, want %d; log:\n%s", len(r), n+1, d.logText())
+		}
+		return r[n]
+	}
+
+	// A burst played by a jacktest client into the current bridge, with
+	// sepd's two playback channels recorded; voice is the channel the source
+	// voice plays on.
+	type burst struct {
+		sig        []float32
+		rec        [][]float32
+		voice      int
+		start, end time.Time
+		accepted   bool // played and recorded without an xrun getting in the way
+	}
+	var bursts []*burst
+	seed := uint64(1)
+	play := func(voice int) {
+		t.Helper()
+		b := bridges()
+		client := b[len(b)-1].str(t, "jack_client")
+		for attempt := 1; ; attempt++ {
+			sig := jacktest.Noise(liveRate/2, 1, seed)[0] // 0.5 s
+			seed++
+			before := xruns(t, scrape(t, addr))
+			p := &burst{sig: sig, voice: voice, start: time.Now()}
+			res, err := jacktest.Run(context.Background(), jacktest.Config{
+				Target: client, Server: server, Signal: [][]float32{sig},
+				RecordChannels: 2, RecordFrames: len(sig) + liveRate/2,
+				SampleRateHz: liveRate, FramesPerBuffer: livePeriod,
+			})
+			if err != nil {
+				t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
+			}
+			p.end, p.rec = time.Now(), res.Recording
+			bursts = append(bursts, p)
+			// The two channels sum to the input: find the burst in their sum.
+			sum := make([]float64, len(p.rec[0]))
+			for i := range sum {
+				sum[i] = float64(p.rec[0][i]) + float64(p.rec[1][i])
+			}
+			at, worst, _ := findBurst(sum, sig, 0)
+			if at >= 0 && worst <= 1e-5 {
+				p.accepted = true
+				t.Logf("burst %d into %s: recorded at lag %d (%.2f ms), channels sum to it within %.2g", len(bursts), client, at, float64(at)*1e3/liveRate, worst)
+				return
+			}
+			time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
+			during := countedXruns(xruns(t, scrape(t, addr)).Sub(before))
+			problem := fmt.Sprintf("burst %d into %s: the recorded channels do not sum to it (found at %d, off by %.3g); xruns %v, client callbacks with xrun flags %d",
+				len(bursts), client, at, worst, during, res.XrunCallbacks)
+			if during.Total() == 0 && res.XrunCallbacks == 0 || attempt == liveAttempts {
+				t.Fatalf("%s\nsepd's log:\n%s", problem, d.logText())
+			}
+			t.Logf("%s; again", problem)
+		}
+	}
+	pidOf := func(r logRecord) int { return r.int(t, "pid") }
+
+	play(0)
+
+	// 1. A parameter: the devices stay.
+	write(256, 5, 0, 1)
+	r := reload()
+	if r["devices_reopened"] != false || len(bridges()) != 1 {
+		t.Errorf("iterations 10 -> 5: devices_reopened %v, %d bridges started; want false and 1", r["devices_reopened"], len(bridges()))
+	}
+
+	// 2. Remap the playback channels: new devices.
+	first := bridges()[0]
+	write(256, 5, 1, 0)
+	r = reload()
+	t.Logf("remap: %v", r)
+	if r["devices_reopened"] != true || !strings.Contains(fmt.Sprint(r["why"]), "the device outputs change") || len(bridges()) != 2 {
+		t.Fatalf("remap: devices_reopened %v, why %q, %d bridges started; want true, \"the device outputs change\", 2; log:\n%s", r["devices_reopened"], r["why"], len(bridges()), d.logText())
+	}
+	if err := syscall.Kill(pidOf(first), 0); err != syscall.ESRCH {
+		t.Errorf("the first bridge (pid %d) is still there after the reload (kill 0: %v)", pidOf(first), err)
+	}
+	play(1)
+
+	// 3. A new hop: a new stream and new device buffers.
+	write(512, 5, 1, 0)
+	r = reload()
+	t.Logf("new hop: %v", r)
+	if r["devices_reopened"] != true || !strings.Contains(fmt.Sprint(r["why"]), "the hop changes") || len(bridges()) != 3 || r.int(t, "hop") != 512 {
+		t.Fatalf("hop 256 -> 512: devices_reopened %v, why %q, %d bridges, hop %v; want true, \"the hop changes ...\", 3, 512; log:\n%s", r["devices_reopened"], r["why"], len(bridges()), r["hop"], d.logText())
+	}
+	play(1)
+
+	m := scrape(t, addr)
+	stop := time.Now()
+	d.cmd.Process.Signal(os.Interrupt)
+	if code := d.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGINT; log:\n%s", code, d.logText())
+	}
+	t.Logf("xruns over the run: %v", xruns(t, m))
+
+	files := map[string][]float64{}
+	for _, s := range []string{"voice", "noise"} {
+		x, f, err := audio.ReadAll(filepath.Join(dir, s+".wav"))
+		if err != nil {
+			t.Fatalf("%s.wav after the run: %v", s, err)
+		}
+		if f.SampleRateHz != liveRate || f.Channels != 1 {
+			t.Fatalf("%s.wav: %d Hz, %d channels", s, f.SampleRateHz, f.Channels)
+		}
+		files[s] = x[0]
+	}
+	if len(files["voice"]) != len(files["noise"]) {
+		t.Fatalf("voice.wav has %d samples, noise.wav %d", len(files["voice"]), len(files["noise"]))
+	}
+	n := len(files["voice"])
+	want := stop.Sub(t0).Seconds() * liveRate
+	diff := float64(n) - want
+	t.Logf("the files hold %d samples (%.3f s); wall clock from \"running\" to SIGINT: %.0f samples; files - wall clock = %+.0f samples (%+.1f periods), over two reopens",
+		n, float64(n)/liveRate, want, diff, diff/livePeriod)
+	if math.Abs(diff) > 8*livePeriod {
+		t.Errorf("the files hold %d samples, the run lasted %.0f samples of wall clock: %+.0f apart, want within 8 periods (4 for the start and stop, 2 per reopen)", n, want, diff)
+	}
+
+	sum := make([]float64, n)
+	for i := range sum {
+		sum[i] = files["voice"][i] + files["noise"][i]
+	}
+	from := 0
+	for k, b := range bursts {
+		at, worst, before := findBurst(sum, b.sig, from)
+		if at < 0 {
+			t.Fatalf("burst %d is not in the files after sample %d", k+1, from)
+		}
+		t.Logf("burst %d at sample %d of the files (%.3f s after \"running\"; played from %.3f s to %.3f s); sum of sources - burst %.2g, before it %.2g",
+			k+1, at, float64(at)/liveRate, b.start.Sub(t0).Seconds(), b.end.Sub(t0).Seconds(), worst, before)
+		if worst > 1e-5 || before > 1e-5 {
+			t.Errorf("burst %d: the sources sum to it within %.3g and are %.3g before it; want both within 1e-5", k+1, worst, before)
+		}
+		if b.accepted {
+			// What each channel played is the file of the source mapped to
+			// it: from the file's first non-zero sample after the previous
+			// burst's tail, over the burst and a tail of fft_size.
+			lags := map[string]int{}
+			for _, s := range []string{"voice", "noise"} {
+				ch := b.voice
+				if s == "noise" {
+					ch = 1 - ch
+				}
+				y := files[s]
+				p := from
+				for p < len(y) && y[p] == 0 {
+					p++
+				}
+				seg := make([]float32, 0, len(b.sig)+1024)
+				for i := p; i < min(len(y), p+len(b.sig)+1024); i++ {
+					seg = append(seg, float32(y[i]))
+				}
+				lag, compared, bad, ok := jacktest.Align(b.rec[ch], seg)
+				if !ok || bad > 0 || compared < len(b.sig) {
+					t.Errorf("burst %d: channel %d should have played %s.wav from sample %d: %d of %d samples compared differ (silent: %v)", k+1, ch, s, p, bad, compared, !ok)
+				}
+				lags[s] = lag - p
+			}
+			if lags["voice"] != lags["noise"] {
+				t.Errorf("burst %d: voice and noise played at different lags (%d, %d samples from the files)", k+1, lags["voice"], lags["noise"])
+			}
+		}
+		from = at + len(b.sig) + 1024 // the burst and its overlap-add tail
+	}
+}
