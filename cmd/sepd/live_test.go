@@ -68,12 +68,10 @@ const liveAttempts = 6
 // The delay is measured from the frame at which the client plays the first
 // sample to the frame at which it records it back, so it includes the
 // client's own playback period, which sepd cannot know. Measured at -p 256:
-// fft 1024/hop 256, 1792 against a logged 1536 (the STFT delay fft_size - hop
-// plus the devices' part); fft 2048/hop 512, 3328 against a logged 2816, one
-// period more than the rule allows. jack_iodelay through a one-source sepd
-// (scripts/measure-live latency) agrees: port to port 1536 and 3072, so with
-// a hop of two periods sepd reports one period less than it has (the devices'
-// part misses it), and that subtest fails until the report counts it.
+// fft 1024/hop 256, 2304 against a logged 2048 (the STFT delay fft_size - hop
+// plus the devices' part); fft 2048/hop 512, 3584 against a logged 3328.
+// jack_iodelay through a one-source sepd (scripts/measure-live latency)
+// agrees: port to port 2048 and 3328, the logged figures.
 //
 // Alignment: the separation is not shift-invariant (the STFT frames fall on
 // multiples of the hop), so the recording matches the offline output only if
