@@ -111,6 +111,7 @@ type Live struct {
 	writers []*LiveWriter
 
 	reconnects atomic.Uint64
+	lag        atomic.Int64 // the bridge's last lag report, frames; -1: none
 	closing    chan struct{}
 	closeOnce  sync.Once
 	done       chan struct{} // the supervisor returned
@@ -202,6 +203,7 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	l.lag.Store(-1)
 	outRing := 0
 	for _, o := range cfg.Outputs {
 		o, err := o.withDefaults()
@@ -273,6 +275,29 @@ func (l *Live) Info() LiveInfo {
 // stream open again after a loss (each is also counted as a Reconnect in
 // LiveConfig.Xruns). It does not allocate.
 func (l *Live) Reconnects() uint64 { return l.reconnects.Load() }
+
+// MeasuredLatencySamples is the devices' part of the end-to-end latency as
+// the bridge measures it, in frames: the input's DeviceLatency, plus the lag
+// from capture to playback that the bridge observed over its last report
+// (every 250 ms; for each block played, where the capture stood when it
+// started playing less where it stood when the block was captured, the
+// smallest in the report), plus the first output's DeviceLatency. In steady
+// state it equals LiveInfo.LatencySamples; it is larger after an underrun
+// the bridge could not take back (see relayPlayback). ok is false without
+// capture or playback, before the playback runs, and while the bridge is
+// down. It does not allocate.
+func (l *Live) MeasuredLatencySamples() (n int, ok bool) {
+	lag := l.lag.Load()
+	if lag < 0 || !l.up.Load() {
+		return 0, false
+	}
+	info := l.Info()
+	if info.Input == nil || len(info.Outputs) == 0 {
+		return 0, false
+	}
+	frames := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(l.rate))) }
+	return frames(info.Input.DeviceLatency) + int(lag) + frames(info.Outputs[0].DeviceLatency), true
+}
 
 // Connected reports whether a bridge is running with its streams open (for
 // a health check). It does not allocate.
@@ -633,6 +658,7 @@ func (l *Live) goUp(c *liveChild) {
 // goDown starts a gap: Read pays out silence from where the capture stopped,
 // writes are dropped.
 func (l *Live) goDown() {
+	l.lag.Store(-1)
 	l.downAt.Store(l.lastData.Load())
 	l.downGen.Add(1)
 	l.up.Store(false)
@@ -891,6 +917,11 @@ func (c *liveChild) readControl() {
 				}
 			}
 			last = *m.Xruns
+			if m.Lag != nil {
+				l.lag.Store(*m.Lag)
+			} else {
+				l.lag.Store(-1)
+			}
 		case first && (m.Type == "ready" || m.Type == "error"):
 			first = false
 			c.first <- m

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,7 +51,14 @@ import (
 //
 //	{"type":"ready","input":StreamInfo,"outputs":[StreamInfo...],"client":"sepd"}   once, every stream open
 //	{"type":"error","kind":"no_device","error":"audio: no input device matches ..."}  an open failure (the child then exits 2) or a fatal one (exits 1)
-//	{"type":"xruns","xruns":[0,0,0,0,0,0]}                                            every 250 ms: the child's cumulative counts, by XrunKind
+//	{"type":"xruns","xruns":[0,0,0,0,0,0],"lag":1024}                                 every 250 ms: the child's cumulative counts, by XrunKind, and the lag
+//
+// lag, when present, is the capture-to-playback lag of the first output
+// device measured over the interval, in frames: for each block played, the
+// capture position at which it starts playing less its tag (the capture
+// position it was made from), the smallest over the interval (a reading can
+// be one period high, see relayPlayback). It is absent without capture,
+// before the playback runs, and when no block was played.
 //
 // The kind of an error is "no_device" (ErrNoDevice), "sample_rate"
 // (ErrSampleRate), "stalled" (ErrStalled), "restart_required"
@@ -76,6 +84,34 @@ type bridgeMsg struct {
 	Kind    string       `json:"kind,omitempty"`
 	Error   string       `json:"error,omitempty"`
 	Xruns   *XrunCounts  `json:"xruns,omitempty"`
+	Lag     *int64       `json:"lag,omitempty"`
+}
+
+// lagMeter keeps the smallest lag observed since it was last taken. Its
+// methods may be called from any goroutine; they do not allocate.
+type lagMeter struct{ min atomic.Int64 }
+
+const noLag = math.MaxInt64
+
+func newLagMeter() *lagMeter {
+	m := new(lagMeter)
+	m.min.Store(noLag)
+	return m
+}
+
+func (m *lagMeter) observe(v int64) {
+	for {
+		old := m.min.Load()
+		if v >= old || m.min.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// take returns the smallest lag since the last take and starts over.
+func (m *lagMeter) take() (int64, bool) {
+	v := m.min.Swap(noLag)
+	return v, v != noLag
 }
 
 // bridgeXrunEvery is how often the child sends its xrun counts; the parent
@@ -212,7 +248,8 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 		go func() { fatal <- relayCapture(capt, stdout, block) }()
 	}
 	stdinDone := make(chan error, 1)
-	go func() { stdinDone <- relayPlayback(stdin, writers, capt, block) }()
+	lag := newLagMeter()
+	go func() { stdinDone <- relayPlayback(stdin, writers, capt, block, lag) }()
 	stalled := func(ch <-chan struct{}, what func() error) {
 		<-ch
 		fatal <- what()
@@ -241,7 +278,11 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 			return bridgeStop(plays, capt, log)
 		case <-tick.C:
 			c := x.Snapshot()
-			if err := ctl.send(bridgeMsg{Type: "xruns", Xruns: &c}); err != nil {
+			m := bridgeMsg{Type: "xruns", Xruns: &c}
+			if v, ok := lag.take(); ok {
+				m.Lag = &v
+			}
+			if err := ctl.send(m); err != nil {
 				return fmt.Errorf("audio: bridge: control pipe: %w", err) // the parent is gone
 			}
 		}
@@ -347,8 +388,9 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // next underrun; the lag then stays a period longer. So PrefillFrames should
 // cover the engine's hop (when it is longer than a block) and its time per
 // hop. Without capture (tags < 0), or before the stream plays, there is no
-// correction.
-func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int) error {
+// correction. The lag of each block of the first device (plays - tag, in
+// frames) goes to lag.
+func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int, lag *lagMeter) error {
 	const lockRun = 3 // blocks; a single reading can be one period off (see below)
 	wide := 0
 	bufs := make([][][]float64, len(writers))
@@ -397,6 +439,9 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 				margin := (s.info.PrefillFrames + block - 1) / block * block
 				level := s.ring.Len()
 				plays := int64(cc)*int64(block) + int64(level) + int64(block)
+				if d == 0 {
+					lag.observe(wrapTag(plays - tag))
+				}
 				late := wrapTag(plays-tag-int64(margin)) / int64(block)
 				switch {
 				case late > 0:

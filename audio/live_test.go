@@ -268,6 +268,14 @@ func testLiveLoopback(t *testing.T, server string, hop int) {
 			if d := lag - info.LatencySamples; d < 0 || d > livePer {
 				t.Errorf("lag %d, LatencySamples %d: they differ by %d, more than one period (%d)", lag, info.LatencySamples, d, livePer)
 			}
+			// The bridge's own measurement, of a loop that ran without an
+			// xrun: the lag without the test client's period.
+			time.Sleep(300 * time.Millisecond) // a lag report (every 250 ms)
+			m, ok := l.MeasuredLatencySamples()
+			t.Logf("MeasuredLatencySamples %d (ok %v); the loopback's lag less the client's period: %d", m, ok, lag-livePer)
+			if !ok || m != lag-livePer {
+				t.Errorf("MeasuredLatencySamples %d (ok %v), want the loopback's lag less the client's period, %d", m, ok, lag-livePer)
+			}
 			break
 		}
 		if !xruns || attempt == liveAttempts {
