@@ -132,8 +132,10 @@ func (m *Metrics) SetConfiguredLatency(d time.Duration) {
 }
 
 // SetMeasuredLatency sets sepd_latency_seconds{kind="measured"}: the latency
-// the devices report or a measurement found. The series appears once set.
-// No allocation.
+// a measurement found (the daemon's: the audio bridge's capture-to-playback
+// lag plus the STFT delay, or for a real-time replay the algorithmic latency
+// plus the processing time per frame). The series appears once set. No
+// allocation.
 func (m *Metrics) SetMeasuredLatency(d time.Duration) {
 	m.latencyMeasured.Store(math.Float64bits(d.Seconds()))
 }

@@ -200,7 +200,30 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	}
 	pidOf := func(r logRecord) int { return r.int(t, "pid") }
 
+	// The latency: sepd_latency_seconds{kind="configured"} is what the last
+	// "running" or device-reopening "reloaded" record says; the measured one
+	// (the STFT delay plus the lag the bridge observes, see
+	// Live.MeasuredLatencySamples) equals it while no xrun has moved the lag,
+	// and is at most a period more after one.
+	logged := running.int(t, "latency_samples")
+	checkLatency := func(what string) {
+		t.Helper()
+		time.Sleep(1300 * time.Millisecond) // the daemon updates it every second
+		m := scrape(t, addr)
+		conf := int(math.Round(m["sepd_latency_seconds{kind=configured}"] * liveRate))
+		meas := int(math.Round(m["sepd_latency_seconds{kind=measured}"] * liveRate))
+		x := countedXruns(xruns(t, m))
+		t.Logf("%s: latency logged %d, configured %d, measured %d samples; xruns so far %v", what, logged, conf, meas, x)
+		if conf != logged {
+			t.Errorf("%s: configured latency %d samples, logged %d", what, conf, logged)
+		}
+		if meas != logged && (x.Total() == 0 || meas < logged || meas > logged+livePeriod) {
+			t.Errorf("%s: measured latency %d samples, logged %d (xruns %v)", what, meas, logged, x)
+		}
+	}
+
 	play(0)
+	checkLatency("start")
 
 	// 1. A parameter: the devices stay.
 	write(256, 5, 0, 1)
@@ -220,7 +243,9 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	if err := syscall.Kill(pidOf(first), 0); err != syscall.ESRCH {
 		t.Errorf("the first bridge (pid %d) is still there after the reload (kill 0: %v)", pidOf(first), err)
 	}
+	logged = r.int(t, "latency_samples")
 	play(1)
+	checkLatency("after the remap")
 
 	// 3. A new hop: a new stream and new device buffers.
 	write(512, 5, 1, 0)
@@ -229,7 +254,9 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	if r["devices_reopened"] != true || !strings.Contains(fmt.Sprint(r["why"]), "the hop changes") || len(bridges()) != 3 || r.int(t, "hop") != 512 {
 		t.Fatalf("hop 256 -> 512: devices_reopened %v, why %q, %d bridges, hop %v; want true, \"the hop changes ...\", 3, 512; log:\n%s", r["devices_reopened"], r["why"], len(bridges()), r["hop"], d.logText())
 	}
+	logged = r.int(t, "latency_samples")
 	play(1)
+	checkLatency("after the new hop")
 
 	m := scrape(t, addr)
 	stop := time.Now()

@@ -100,7 +100,15 @@ type daemon struct {
 	next     atomic.Pointer[engine.Stage]
 	sinkErr  chan error
 	loopDone chan struct{} // closed when the frame loop has returned
-	saveFree string        // --save-free folder, "" for none
+	pace     bool          // a real-time replay of a file
+
+	// measureLatency's previous reading.
+	measured struct {
+		e      *engine.Engine
+		frames uint64
+		nanos  uint64
+	}
+	saveFree string // --save-free folder, "" for none
 }
 
 // fileOut is one output file of a running daemon.
@@ -321,6 +329,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 		src = r
 		if cfg.Input.Realtime {
 			pace = d.rate
+			d.pace = true
 		}
 	} else {
 		if cfg.SampleRateHz == 0 {
@@ -411,6 +420,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	measure := time.NewTicker(time.Second)
+	defer measure.Stop()
 
 	// The frame loop owns the engine; this goroutine handles reloads and errors.
 	if d.live != nil && d.dev.lc.Input != nil {
@@ -439,6 +450,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 			ch <- err
 		case err := <-d.sinkErr:
 			log.Error("output failed; it is dropped and the other outputs go on", "err", err)
+		case <-measure.C:
+			d.measureLatency()
 		}
 	}
 }
@@ -475,6 +488,47 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
 	d.log.Info(msg, attrs...)
 	return total
+}
+
+// measureLatency sets sepd_latency_seconds{kind="measured"}, once a second:
+//   - with a device input, the STFT delay plus the devices' part as the audio
+//     bridge measures it (Live.MeasuredLatencySamples: the lag it observes
+//     from each block's capture to its playback, and the devices' own
+//     latencies); nothing while the devices are down or without device outputs;
+//   - with a real-time file replay, the algorithmic latency (a hop's first
+//     sample waits for its last, then the STFT delay) plus the mean
+//     processing time of the frames since the last call, plus the device
+//     outputs' part (their latency and prefill) if any;
+//   - with a file read as fast as possible, nothing: no sample has a time.
+func (d *daemon) measureLatency() {
+	d.mu.Lock()
+	e := d.stage.Engine
+	d.mu.Unlock()
+	var samples float64
+	switch {
+	case d.dev.lc.Input != nil:
+		n, ok := d.live.MeasuredLatencySamples()
+		if !ok {
+			return
+		}
+		samples = float64(e.DelaySamples() + n)
+	case d.pace:
+		st := e.Stats()
+		frames, nanos := st.Frames.Load(), st.FrameTimeNanos.Load()
+		prev := d.measured
+		d.measured.e, d.measured.frames, d.measured.nanos = e, frames, nanos
+		if prev.e != e || frames == prev.frames {
+			return // a new engine, or no frame since: wait for the next reading
+		}
+		proc := float64(nanos-prev.nanos) / float64(frames-prev.frames) / 1e9
+		samples = float64(e.LatencySamples()) + proc*float64(d.rate)
+		if d.live != nil {
+			samples += float64(d.live.Info().LatencySamples)
+		}
+	default:
+		return
+	}
+	d.metrics.SetMeasuredLatency(time.Duration(samples / float64(d.rate) * float64(time.Second)))
 }
 
 func inputName(cfg *config.Config) string {

@@ -248,6 +248,7 @@ func TestReloadDuringReplay(t *testing.T) {
 		"sepd_frames_total", "sepd_frame_seconds_count", "sepd_iterations_per_frame", "sepd_iterations_total",
 		"sepd_input_level_dbfs", "sepd_source_level_dbfs{source=voice}", "sepd_source_level_dbfs{source=noise}",
 		"sepd_xruns_total{kind=ring_overrun}", "sepd_reconnects_total", "sepd_latency_seconds{kind=configured}",
+		"sepd_latency_seconds{kind=measured}",
 		"sepd_config_last_reload_successful", "sepd_config_last_reload_success_timestamp_seconds",
 	} {
 		v, ok := m[name]
@@ -261,6 +262,13 @@ func TestReloadDuringReplay(t *testing.T) {
 	}
 	if m["sepd_frames_total"] <= first["sepd_frames_total"] {
 		t.Errorf("frames did not increase: %v then %v", first["sepd_frames_total"], m["sepd_frames_total"])
+	}
+	// A real-time replay's measured latency is the configured (algorithmic)
+	// one plus the mean processing time of a frame: under 1 ms here (200-400
+	// us with fft 1024, BenchmarkFrame), so 50 ms of room only catches a
+	// wrong unit or a missing term.
+	if conf, meas := m["sepd_latency_seconds{kind=configured}"], m["sepd_latency_seconds{kind=measured}"]; conf != 1023.0/16000 || meas <= conf || meas > conf+0.05 {
+		t.Errorf("latency: configured %v s, measured %v s; want %v (fft_size-1 samples at 16 kHz) and up to 50 ms more", conf, meas, 1023.0/16000)
 	}
 	if m["sepd_iterations_per_frame"] != 20 {
 		t.Errorf("iterations per frame %v after the reload to 20", m["sepd_iterations_per_frame"])
