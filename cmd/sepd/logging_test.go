@@ -122,7 +122,7 @@ func TestLogFlagsOverride(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			l, err := fl.logger(&b, c.Flags(), tc.cfg)
+			l, _, err := fl.logger(&b, c.Flags(), tc.cfg)
 			if tc.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 					t.Fatalf("err = %v, want one with %q", err, tc.wantError)
@@ -152,5 +152,65 @@ func TestLogFlagsOverride(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLogControlApply: a reload's log section changes the format and the level
+// of the running logger and of the loggers derived from it (With), announces the
+// change in the settings it leaves, and leaves alone what a flag fixed.
+func TestLogControlApply(t *testing.T) {
+	var fl logFlags
+	c := &cobra.Command{Use: "run"}
+	addLogFlags(c.Flags(), &fl)
+	if err := c.ParseFlags([]string{"--log-format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	l, ctl, err := fl.logger(&b, c.Flags(), config.Log{Format: "text", Level: "warn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived := l.With("component", "bridge")
+	derived.Info("before") // dropped: warn
+
+	var announced []string
+	announce := func(s string) { announced = append(announced, s) }
+	if got := ctl.Apply(config.Log{Format: "json", Level: "warn"}, announce); got != "" || announced != nil {
+		t.Errorf("no change: Apply = %q, announced %q", got, announced)
+	}
+	// The file asks for text and debug; --log-format json stays.
+	got := ctl.Apply(config.Log{Format: "text", Level: "debug"}, func(s string) {
+		announce(s)
+		l.Warn("announce", "change", s) // still at the old settings
+	})
+	if want := "log.level warn -> debug"; got != want || len(announced) != 1 || announced[0] != want {
+		t.Errorf("Apply = %q, announced %q; want %q once", got, announced, want)
+	}
+	derived.Debug("after")
+	out := b.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2 (the announcement and the debug record):\n%s", len(lines), out)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec["msg"] != "after" || rec["component"] != "bridge" || rec["level"] != "DEBUG" {
+		t.Errorf("the derived logger's debug record after Apply: %s (%v)", lines[1], err)
+	}
+
+	// Without flags the format follows the file too.
+	b.Reset()
+	var fl2 logFlags
+	c2 := &cobra.Command{Use: "run"}
+	addLogFlags(c2.Flags(), &fl2)
+	l2, ctl2, err := fl2.logger(&b, c2.Flags(), config.Log{Format: "json", Level: "info"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ctl2.Apply(config.Log{Format: "text", Level: "info"}, func(string) {}); got != "log.format json -> text" {
+		t.Errorf("Apply = %q, want the format change", got)
+	}
+	l2.With("k", 1).Info("text now")
+	if s := b.String(); !strings.HasPrefix(s, "time=") || !strings.Contains(s, `msg="text now" k=1`) {
+		t.Errorf("after the format change: %q", s)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -51,13 +52,13 @@ Exit status: 0 clean stop, 2 bad usage, configuration or device, 1 runtime failu
 			if err != nil {
 				return usageError{err}
 			}
-			log, err := lf.logger(c.ErrOrStderr(), c.Flags(), cfg.Log)
+			log, logCtl, err := lf.logger(c.ErrOrStderr(), c.Flags(), cfg.Log)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDaemon(ctx, cfg, log, saveFree)
+			return runDaemon(ctx, cfg, log, logCtl, saveFree)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "YAML configuration file (required)")
@@ -85,6 +86,7 @@ func newDevicesCmd() *cobra.Command {
 // and the control side of the frame loop (reloads, errors, metrics).
 type daemon struct {
 	log      *slog.Logger
+	logCtl   *logControl // nil: the log settings stay as they are
 	cfg      *config.Config
 	rate     int
 	channels int
@@ -93,6 +95,11 @@ type daemon struct {
 	dev      devicePlan      // what live opened
 	xruns    *audio.Xruns
 	metrics  *metrics.Metrics
+	handler  http.Handler // the metrics listener's
+	// The metrics listener: the metrics.listen it serves ("" none) and the
+	// cancel that shuts it down.
+	listening  string
+	stopListen context.CancelFunc
 
 	mu       sync.Mutex // guards cfg, stage, files during a reload
 	stage    *engine.Stage
@@ -305,8 +312,8 @@ func deviceKey(o config.Output) string {
 	return b.String()
 }
 
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFree string) error {
-	d := &daemon{saveFree: saveFree, log: log, cfg: cfg, xruns: new(audio.Xruns), files: map[string]*fileOut{}, sinkErr: make(chan error, 16), loopDone: make(chan struct{})}
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl *logControl, saveFree string) error {
+	d := &daemon{logCtl: logCtl, saveFree: saveFree, log: log, cfg: cfg, xruns: new(audio.Xruns), files: map[string]*fileOut{}, sinkErr: make(chan error, 16), loopDone: make(chan struct{})}
 	log.Info("sepd starting", "version", buildVersion(), "config", cfg.Path)
 
 	// The input: a file (replayed in real time or as fast as possible) or a device.
@@ -405,14 +412,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, saveFr
 		}
 		return <-ch
 	}
-	if cfg.Metrics.Listen != "" {
-		srv, err := metrics.Listen(ctx, cfg.Metrics.Listen, cfg.Metrics.ListenSet, d.metrics.Handler(reload, log), log)
-		if err != nil {
-			log.Error("metrics disabled; audio goes on", "err", err)
-		} else {
-			log.Info("metrics", "addr", "http://"+srv.Addr()+"/metrics")
-		}
-	}
+	d.handler = d.metrics.Handler(reload, log)
+	d.listenMetrics(cfg)
 	rctx, rcancel := context.WithCancel(ctx)
 	defer rcancel()
 	go audio.NewXrunReporter(d.xruns, log, time.Second).Run(rctx)
@@ -488,6 +489,42 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
 	d.log.Info(msg, attrs...)
 	return total
+}
+
+// listenMetrics opens the metrics listener cfg asks for when it is not the one
+// open: at the start, and at a reload that changes metrics.listen. The new one
+// opens first and the old one then shuts down gracefully (so that a reload
+// request it carries gets its answer). An address that cannot be opened is
+// logged and the audio goes on: at the start without metrics, at a reload with
+// the listener it had (and the next reload tries again).
+func (d *daemon) listenMetrics(cfg *config.Config) {
+	addr := cfg.Metrics.Listen
+	if addr == d.listening {
+		return
+	}
+	if addr == "" {
+		d.stopListen()
+		d.listening, d.stopListen = "", nil
+		d.log.Info("metrics listener closed (metrics.listen is empty)")
+		return
+	}
+	lctx, cancel := context.WithCancel(d.ctx)
+	srv, err := metrics.Listen(lctx, addr, cfg.Metrics.ListenSet, d.handler, d.log)
+	if err != nil {
+		cancel()
+		if d.listening == "" {
+			d.log.Error("metrics disabled; audio goes on", "err", err)
+		} else {
+			d.log.Error("metrics stay where they were; audio goes on", "listening", d.listening, "err", err)
+		}
+		return
+	}
+	if d.stopListen != nil {
+		d.stopListen()
+		d.log.Info("metrics listener moved", "from", d.listening)
+	}
+	d.listening, d.stopListen = addr, cancel
+	d.log.Info("metrics", "addr", "http://"+srv.Addr()+"/metrics")
 }
 
 // measureLatency sets sepd_latency_seconds{kind="measured"}, once a second:
@@ -625,8 +662,13 @@ func (d *daemon) reload() error {
 	err := d.reloadLocked()
 	if err != nil {
 		d.log.Error("reload failed; the running configuration stays", "config", d.cfg.Path, "err", err)
+		return err
 	}
-	return err
+	d.listenMetrics(d.cfg)
+	if d.logCtl != nil {
+		d.logCtl.Apply(d.cfg.Log, func(change string) { d.log.Info("log settings change", "change", change) })
+	}
+	return nil
 }
 
 func (d *daemon) reloadLocked() error {

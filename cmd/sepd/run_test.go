@@ -637,3 +637,89 @@ func TestReloadRefusesNewInput(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadMovesMetrics: a reload that changes metrics.listen opens the new
+// address and closes the old one (the POST that asked for it, on the old one,
+// still gets its answer); one that names a port another process holds leaves the
+// listener where it was, with the error logged, and the reload itself succeeds
+// (the audio does not depend on it). A reload that changes log.level to warn
+// says so, and from then on no info record is logged (not the second reload's
+// "reloaded", not "stopped"), while the error of the taken port is.
+func TestReloadMovesMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time replay")
+	}
+	dir := replayDir(t)
+	cfg := filepath.Join(dir, "sepd.yaml")
+	addr1, addr2 := freePort(t), freePort(t)
+	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", addr1)
+	os.WriteFile(cfg, []byte(text), 0o644)
+	d := startDaemon(t, cfg)
+	ready := func(addr string) bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	waitFor(t, "the metrics listener", 10*time.Second, func() bool { return ready(addr1) })
+	post := func(addr string) {
+		t.Helper()
+		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /-/reload on %s: %s %s", addr, resp.Status, body)
+		}
+	}
+
+	// Move to addr2, and log warnings and errors only from now on.
+	os.WriteFile(cfg, []byte(strings.Replace(text, addr1, addr2, 1)+"log: {level: warn}\n"), 0o644)
+	post(addr1)
+	if !ready(addr2) {
+		t.Fatalf("nothing serves %s after the reload; log:\n%s", addr2, d.logText())
+	}
+	waitFor(t, "the old listener to close", 10*time.Second, func() bool { return !ready(addr1) })
+	if scrape(t, addr2)["sepd_config_last_reload_successful"] != 1 {
+		t.Error("the reload is not recorded as successful")
+	}
+
+	// A taken port: the listener stays on addr2.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	os.WriteFile(cfg, []byte(strings.Replace(text, addr1, l.Addr().String(), 1)+"log: {level: warn}\n"), 0o644)
+	post(addr2)
+	if scrape(t, addr2)["sepd_config_last_reload_successful"] != 1 {
+		t.Error("the reload to a taken metrics port is not recorded as successful")
+	}
+	if !ready(addr2) {
+		t.Errorf("%s stopped serving after a reload to a taken port", addr2)
+	}
+	if code := d.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logText())
+	}
+	log := d.logText()
+	for _, want := range []string{
+		`"msg":"metrics listener moved","from":"` + addr1 + `"`,
+		`"msg":"log settings change","change":"log.level info -> warn"`,
+		`"msg":"metrics stay where they were; audio goes on","listening":"` + addr2 + `"`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log has no %s:\n%s", want, log)
+		}
+	}
+	_, after, _ := strings.Cut(log, `"msg":"log settings change"`)
+	if strings.Contains(after, `"level":"INFO"`) {
+		t.Errorf("info records after log.level became warn:\n%s", log)
+	}
+	if n := len(reloadSamples(log)); n != 1 {
+		t.Errorf("%d reloads logged, want 1 (the second is after log.level warn)", n)
+	}
+}
