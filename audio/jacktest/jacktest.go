@@ -189,6 +189,15 @@ var helperBuild struct {
 	path string
 }
 
+// Prepare builds the helper process now (Run does it at its first call), so
+// that a test can keep the build's CPU load away from the live run it is about
+// to start: a `go build` on a 2-core machine starves a real-time program of
+// CPU for a second or two.
+func Prepare() error {
+	_, err := helperBinary()
+	return err
+}
+
 // helperBinary returns SEPD_JACKTEST_HELPER_BIN, or builds the helper once per
 // process into a temporary folder (go build; the build cache makes it quick).
 func helperBinary() (string, error) {

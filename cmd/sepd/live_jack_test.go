@@ -36,11 +36,16 @@ const (
 func jackServer(t *testing.T) string { return jacktest.Server(t) }
 
 // jackEnv makes the daemons that the test starts from now on clients of
-// server (startDaemon passes the environment on). It builds sepd first, so
-// that the build does not see the test's environment.
+// server (startDaemon passes the environment on). It builds sepd and the
+// jacktest helper first, so that the builds do not see the test's environment
+// and do not load the CPU during the live run (a build beside the first second
+// of a run made ring xruns).
 func jackEnv(t *testing.T, server string) {
 	t.Helper()
 	if _, err := sepdBinary(); err != nil {
+		t.Fatal(err)
+	}
+	if err := jacktest.Prepare(); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("JACK_DEFAULT_SERVER", server)
@@ -71,6 +76,17 @@ func (d *daemonRun) record(msg string) logRecord {
 		}
 	}
 	return nil
+}
+
+// recordsOf returns every record with the message msg, in order.
+func (d *daemonRun) recordsOf(msg string) []logRecord {
+	var out []logRecord
+	for _, r := range records(d.logText()) {
+		if r["msg"] == msg {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // waitRecord waits for the first record with the message msg.
@@ -322,4 +338,54 @@ func pressureSince(p0 time.Duration, t0 time.Time) string {
 		return "CPU pressure unknown (no /proc/pressure/cpu)"
 	}
 	return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (PSI cpu some)", 100*(p1-p0).Seconds()/time.Since(t0).Seconds())
+}
+
+// liveFiles reads the voice.wav and noise.wav a live run wrote in dir: mono, at
+// liveRate, of the same length.
+func liveFiles(t *testing.T, dir string) (voice, noise []float64) {
+	t.Helper()
+	var y [2][]float64
+	for c, s := range []string{"voice", "noise"} {
+		x, f, err := audio.ReadAll(filepath.Join(dir, s+".wav"))
+		if err != nil {
+			t.Fatalf("%s.wav after the run: %v", s, err)
+		}
+		if f.SampleRateHz != liveRate || f.Channels != 1 {
+			t.Fatalf("%s.wav: %d Hz, %d channels", s, f.SampleRateHz, f.Channels)
+		}
+		y[c] = x[0]
+	}
+	if len(y[0]) != len(y[1]) {
+		t.Fatalf("voice.wav has %d samples, noise.wav %d", len(y[0]), len(y[1]))
+	}
+	return y[0], y[1]
+}
+
+// findBurst finds the burst sig in sum from sample from on, where sum is
+// silent (below 1e-3) before the burst: the start is the first sample above
+// 1e-3 less sig's own lead-in below 1e-3. It returns the start (-1 when the
+// burst is not there or is cut off), the largest |sum - sig| over the burst
+// and the largest |sum| from from to the start.
+func findBurst(sum []float64, sig []float32, from int) (at int, worst, before float64) {
+	lead := 0
+	for math.Abs(float64(sig[lead])) <= 1e-3 {
+		lead++
+	}
+	at = -1
+	for i := from; i < len(sum); i++ {
+		if math.Abs(sum[i]) > 1e-3 {
+			at = i - lead
+			break
+		}
+	}
+	if at < from || at+len(sig) > len(sum) {
+		return -1, 0, 0
+	}
+	for i, v := range sig {
+		worst = max(worst, math.Abs(sum[at+i]-float64(v)))
+	}
+	for i := from; i < at; i++ {
+		before = max(before, math.Abs(sum[i]))
+	}
+	return at, worst, before
 }
