@@ -66,7 +66,10 @@ import (
 // consumer's CAS fail, and the consumer then has touched no slot. Every slot a
 // frame is written to was last read in a copy that is ordered before the write
 // by one of these loads, so there is no data race (the -race stress test
-// checks this).
+// checks this). A stale claim (reading = b stored by a consumer whose CAS is
+// about to fail because the producer has lapped it) can put limit more than a
+// capacity behind the write position; the producer then writes nothing until
+// the claim is withdrawn (see room).
 //
 // Read and Write are wait-free in the common case; a CAS retry needs the other
 // side to have made progress, so the ring is lock-free.
@@ -131,8 +134,7 @@ func (r *Ring) Free() int { return r.Cap() - r.Len() }
 func (r *Ring) Write(src []float32) int {
 	n := r.frames(src)
 	w := r.writePos.Load()
-	limit := r.limit(r.readPos.Load())
-	k := min(uint64(n), limit+r.mask+1-w)
+	k := min(uint64(n), r.room(r.limit(r.readPos.Load()), w))
 	r.put(w, src[:k*uint64(r.channels)])
 	r.writePos.Store(w + k)
 	return int(k)
@@ -165,8 +167,7 @@ func (r *Ring) WriteOverwrite(src []float32) (dropped int) {
 		}
 		rp = r.readPos.Load() // the consumer advanced it: maybe less to drop now
 	}
-	limit := r.limit(rp)
-	k := min(n, limit+capFrames-w)
+	k := min(n, r.room(r.limit(rp), w))
 	dropped += int(n - k)
 	r.put(w, src[:k*uint64(r.channels)])
 	r.writePos.Store(w + k)
@@ -227,6 +228,21 @@ func (r *Ring) limit(rp uint64) uint64 {
 		return b
 	}
 	return rp
+}
+
+// room returns how many frames the producer may write from w on, given the
+// limit: limit + capacity - w, or 0 when that is negative. It is negative only
+// for a stale claim: a consumer that loaded readPos long ago (the producer
+// has lapped it since), stored it as reading and is about to fail its CAS.
+// Honouring such a claim costs at most the frames of one write; letting the
+// uint64 difference wrap round instead let a write overwrite the oldest
+// unread frames (found by TestRingStress under CPU load: exactly one
+// capacity of frames neither read nor counted as dropped).
+func (r *Ring) room(limit, w uint64) uint64 {
+	if end := limit + r.mask + 1; end > w {
+		return end - w
+	}
+	return 0
 }
 
 func (r *Ring) frames(s []float32) int {
