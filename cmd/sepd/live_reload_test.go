@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/audio/jacktest"
 )
 
@@ -279,5 +280,69 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 			}
 		}
 		from = at + len(b.sig) + 1024 // the burst and its overlap-add tail
+	}
+}
+
+// replayDevicesConfig is a real-time replay of a file to two files and to two
+// channels of the server's "system" device.
+const replayDevicesConfig = `input: {file: mix.wav, realtime: true}
+stft: {fft_size: 1024, hop: 256}
+sources:
+  - {name: voice, bases: bases.npz, output: [{file: out/voice.wav}, {device: system, channels: [%d]}]}
+  - {name: noise, bases: bases.npz, output: [{file: out/noise.wav}, {device: system, channels: [%d]}]}
+metrics: {listen: "%s"}
+`
+
+// TestLiveReloadReplayDevicesJACK: a real-time replay of the committed 48 kHz
+// mixture to files and device channels takes a reload that swaps the channels
+// 1.2 s in. The devices reopen (a second bridge, with playback only; the
+// first one's process is gone when the reload returns) while the input stays
+// the file, so the files are untouched by it: the run ends by itself at the
+// end of the input (exit 0), and the files have the input's exact length and
+// sum to it to 1e-5 (float32 files) at every sample, across the reopen.
+func TestLiveReloadReplayDevicesJACK(t *testing.T) {
+	server := jackServer(t)
+	dir := t.TempDir()
+	liveBases(t, dir, 1024)
+	copyFile(t, liveMix, filepath.Join(dir, "mix.wav"))
+	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	jackEnv(t, server)
+	addr := freePort(t)
+	d, _, _ := startLive(t, dir, fmt.Sprintf(replayDevicesConfig, 0, 1, addr))
+	first := d.recordsOf("audio bridge started")[0]
+	time.Sleep(1200 * time.Millisecond)
+	if err := os.WriteFile(filepath.Join(dir, "sepd.yaml"), []byte(fmt.Sprintf(replayDevicesConfig, 1, 0, addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /-/reload: %s; log:\n%s", resp.Status, d.logText())
+	}
+	r := d.recordsOf("reloaded")
+	if len(r) != 1 || r[0]["devices_reopened"] != true || len(d.recordsOf("audio bridge started")) != 2 {
+		t.Fatalf("want one reload that reopened the devices and a second bridge; log:\n%s", d.logText())
+	}
+	if err := syscall.Kill(first.int(t, "pid"), 0); err != syscall.ESRCH {
+		t.Errorf("the first bridge (pid %d) is still there after the reload (kill 0: %v)", first.int(t, "pid"), err)
+	}
+	t.Logf("reloaded at input sample %d: %v", r[0].int(t, "at_sample"), r[0]["why"])
+	if code := d.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logText())
+	}
+	x, _, err := audio.ReadAll(liveMix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sum := readOutputs(t, dir, len(x[0]))
+	for i := range sum {
+		if diff := math.Abs(sum[i] - x[0][i]); diff > 1e-5 {
+			t.Fatalf("sample %d (reload at %d): sources sum to %g, input %g", i, r[0].int(t, "at_sample"), sum[i], x[0][i])
+		}
 	}
 }
