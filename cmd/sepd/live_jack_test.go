@@ -89,6 +89,24 @@ func (d *daemonRun) recordsOf(msg string) []logRecord {
 	return out
 }
 
+// waitRecords waits until the log has n records with the message msg, and
+// returns them: a record the daemon wrote before answering a request may
+// reach the test's reader of its stderr after the answer.
+func (d *daemonRun) waitRecords(t *testing.T, msg string, n int, timeout time.Duration) []logRecord {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r := d.recordsOf(msg)
+		if len(r) >= n {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %q records in the log after %v, want %d:\n%s", len(r), msg, timeout, n, d.logText())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitRecord waits for the first record with the message msg.
 func (d *daemonRun) waitRecord(t *testing.T, msg string, timeout time.Duration) logRecord {
 	t.Helper()

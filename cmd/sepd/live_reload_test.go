@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -97,7 +98,7 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
 		t.Logf("xruns so far: %v", xruns(t, scrape(t, addr)))
-		r := reloaded()
+		r := d.waitRecords(t, "reloaded", n+1, 5*time.Second)
 		if len(r) != n+1 {
 			t.Fatalf("%d \"reloaded\" records after a reload, want %d; log:\n%s", len(r), n+1, d.logText())
 		}
@@ -324,7 +325,7 @@ func TestLiveReloadReplayDevicesJACK(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST /-/reload: %s; log:\n%s", resp.Status, d.logText())
 	}
-	r := d.recordsOf("reloaded")
+	r := d.waitRecords(t, "reloaded", 1, 5*time.Second)
 	if len(r) != 1 || r[0]["devices_reopened"] != true || len(d.recordsOf("audio bridge started")) != 2 {
 		t.Fatalf("want one reload that reopened the devices and a second bridge; log:\n%s", d.logText())
 	}
@@ -344,5 +345,94 @@ func TestLiveReloadReplayDevicesJACK(t *testing.T) {
 		if diff := math.Abs(sum[i] - x[0][i]); diff > 1e-5 {
 			t.Fatalf("sample %d (reload at %d): sources sum to %g, input %g", i, r[0].int(t, "at_sample"), sum[i], x[0][i])
 		}
+	}
+}
+
+// TestLiveReloadClosesFirstJACK: on a JACK server of its own with room for
+// the system ports and one bridge only (SEPD_JACK_PORT_MAX=8: 4 system ports
+// and 3 of the bridge's; a second bridge cannot register its ports, as an
+// ALSA hw device cannot be opened twice), a reload that swaps the playback
+// channels cannot open the new devices beside the running ones. sepd then
+// closes the running ones first and opens the new ones, with silence paced by
+// the clock in between: the reload answers 200, the "reloaded" record says
+// closed_first, and the first bridge's process is gone. A second reload asks
+// for a playback channel the device does not have: the new devices do not
+// open even with the running ones closed, so sepd opens the running ones again
+// and the reload answers 500 saying so ("those are open again"), with the
+// metric at 0. The run goes on to SIGINT (exit 0), and the files hold its
+// wall-clock length to within 8 periods (4 for the start and stop, and the
+// gaps filled with silence), so the silence kept them aligned in time.
+func TestLiveReloadClosesFirstJACK(t *testing.T) {
+	name := jackServer(t) + "-ports"
+	t.Setenv("SEPD_JACK_PORT_MAX", "8")
+	jacktest.OwnServer(t, jackdScript, name)
+	dir := t.TempDir()
+	liveBases(t, dir, 1024)
+	jackEnv(t, name)
+	addr := freePort(t)
+	d, running, _ := startLive(t, dir, fmt.Sprintf(reloadDevicesConfig, 256, 10, 0, 1, addr))
+	t0 := running.time(t)
+	first := d.recordsOf("audio bridge started")[0]
+	post := func(want int) string {
+		t.Helper()
+		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("POST /-/reload: %s %s, want %d; log:\n%s", resp.Status, body, want, d.logText())
+		}
+		return string(body)
+	}
+	write := func(voiceCh, noiseCh int) {
+		t.Helper()
+		text := fmt.Sprintf(reloadDevicesConfig, 256, 10, voiceCh, noiseCh, addr)
+		if err := os.WriteFile(filepath.Join(dir, "sepd.yaml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	time.Sleep(time.Second)
+	write(1, 0)
+	post(http.StatusOK)
+	r := d.waitRecords(t, "reloaded", 1, 5*time.Second)
+	if len(r) != 1 || r[0]["devices_reopened"] != true || r[0]["closed_first"] != true || d.record("the new audio devices did not open beside the running ones; closing those first (silence meanwhile)") == nil {
+		t.Fatalf("the reload did not reopen the devices by closing the running ones first; log:\n%s", d.logText())
+	}
+	if err := syscall.Kill(first.int(t, "pid"), 0); err != syscall.ESRCH {
+		t.Errorf("the first bridge (pid %d) is still there after the reload (kill 0: %v)", first.int(t, "pid"), err)
+	}
+	warn := d.record("the new audio devices did not open beside the running ones; closing those first (silence meanwhile)")
+	t.Logf("devices away (from the warning to \"reloaded\"): %v", r[0].time(t).Sub(warn.time(t)).Round(time.Millisecond))
+
+	time.Sleep(time.Second)
+	write(1, 5) // the device has 2 playback channels
+	body := post(http.StatusInternalServerError)
+	t.Logf("reload to channel 5: %s", strings.TrimSpace(body))
+	d.waitRecords(t, "reload failed; the running configuration stays", 1, 5*time.Second)
+	if !strings.Contains(body, "those are open again") || d.record("the previous audio devices are open again") == nil {
+		t.Errorf("the failed reload does not say the running devices are open again: %q; log:\n%s", body, d.logText())
+	}
+	if ok := scrape(t, addr)["sepd_config_last_reload_successful"]; ok != 0 {
+		t.Errorf("sepd_config_last_reload_successful %v after a failed reload, want 0", ok)
+	}
+	time.Sleep(time.Second)
+	if !ready(addr) {
+		t.Errorf("/readyz is not ready after the failed reload; log:\n%s", d.logText())
+	}
+
+	stop := time.Now()
+	d.cmd.Process.Signal(os.Interrupt)
+	if code := d.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGINT; log:\n%s", code, d.logText())
+	}
+	voice, _ := liveFiles(t, dir)
+	want := stop.Sub(t0).Seconds() * liveRate
+	diff := float64(len(voice)) - want
+	t.Logf("the files hold %d samples; wall clock from \"running\" to SIGINT: %.0f samples; files - wall clock = %+.0f samples (%+.1f periods)", len(voice), want, diff, diff/livePeriod)
+	if math.Abs(diff) > 8*livePeriod {
+		t.Errorf("the files hold %d samples, the run lasted %.0f samples of wall clock: %+.0f apart, want within 8 periods", len(voice), want, diff)
 	}
 }

@@ -108,6 +108,9 @@ type daemon struct {
 	sinkErr  chan error
 	loopDone chan struct{} // closed when the frame loop has returned
 	pace     bool          // a real-time replay of a file
+	// fatal, set by a reload that lost the devices for good, stops the run
+	// (exit status 1; systemd restarts it).
+	fatal error
 
 	// measureLatency's previous reading.
 	measured struct {
@@ -432,8 +435,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 	}
 	done := make(chan error, 1)
 	var consumed int64
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	go func() {
-		n, err := engine.RunStage(ctx, st, src, engine.RunOptions{PaceHz: pace, Next: &d.next})
+		n, err := engine.RunStage(runCtx, st, src, engine.RunOptions{PaceHz: pace, Next: &d.next})
 		consumed = n
 		close(d.loopDone)
 		done <- err
@@ -453,6 +458,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 			log.Error("output failed; it is dropped and the other outputs go on", "err", err)
 		case <-measure.C:
 			d.measureLatency()
+		}
+		if d.fatal != nil {
+			stopRun() // the frame loop drains and returns: done
 		}
 	}
 }
@@ -544,6 +552,9 @@ func (d *daemon) measureLatency() {
 	var samples float64
 	switch {
 	case d.dev.lc.Input != nil:
+		if d.live == nil {
+			return // a reload lost the devices (d.fatal)
+		}
 		n, ok := d.live.MeasuredLatencySamples()
 		if !ok {
 			return
@@ -711,10 +722,18 @@ func (d *daemon) reloadLocked() error {
 	reopen := dev.changes(d.dev)
 	live := d.live
 	var opened *audio.Live
+	closedFirst := false // the running devices were closed to open the new ones
 	if reopen != "" && dev.any() {
 		d.log.Info("reload opens new audio devices", "why", reopen)
 		opened, err = audio.StartLive(d.ctx, dev.lc)
+		if err != nil && d.live != nil && !errors.Is(err, audio.ErrNoDevice) && !errors.Is(err, audio.ErrSampleRate) {
+			opened, err = d.openAfterClosing(dev, err)
+			closedFirst = true
+		}
 		if err != nil {
+			if closedFirst {
+				return fmt.Errorf("%s: %s, but the new devices did not open: %w", cfg.Path, reopen, err)
+			}
 			return fmt.Errorf("%s: %s, but the new devices did not open (the running ones stay): %w", cfg.Path, reopen, err)
 		}
 		live = opened
@@ -722,6 +741,9 @@ func (d *daemon) reloadLocked() error {
 	closeOpened := func() {
 		if opened != nil {
 			opened.Close()
+		}
+		if closedFirst {
+			d.restoreDevices()
 		}
 	}
 
@@ -762,16 +784,11 @@ func (d *daemon) reloadLocked() error {
 		}
 		d.log.Warn("reload rebuilds the stream", "why", rebuilt.Error(), "gap_samples_at_most", cfg.STFT.FFTSize)
 	}
-	d.next.Store(st)
-	select {
-	case <-st.Adopted:
-	case <-d.loopDone:
-		d.next.Store(nil)
+	if err := d.swap(st); err != nil {
 		abortNew()
 		closeOpened()
-		return errors.New("run: the input ended before the new configuration could be swapped in")
+		return err
 	}
-	d.stage = st
 	d.cfg = cfg
 	d.metrics.SetEngine(e, d.rate)
 	// Files of outputs that are gone are finished now that no frame writes them.
@@ -808,12 +825,158 @@ func (d *daemon) reloadLocked() error {
 		}
 		d.live, d.dev = opened, dev
 		attrs = append(attrs, "why", reopen)
+		if closedFirst {
+			attrs = append(attrs, "closed_first", true)
+		}
 	}
 	// The latency may have changed: say it, as at the start.
 	attrs = append(attrs, "fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window)
 	total := d.logLatency("reloaded", e, cfg, attrs...)
 	d.metrics.SetConfiguredLatency(time.Duration(total) * time.Second / time.Duration(d.rate))
 	return nil
+}
+
+// swap hands st to the frame loop and waits until it runs it.
+func (d *daemon) swap(st *engine.Stage) error {
+	d.next.Store(st)
+	select {
+	case <-st.Adopted:
+		d.stage = st
+		return nil
+	case <-d.loopDone:
+		d.next.Store(nil)
+		return errors.New("run: the input ended before the new configuration could be swapped in")
+	}
+}
+
+// pacedSilence is a Source of silence at the sample rate by the wall clock:
+// the input while a device input is away during a reload (openAfterClosing),
+// so that file outputs stay aligned in time.
+type pacedSilence struct {
+	rate  int
+	start time.Time
+	done  int64
+}
+
+func (p *pacedSilence) Read(dst [][]float64) (int, error) {
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	n := len(dst[0])
+	due := p.start.Add(time.Duration(float64(p.done+int64(n)) / float64(p.rate) * float64(time.Second)))
+	time.Sleep(time.Until(due))
+	for _, c := range dst {
+		clear(c)
+	}
+	p.done += int64(n)
+	return n, nil
+}
+
+// withoutDevices is a stage of st's engine (the same one: nothing to carry
+// over) with st's sinks but the device outputs, reading src (nil: the run's
+// source).
+func withoutDevices(st *engine.Stage, src engine.Source) (*engine.Stage, error) {
+	sinks := make([]engine.Sink, len(st.Sinks))
+	for i, s := range st.Sinks {
+		switch v := s.(type) {
+		case *channelMap:
+		case engine.Fanout:
+			var f engine.Fanout
+			for _, x := range v {
+				if _, ok := x.(*channelMap); !ok {
+					f = append(f, x)
+				}
+			}
+			if len(f) > 0 {
+				sinks[i] = f
+			}
+		default:
+			sinks[i] = s
+		}
+	}
+	ns, err := engine.NewStage(st.Engine, sinks)
+	if err != nil {
+		return nil, err
+	}
+	ns.Source = src
+	return ns, nil
+}
+
+// openAfterClosing is the second way to the devices of dev, when they did not
+// open beside the running ones (first is why): a device that opens only once,
+// such as an ALSA hw device, or a JACK server out of ports. The frame loop
+// moves to the running engine without its device outputs, reading silence
+// paced by the clock in place of a device input (file outputs go on, aligned
+// in time); the running devices close, and the new ones open. When they still
+// do not open, the running configuration's devices open again and the error
+// says so; when even they do not, the run cannot go on: d.fatal is set.
+func (d *daemon) openAfterClosing(dev devicePlan, first error) (*audio.Live, error) {
+	d.log.Warn("the new audio devices did not open beside the running ones; closing those first (silence meanwhile)", "err", first)
+	var src engine.Source
+	if d.dev.lc.Input != nil {
+		src = &pacedSilence{rate: d.rate}
+	}
+	interim, err := withoutDevices(d.stage, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.swap(interim); err != nil {
+		return nil, err
+	}
+	if err := d.live.Close(); err != nil && !errors.Is(err, io.EOF) {
+		d.log.Warn("closing the previous audio devices", "err", err)
+	}
+	d.live = nil
+	opened, err := audio.StartLive(d.ctx, dev.lc)
+	if err == nil {
+		return opened, nil
+	}
+	if rerr := d.restoreDevices(); rerr != nil {
+		return nil, fmt.Errorf("%w; and the previous devices did not open again: %v", err, rerr)
+	}
+	return nil, fmt.Errorf("%w (also with the running devices closed; those are open again)", err)
+}
+
+// restoreDevices opens the running configuration's devices again, after
+// openAfterClosing closed them, and hands the frame loop a stage of the
+// running engine with them. If they do not open while the run goes on, the
+// run cannot go on with its devices: d.fatal is set.
+func (d *daemon) restoreDevices() error {
+	select {
+	case <-d.loopDone:
+		return nil // the run is over: nothing to play to
+	default:
+	}
+	err := func() error {
+		live, err := audio.StartLive(d.ctx, d.dev.lc)
+		if err != nil {
+			return err
+		}
+		st, err := d.buildStage(d.stage.Engine, d.cfg, live, true)
+		if err != nil {
+			live.Close()
+			return err
+		}
+		if d.dev.lc.Input != nil {
+			st.Source = &deadlineSource{src: live, period: d.dev.slack, xruns: d.xruns}
+		}
+		if err := d.swap(st); err != nil {
+			live.Close()
+			return err
+		}
+		d.live = live
+		d.log.Info("the previous audio devices are open again")
+		return nil
+	}()
+	select {
+	case <-d.loopDone:
+	default:
+		if err != nil && d.fatal == nil {
+			d.fatal = fmt.Errorf("run: a reload closed the audio devices and they did not open again: %w", err)
+			d.log.Error("stopping: the audio devices are gone", "err", d.fatal)
+		}
+	}
+	return err
 }
 
 // finish closes every output file after the frame loop ended.
@@ -823,6 +986,9 @@ func (d *daemon) finish(runErr error, consumed int64) error {
 	var errs []error
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		errs = append(errs, runErr)
+	}
+	if d.fatal != nil {
+		errs = append(errs, d.fatal)
 	}
 	for _, f := range d.files {
 		if f.sink.failed.Load() {

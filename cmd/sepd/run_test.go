@@ -149,6 +149,16 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 	return out
 }
 
+// ready reports whether GET /readyz at addr answers 200.
+func ready(addr string) bool {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -591,14 +601,7 @@ func TestReloadRefusesNewInput(t *testing.T) {
 	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", addr)
 	os.WriteFile(cfg, []byte(text), 0o644)
 	d := startDaemon(t, cfg)
-	waitFor(t, "the metrics listener", 10*time.Second, func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, "the metrics listener", 10*time.Second, func() bool { return ready(addr) })
 	copyFile(t, filepath.Join(dir, "mix.wav"), filepath.Join(dir, "other.wav"))
 	for _, c := range []struct{ from, to, want string }{
 		{"file: mix.wav", "file: other.wav", "/other.wav; restart sepd to start on a new input"},
@@ -655,14 +658,6 @@ func TestReloadMovesMetrics(t *testing.T) {
 	text := fmt.Sprintf(replayConfig, 10, 2.0, "bases.npz", "bases.npz", addr1)
 	os.WriteFile(cfg, []byte(text), 0o644)
 	d := startDaemon(t, cfg)
-	ready := func(addr string) bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}
 	waitFor(t, "the metrics listener", 10*time.Second, func() bool { return ready(addr1) })
 	post := func(addr string) {
 		t.Helper()
