@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -406,4 +407,31 @@ func findBurst(sum []float64, sig []float32, from int) (at int, worst, before fl
 		before = max(before, math.Abs(sum[i]))
 	}
 	return at, worst, before
+}
+
+// parseXruns reads an XrunCounts summary as the log writes it ("none" or
+// "kind=n kind=n ...").
+func parseXruns(t *testing.T, summary string) audio.XrunCounts {
+	t.Helper()
+	var c audio.XrunCounts
+	if summary == "none" {
+		return c
+	}
+	for _, f := range strings.Fields(summary) {
+		name, n, _ := strings.Cut(f, "=")
+		found := false
+		for k := range c {
+			if audio.XrunKind(k).String() == name {
+				v, err := strconv.ParseUint(n, 10, 64)
+				if err != nil {
+					t.Fatalf("xrun summary %q: %v", summary, err)
+				}
+				c[k], found = v, true
+			}
+		}
+		if !found {
+			t.Fatalf("xrun summary %q: no kind %q", summary, name)
+		}
+	}
+	return c
 }

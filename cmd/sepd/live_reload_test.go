@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -85,14 +84,7 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	reload := func() logRecord {
 		t.Helper()
 		n := len(reloaded())
-		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST /-/reload: %s; log:\n%s", resp.Status, d.logText())
-		}
+		postReload(t, d, addr, http.StatusOK)
 		if ok := scrape(t, addr)["sepd_config_last_reload_successful"]; ok != 1 {
 			t.Errorf("sepd_config_last_reload_successful %v after a good reload, want 1", ok)
 		}
@@ -317,14 +309,7 @@ func TestLiveReloadReplayDevicesJACK(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sepd.yaml"), []byte(fmt.Sprintf(replayDevicesConfig, 1, 0, addr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /-/reload: %s; log:\n%s", resp.Status, d.logText())
-	}
+	postReload(t, d, addr, http.StatusOK)
 	r := d.waitRecords(t, "reloaded", 1, 5*time.Second)
 	if len(r) != 1 || r[0]["devices_reopened"] != true || len(d.recordsOf("audio bridge started")) != 2 {
 		t.Fatalf("want one reload that reopened the devices and a second bridge; log:\n%s", d.logText())
@@ -373,19 +358,7 @@ func TestLiveReloadClosesFirstJACK(t *testing.T) {
 	d, running, _ := startLive(t, dir, fmt.Sprintf(reloadDevicesConfig, 256, 10, 0, 1, addr))
 	t0 := running.time(t)
 	first := d.recordsOf("audio bridge started")[0]
-	post := func(want int) string {
-		t.Helper()
-		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("POST /-/reload: %s %s, want %d; log:\n%s", resp.Status, body, want, d.logText())
-		}
-		return string(body)
-	}
+	post := func(want int) string { return postReload(t, d, addr, want) }
 	write := func(voiceCh, noiseCh int) {
 		t.Helper()
 		text := fmt.Sprintf(reloadDevicesConfig, 256, 10, voiceCh, noiseCh, addr)

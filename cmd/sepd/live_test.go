@@ -224,7 +224,9 @@ const (
 //     the final "stopped" log record: no ring over- or underrun, no missed
 //     deadline; input overflows and output underflows only as many as an
 //     independent JACK client saw in the same run (the server's own missed
-//     cycles, which every client sees; under -race see countedXruns);
+//     cycles, which every client sees; under -race see countedXruns), and
+//     ring xruns or missed deadlines only in a second of such a server xrun
+//     or the one after (its consequences, logged);
 //   - the Go heap does not grow after the first second. The criterion is on
 //     the post-GC heap, not on go_memstats_heap_alloc_bytes, which rises
 //     between collections and drops at each (a sawtooth whose height is the
@@ -392,6 +394,13 @@ func steadyRun(t *testing.T, server string) string {
 	// be as many as the client saw; everything sepd causes itself (ring over- and
 	// underruns, missed deadlines) must be zero.
 	//
+	// Ring xruns and missed deadlines in a second in which sepd saw a server
+	// xrun, or in the second after, are the server's too: a server that
+	// missed cycles wakes its clients late and then in a burst, and the
+	// bridge drops or pads a block to keep its lag (seen in CI: 56 server
+	// xruns, seen by the client too, with 6 ring overruns in the same
+	// seconds). They are logged and not counted against sepd.
+	//
 	// The first second is judged apart: the jacktest client joins the
 	// server's graph then, and a client's activation can make the dummy
 	// backend miss a cycle before the client's own callbacks run (seen once
@@ -400,7 +409,18 @@ func steadyRun(t *testing.T, server string) string {
 	// above holds.
 	startup := countedXruns(first.xruns)
 	x := countedXruns(last.xruns.Sub(first.xruns))
-	t.Logf("server xruns seen by the independent client: %d; xruns in the first second: %v", serverXruns, first.xruns)
+	var excused audio.XrunCounts
+	serverXrun := func(c audio.XrunCounts) bool { return c[audio.InputOverflow]+c[audio.OutputUnderflow] > 0 }
+	for i := 1; i < len(samples); i++ {
+		delta := samples[i].xruns.Sub(samples[i-1].xruns)
+		if serverXrun(delta) || i > 1 && serverXrun(samples[i-1].xruns.Sub(samples[i-2].xruns)) {
+			for _, k := range []audio.XrunKind{audio.RingOverrun, audio.RingUnderrun, audio.DeadlineMissed} {
+				excused[k] += delta[k]
+				x[k] -= delta[k]
+			}
+		}
+	}
+	t.Logf("server xruns seen by the independent client: %d; xruns in the first second: %v; sepd's xruns in seconds of server xruns (not counted): %v", serverXruns, first.xruns, excused)
 	var problems []string
 	if startup.Total() != 0 && !serverXrunsOnly(startup.String()) {
 		problems = append(problems, fmt.Sprintf("xruns of sepd's making in the first second: %v; %s", startup, pressure))
@@ -421,8 +441,12 @@ func steadyRun(t *testing.T, server string) string {
 	if stopped == nil {
 		t.Fatalf("no \"stopped\" record:\n%s", d.logText())
 	}
-	if x := stopped.str(t, "xruns"); x != "none" && !((raceEnabled || serverXruns > 0 || startup.Total() > 0) && serverXrunsOnly(x)) {
-		problems = append(problems, fmt.Sprintf("the final log record counts xruns: %s; %s", x, pressure))
+	// The final record counts what /metrics counted, and after the last
+	// scrape at most server xruns more.
+	if x := stopped.str(t, "xruns"); x != last.xruns.String() {
+		if more := parseXruns(t, x).Sub(last.xruns); !serverXrunsOnly(more.String()) && more.Total() != 0 {
+			problems = append(problems, fmt.Sprintf("the final log record counts xruns %s, /metrics at %d s %v; %s", x, steadySeconds, last.xruns, pressure))
+		}
 	}
 	y, f, err := audio.ReadAll(filepath.Join(dir, "voice.wav"))
 	if err != nil {

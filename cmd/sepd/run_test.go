@@ -149,6 +149,22 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 	return out
 }
 
+// postReload sends POST /-/reload to the daemon d at addr and fails the test
+// unless the answer has status want; it returns the body.
+func postReload(t *testing.T, d *daemonRun, addr string, want int) string {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("POST /-/reload on %s: %s %s, want %d; log:\n%s", addr, resp.Status, bytes.TrimSpace(body), want, d.logText())
+	}
+	return string(body)
+}
+
 // ready reports whether GET /readyz at addr answers 200.
 func ready(addr string) bool {
 	resp, err := http.Get("http://" + addr + "/readyz")
@@ -609,15 +625,10 @@ func TestReloadRefusesNewInput(t *testing.T) {
 			"the device outputs change, but the new devices did not open (the running ones stay)"},
 	} {
 		os.WriteFile(cfg, []byte(strings.Replace(text, c.from, c.to, 1)), 0o644)
-		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		t.Logf("reload with %q: %s %s", c.to, resp.Status, bytes.TrimSpace(body))
-		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), c.want) {
-			t.Errorf("reload with %q: %s %q, want 500 and %q", c.to, resp.Status, body, c.want)
+		body := postReload(t, d, addr, http.StatusInternalServerError)
+		t.Logf("reload with %q: %s", c.to, strings.TrimSpace(body))
+		if !strings.Contains(body, c.want) {
+			t.Errorf("reload with %q: %q, want %q", c.to, body, c.want)
 		}
 		if ok := scrape(t, addr)["sepd_config_last_reload_successful"]; ok != 0 {
 			t.Errorf("reload with %q: sepd_config_last_reload_successful %v, want 0", c.to, ok)
@@ -659,18 +670,7 @@ func TestReloadMovesMetrics(t *testing.T) {
 	os.WriteFile(cfg, []byte(text), 0o644)
 	d := startDaemon(t, cfg)
 	waitFor(t, "the metrics listener", 10*time.Second, func() bool { return ready(addr1) })
-	post := func(addr string) {
-		t.Helper()
-		resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST /-/reload on %s: %s %s", addr, resp.Status, body)
-		}
-	}
+	post := func(addr string) { postReload(t, d, addr, http.StatusOK) }
 
 	// Move to addr2, and log warnings and errors only from now on.
 	os.WriteFile(cfg, []byte(strings.Replace(text, addr1, addr2, 1)+"log: {level: warn}\n"), 0o644)
