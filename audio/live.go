@@ -295,9 +295,16 @@ func (l *Live) MeasuredLatencySamples() (n int, ok bool) {
 	if info.Input == nil || len(info.Outputs) == 0 {
 		return 0, false
 	}
-	frames := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(l.rate))) }
-	return frames(info.Input.DeviceLatency) + int(lag) + frames(info.Outputs[0].DeviceLatency), true
+	return l.durFrames(info.Input.DeviceLatency) + int(lag) + l.durFrames(info.Outputs[0].DeviceLatency), true
 }
+
+// durFrames is a device latency in frames, rounded.
+func (l *Live) durFrames(d time.Duration) int { return int(math.Round(d.Seconds() * float64(l.rate))) }
+
+// marginFrames is the lag from capture to playback the bridge holds for a
+// playback stream: its prefill rounded up to whole blocks (see relayPlayback).
+// LatencySamples counts it and MeasuredLatencySamples measures it.
+func marginFrames(prefill, block int) int { return (prefill + block - 1) / block * block }
 
 // Connected reports whether a bridge is running with its streams open (for
 // a health check). It does not allocate.
@@ -625,13 +632,12 @@ func (l *Live) watch(c *liveChild) string {
 // goUp makes c the current child: Read takes its capture, writes go to it.
 func (l *Live) goUp(c *liveChild) {
 	info := LiveInfo{Input: c.ready.Input, Outputs: c.ready.Outputs, JACKClientName: c.ready.Client}
-	sec := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(l.rate))) }
 	if info.Input != nil {
-		info.LatencySamples = sec(info.Input.DeviceLatency)
+		info.LatencySamples = l.durFrames(info.Input.DeviceLatency)
 	}
 	out := 0
 	for _, o := range info.Outputs {
-		out = max(out, sec(o.DeviceLatency)+(o.PrefillFrames+l.block-1)/l.block*l.block)
+		out = max(out, l.durFrames(o.DeviceLatency)+marginFrames(o.PrefillFrames, l.block))
 	}
 	info.LatencySamples += out
 	l.mu.Lock()
@@ -697,18 +703,14 @@ func (l *Live) shutdown(c *liveChild) error {
 	return err
 }
 
-// ringFrames is the playback in flight at most: the daemon's ring and the
-// largest device ring.
+// ringFrames is the playback in flight at most: the daemon's ring and a
+// device ring, which is at most as large (StartLive sizes the daemon's ring
+// from the largest device ring, both rounded to a power of two).
 func (l *Live) ringFrames() int {
-	n := 0
-	if l.out != nil {
-		n = l.out.Cap()
+	if l.out == nil {
+		return 0
 	}
-	m := 0
-	for _, o := range l.cfg.Outputs {
-		m = max(m, o.RingFrames, 16*l.block)
-	}
-	return n + m
+	return 2 * l.out.Cap()
 }
 
 // liveChild is one bridge process and the goroutines that serve it.

@@ -436,7 +436,7 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			if tag < 0 || capt == nil || !s.primed.Load() {
 				run[d] = 0
 			} else {
-				margin := (s.info.PrefillFrames + block - 1) / block * block
+				margin := marginFrames(s.info.PrefillFrames, block)
 				level := s.ring.Len()
 				plays := int64(cc)*int64(block) + int64(level) + int64(block)
 				if d == 0 {
