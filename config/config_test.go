@@ -359,8 +359,8 @@ func nan() float64 { var zero float64; return zero / zero }
 
 func TestMarshalRoundTrip(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "good", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/good/*.yaml (%v)", err)
 	}
 	for _, file := range files {
 		c, err := Load(file)

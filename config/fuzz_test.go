@@ -12,8 +12,8 @@ import (
 // The corpus is every file under testdata/good and testdata/bad.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*", "*.yaml"))
-	if err != nil {
-		f.Fatal(err)
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed corpus in testdata/*/*.yaml (%v)", err)
 	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)

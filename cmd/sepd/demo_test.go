@@ -20,7 +20,7 @@ type reference struct {
 
 // TestDemoQuality runs `sepd demo` and checks, per source:
 //   - the SDR improvement over the mixture is at least 6 dB (the issue's floor);
-//   - sepd's SDR is within 0.5 dB of the numpy prototype of the same streaming
+//   - sepd's SDR is within 0.1 dB of the numpy prototype of the same streaming
 //     algorithm (reference.py "streaming": same windows, floor 1e-3, 10 KL iterations);
 //     0.1 dB allows for float32 output files and BSS Eval solver rounding (measured
 //     difference: under 0.01 dB);
@@ -40,7 +40,15 @@ func TestDemoQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(scores) != 2 {
+		t.Fatalf("%d sources scored, want 2 (voice, noise)", len(scores))
+	}
 	for _, s := range scores {
+		for _, kind := range []string{"batch", "streaming", "oracle"} {
+			if _, ok := ref.Results[kind][s.Source]; !ok {
+				t.Fatalf("reference.json has no %s result for %s", kind, s.Source)
+			}
+		}
 		t.Logf("%s: mixture %.2f dB, sepd %.2f dB (%+.2f), sklearn batch %.2f dB, numpy streaming %.2f dB, oracle %.2f dB",
 			s.Source, s.MixSDR, s.OutSDR, s.ImprovementSDRdB,
 			ref.Results["batch"][s.Source].SDR, ref.Results["streaming"][s.Source].SDR, ref.Results["oracle"][s.Source].SDR)

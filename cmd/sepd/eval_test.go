@@ -202,6 +202,9 @@ func TestEvalChannel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if len(all.Sources) != 2 || len(one.Sources) != 2 {
+		t.Fatalf("%d and %d sources scored, want 2 and 2", len(all.Sources), len(one.Sources))
+	}
 	if !slices.Equal(one.Scored, []int{1}) || !slices.Equal(all.Scored, []int{0, 1}) {
 		t.Fatalf("channels scored: %v and %v", one.Scored, all.Scored)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,19 +252,10 @@ func scoreDemo(t testing.TB, names []string, path func(s int) string) (mix, out 
 	}
 	mix = map[string]float64{"voice": rm.SDR[0], "noise": rm.SDR[1]}
 	out = map[string]float64{"voice": r.SDR[0]}
-	if slicesContains(names, "noise") {
+	if slices.Contains(names, "noise") {
 		out["noise"] = r.SDR[1]
 	}
 	return mix, out
-}
-
-func slicesContains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // TestLearnRoundTrip: bases that `sepd learn` learns from the demo's
@@ -342,7 +334,7 @@ func TestSemiSupervised(t *testing.T) {
 			names := []string{"voice", "background"}
 			_, semi := scoreDemo(t, names, func(s int) string { return filepath.Join(out, names[s]+".wav") })
 			gainSup, gainSemi := sup["voice"]-mix["voice"], semi["voice"]-mix["voice"]
-			fmt.Printf("semi-supervised, %d free bases: voice SDR mixture %.2f dB, semi-supervised %.2f dB (%+.2f), supervised %.2f dB (%+.2f): %.0f%% of the supervised improvement\n",
+			t.Logf("semi-supervised, %d free bases: voice SDR mixture %.2f dB, semi-supervised %.2f dB (%+.2f), supervised %.2f dB (%+.2f): %.0f%% of the supervised improvement",
 				r, mix["voice"], semi["voice"], gainSemi, sup["voice"], gainSup, 100*gainSemi/gainSup)
 			if !(gainSemi >= gainSup/2) {
 				t.Errorf("voice SDR improvement %.2f dB, less than half of the supervised %.2f dB", gainSemi, gainSup)
@@ -367,7 +359,7 @@ func reuseSaved(t *testing.T, path string, r int, voiceBases string, mixSDR floa
 	cfg := demoConfig(voiceBases)
 	cfg.Sources = []config.Source{{Name: "voice", Bases: voiceBases}, {Name: "background", Bases: path}}
 	_, fixed := demoSDR(t, cfg, 0)
-	fmt.Printf("  the saved free bases as a fixed source: voice SDR %.2f dB (%+.2f)\n", fixed["voice"], fixed["voice"]-mixSDR)
+	t.Logf("the saved free bases as a fixed source: voice SDR %.2f dB (%+.2f)", fixed["voice"], fixed["voice"]-mixSDR)
 	if !(fixed["voice"] > mixSDR) {
 		t.Errorf("with the saved bases fixed, voice SDR %.2f dB, mixture %.2f dB", fixed["voice"], mixSDR)
 	}
