@@ -388,15 +388,7 @@ func (c *Capture) Read(dst [][]float64) (int, error) {
 // same length. It does not allocate.
 func (c *Capture) ReadContext(ctx context.Context, dst [][]float64) (int, error) {
 	ch := c.cfg.Channels
-	if len(dst) != ch {
-		panic("audio: Capture.Read: len(dst) != number of channels")
-	}
-	want := len(dst[0])
-	for _, d := range dst {
-		if len(d) != want {
-			panic("audio: Capture.Read: channels of different lengths")
-		}
-	}
+	want := checkBlock(dst, ch, "Capture.Read", "dst")
 	select {
 	case <-c.closed:
 		return 0, io.EOF
@@ -585,15 +577,7 @@ func (w *PlaybackWriter) Channels() []int { return w.channels }
 // and all src[i] have the same length. It does not allocate.
 func (w *PlaybackWriter) Write(src [][]float64) error {
 	p := w.p
-	if len(src) != len(w.channels) {
-		panic("audio: PlaybackWriter.Write: len(src) != number of channels")
-	}
-	n := len(src[0])
-	for _, s := range src {
-		if len(s) != n {
-			panic("audio: PlaybackWriter.Write: channels of different lengths")
-		}
-	}
+	n := checkBlock(src, len(w.channels), "PlaybackWriter.Write", "src")
 	s := p.cur
 	select {
 	case <-p.closed:

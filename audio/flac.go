@@ -112,7 +112,7 @@ func (f *FLACReader) String() string {
 // It panics if len(dst) != Format().Channels or the dst[c] differ in length. It
 // allocates when it decodes a new FLAC frame (inside mewkiz/flac).
 func (f *FLACReader) Read(dst [][]float64) (int, error) {
-	want := checkFileDst(dst, f.format.Channels)
+	want := checkBlock(dst, f.format.Channels, "FLACReader.Read", "dst")
 	if f.closed {
 		return 0, fmt.Errorf("audio: %s: Read after Close: %w", f.name, os.ErrClosed)
 	}

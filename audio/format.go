@@ -95,16 +95,21 @@ var (
 	ErrNoSamples = errors.New("no samples")
 )
 
-// checkFileDst panics unless dst has one slice per channel, all of one length,
-// and returns that length.
-func checkFileDst(dst [][]float64, channels int) int {
-	if len(dst) != channels {
-		panic(fmt.Sprintf("audio: Read: len(dst) = %d, want %d (one slice per channel)", len(dst), channels))
+// checkBlock panics unless blk has one slice per channel, all of one length,
+// and returns that length. who ("WAVWriter.Write") and arg ("src") name the
+// method and its argument in the panic message, which is formatted only when
+// it panics, so the check does not allocate.
+func checkBlock(blk [][]float64, channels int, who, arg string) int {
+	if len(blk) != channels {
+		panic(fmt.Sprintf("audio: %s: len(%s) = %d, want %d (one slice per channel)", who, arg, len(blk), channels))
 	}
-	n := len(dst[0])
-	for c := 1; c < len(dst); c++ {
-		if len(dst[c]) != n {
-			panic(fmt.Sprintf("audio: Read: len(dst[%d]) = %d differs from len(dst[0]) = %d", c, len(dst[c]), n))
+	if len(blk) == 0 {
+		return 0
+	}
+	n := len(blk[0])
+	for c := 1; c < len(blk); c++ {
+		if len(blk[c]) != n {
+			panic(fmt.Sprintf("audio: %s: len(%s[%d]) = %d differs from len(%s[0]) = %d (channels of different lengths)", who, arg, c, len(blk[c]), arg, n))
 		}
 	}
 	return n

@@ -323,16 +323,8 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 		return 0, errNoLiveInput
 	}
 	ch := l.inCh
-	if len(dst) != ch {
-		panic("audio: Live.Read: len(dst) != number of input channels")
-	}
-	stride := ch + 1 // the tag column
-	want := len(dst[0])
-	for _, d := range dst {
-		if len(d) != want {
-			panic("audio: Live.Read: channels of different lengths")
-		}
-	}
+	want := checkBlock(dst, ch, "Live.Read", "dst") // one slice per input channel
+	stride := ch + 1                                // the tag column
 	n := 0
 	for n < want {
 		select {
@@ -453,15 +445,7 @@ func (l *Live) Writer(output int, channels ...int) (*LiveWriter, error) {
 // length. It does not allocate.
 func (w *LiveWriter) Write(src [][]float64) error {
 	l := w.l
-	if len(src) != len(w.cols) {
-		panic("audio: LiveWriter.Write: len(src) != number of channels")
-	}
-	n := len(src[0])
-	for _, s := range src {
-		if len(s) != n {
-			panic("audio: LiveWriter.Write: channels of different lengths")
-		}
-	}
+	n := checkBlock(src, len(w.cols), "LiveWriter.Write", "src") // one slice per writer channel
 	select {
 	case <-l.closing:
 		return io.EOF

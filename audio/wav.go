@@ -368,7 +368,7 @@ func (w *WAVReader) isFloat() bool { return w.kind == wavF32 || w.kind == wavF64
 // It does not allocate. A float sample that is NaN or infinite is an error
 // wrapping ErrMalformedFile.
 func (w *WAVReader) Read(dst [][]float64) (int, error) {
-	want := checkFileDst(dst, w.format.Channels)
+	want := checkBlock(dst, w.format.Channels, "WAVReader.Read", "dst")
 	if w.closed {
 		return 0, fmt.Errorf("audio: %s: Read after Close: %w", w.name, os.ErrClosed)
 	}

@@ -167,15 +167,7 @@ func (w *WAVWriter) Write(src [][]float64) error {
 	if w.state != wavWriting {
 		return fmt.Errorf("audio: %s: Write after Close or Abort: %w", w.path, os.ErrClosed)
 	}
-	if len(src) != w.format.Channels {
-		panic(fmt.Sprintf("audio: WAVWriter.Write: len(src) = %d, want %d (one slice per channel)", len(src), w.format.Channels))
-	}
-	n := len(src[0])
-	for c := 1; c < len(src); c++ {
-		if len(src[c]) != n {
-			panic(fmt.Sprintf("audio: WAVWriter.Write: len(src[%d]) = %d differs from len(src[0]) = %d", c, len(src[c]), n))
-		}
-	}
+	n := checkBlock(src, w.format.Channels, "WAVWriter.Write", "src")
 	if w.err != nil {
 		return w.err
 	}
