@@ -22,7 +22,6 @@ const (
 // it, so that they compute exactly the same numbers. A kernel owns scratch
 // buffers and is not safe for concurrent use; step allocates nothing.
 type kernel struct {
-	f, k  int
 	w     blas64.General // F x K
 	beta  float64
 	gamma float64 // exponent of the update ratio: 1/(2-beta) for beta < 1, else 1
@@ -44,7 +43,7 @@ type kernel struct {
 func newKernel(w blas64.General, beta, l1 float64) *kernel {
 	f, k := w.Rows, w.Cols
 	kn := &kernel{
-		f: f, k: k, w: w, beta: beta, gamma: gammaFor(beta), l1: l1,
+		w: w, beta: beta, gamma: gammaFor(beta), l1: l1,
 		wh: make([]float64, f), tmp: make([]float64, f),
 		num: make([]float64, k), den: make([]float64, k),
 	}
