@@ -51,7 +51,7 @@ func benchSetup(fftSize, k int) (*Bases, [][]float64) {
 // BenchmarkProcess is the per-frame projection and masks (Separator.Process)
 // for the (fft_size, K, iterations) pairs of DESIGN.md, with hop fft_size/4:
 //
-//	go test -run XXX -bench Process -benchtime 2000x ./separate
+//	go test -run XXX -bench 'Process$' -benchtime 2000x ./separate
 //
 // us/frame is the time per call; xRT@16kHz and xRT@48kHz are how many times
 // faster than real time that is, for one hop (fft_size/4 samples) per frame.
