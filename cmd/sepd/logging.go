@@ -27,6 +27,15 @@ var logLevels = map[string]slog.Level{
 	"error": slog.LevelError,
 }
 
+// parseLevel reads a log level as the configuration file writes it.
+func parseLevel(level string) (slog.Level, error) {
+	lv, ok := logLevels[level]
+	if !ok {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	return lv, nil
+}
+
 // newLogger returns a logger writing to w in format "text" (logfmt-like
 // key=value lines) or "json" (one object a line), dropping records below level
 // ("debug", "info", "warn" or "error"). Values are matched exactly, as in the
@@ -57,9 +66,9 @@ func newLogControl(w io.Writer, format, level string) (*slog.Logger, *logControl
 
 // set checks and applies a format and a level.
 func (c *logControl) set(format, level string) error {
-	lv, ok := logLevels[level]
-	if !ok {
-		return fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	lv, err := parseLevel(level)
+	if err != nil {
+		return err
 	}
 	opts := &slog.HandlerOptions{Level: &c.level}
 	var h slog.Handler
@@ -173,8 +182,7 @@ func (fl *logFlags) logger(w io.Writer, f *pflag.FlagSet, cfg config.Log) (*slog
 	if f.Changed("log-level") {
 		level, levelFrom = fl.level, "--log-level"
 	}
-	if _, ok := logLevels[level]; !ok {
-		_, err := newLogger(w, "text", level)
+	if _, err := parseLevel(level); err != nil {
 		return nil, nil, usagef("%s: %w", levelFrom, err)
 	}
 	l, c, err := newLogControl(w, format, level)

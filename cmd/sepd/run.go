@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -101,13 +100,14 @@ type daemon struct {
 	listening  string
 	stopListen context.CancelFunc
 
-	mu       sync.Mutex // guards cfg, stage, files during a reload
+	// Everything here belongs to the control goroutine (runDaemon's loop:
+	// reloads, measurements, the end); the frame loop sees only the Stages
+	// handed over through next.
 	stage    *engine.Stage
-	files    map[string]*fileOut // by source name + "\x00" + path
+	files    map[string]*fileOut // by fileKey
 	next     atomic.Pointer[engine.Stage]
 	sinkErr  chan error
 	loopDone chan struct{} // closed when the frame loop has returned
-	pace     bool          // a real-time replay of a file
 	// fatal, set by a reload that lost the devices for good, stops the run
 	// (exit status 1; systemd restarts it).
 	fatal error
@@ -120,6 +120,9 @@ type daemon struct {
 	}
 	saveFree string // --save-free folder, "" for none
 }
+
+// fileKey names an output file of a source in daemon.files.
+func fileKey(source, path string) string { return source + "\x00" + path }
 
 // fileOut is one output file of a running daemon.
 type fileOut struct {
@@ -302,6 +305,17 @@ func (p devicePlan) changes(q devicePlan) string {
 	return strings.Join(why, "; ")
 }
 
+// deadline is the frame loop's source for the device input of live, opened
+// from dev, or nil when dev has no device input. A frame misses its deadline
+// when it takes longer than the slack the playback prefill leaves: then the
+// device would play a gap.
+func (d *daemon) deadline(live *audio.Live, dev devicePlan) engine.Source {
+	if dev.lc.Input == nil {
+		return nil
+	}
+	return &deadlineSource{src: live, period: dev.slack, xruns: d.xruns}
+}
+
 func deviceKey(o config.Output) string {
 	var b strings.Builder
 	b.WriteString(o.Device)
@@ -329,9 +343,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 		}
 		defer r.Close()
 		f := r.Format()
-		if cfg.SampleRateHz > 0 && cfg.SampleRateHz != f.SampleRateHz {
-			return usagef("run: %s: sample rate %d Hz differs from sample_rate %d Hz in %s", cfg.Input.File, f.SampleRateHz, cfg.SampleRateHz, cfg.Path)
-		}
 		if cfg.Input.Channels > 0 && cfg.Input.Channels != f.Channels {
 			return usagef("run: %s has %d channels but input.channels is %d in %s", cfg.Input.File, f.Channels, cfg.Input.Channels, cfg.Path)
 		}
@@ -339,7 +350,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 		src = r
 		if cfg.Input.Realtime {
 			pace = d.rate
-			d.pace = true
 		}
 	} else {
 		if cfg.SampleRateHz == 0 {
@@ -348,12 +358,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 		d.rate, d.channels = cfg.SampleRateHz, max(cfg.Input.Channels, 1)
 	}
 	d.dev = planDevices(cfg, d.rate, d.channels, d.xruns, log)
-	if len(d.dev.names) > 0 && cfg.SampleRateHz == 0 {
-		cfg.SampleRateHz = d.rate
-	}
 
 	plan, err := engine.NewPlan(cfg, d.channels)
 	if err != nil {
+		return usageError{err}
+	}
+	if err := checkRate(plan, d.rate, inputName(cfg)); err != nil {
 		return usageError{err}
 	}
 	for _, r := range plan.Reports {
@@ -387,7 +397,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 		}
 	}
 
-	st, err := d.buildStage(e, cfg, d.live, true)
+	st, err := d.buildStage(e, cfg, d.live, &d.dev)
 	if err != nil {
 		d.abortFiles()
 		return err
@@ -428,10 +438,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, logCtl
 	defer measure.Stop()
 
 	// The frame loop owns the engine; this goroutine handles reloads and errors.
-	if d.live != nil && d.dev.lc.Input != nil {
-		// A frame misses its deadline when it takes longer than the slack the
-		// playback prefill leaves: then the device would play a gap.
-		src = &deadlineSource{src: src, period: d.dev.slack, xruns: d.xruns}
+	if in := d.deadline(d.live, d.dev); in != nil {
+		src = in
 	}
 	done := make(chan error, 1)
 	var consumed int64
@@ -546,9 +554,7 @@ func (d *daemon) listenMetrics(cfg *config.Config) {
 //     outputs' part (their latency and prefill) if any;
 //   - with a file read as fast as possible, nothing: no sample has a time.
 func (d *daemon) measureLatency() {
-	d.mu.Lock()
 	e := d.stage.Engine
-	d.mu.Unlock()
 	var samples float64
 	switch {
 	case d.dev.lc.Input != nil:
@@ -560,7 +566,7 @@ func (d *daemon) measureLatency() {
 			return
 		}
 		samples = float64(e.DelaySamples() + n)
-	case d.pace:
+	case d.cfg.Input.Realtime: // a real-time file replay (a reload never changes the input)
 		st := e.Stats()
 		frames, nanos := st.Frames.Load(), st.FrameTimeNanos.Load()
 		prev := d.measured
@@ -579,6 +585,17 @@ func (d *daemon) measureLatency() {
 	d.metrics.SetMeasuredLatency(time.Duration(samples / float64(d.rate) * float64(time.Second)))
 }
 
+// checkRate refuses a plan whose sample rate (sample_rate, or the rate the
+// bases were learned at when sample_rate is 0; see engine.NewPlan) is not
+// the rate the run goes at, as engine.SeparateFile does for a file.
+func checkRate(plan *engine.Plan, rate int, input string) error {
+	if want := plan.Config.SampleRateHz; want > 0 && want != rate {
+		return engine.InputErrorf("run: %s runs at %d Hz but the configuration's sample rate is %d Hz (%s); resample the input or change the configuration",
+			input, rate, want, plan.Config.Path)
+	}
+	return nil
+}
+
 func inputName(cfg *config.Config) string {
 	if cfg.Input.File != "" {
 		return cfg.Input.File
@@ -587,21 +604,19 @@ func inputName(cfg *config.Config) string {
 }
 
 // buildStage opens (or, on a reload, reuses) every output of cfg for engine e.
-// Device outputs are new writers into live when fresh is set (the start, or a
-// reload that opened live), otherwise the running stage's device sinks of the
-// same source, which the caller has checked play where cfg says.
-func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config, live *audio.Live, fresh bool) (*engine.Stage, error) {
+// With dev (the plan live was opened from: the start, or a reload that opened
+// new devices) device outputs are new writers into live; with dev nil they are
+// the running stage's device sinks of the same source, which the caller has
+// checked play where cfg says.
+func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config, live *audio.Live, dev *devicePlan) (*engine.Stage, error) {
 	sinks := make([]engine.Sink, len(cfg.Sources))
-	var names []string
-	if fresh && live != nil {
-		names = planDevices(cfg, d.rate, d.channels, nil, nil).names
-	}
+	fresh := dev != nil
 	for s, src := range cfg.Sources {
 		var fan engine.Fanout
 		for _, o := range src.Outputs {
 			switch {
 			case o.File != "":
-				key := src.Name + "\x00" + o.File
+				key := fileKey(src.Name, o.File)
 				f := d.files[key]
 				if f == nil {
 					enc, err := audio.ParseEncoding(cmp.Or(o.Format, "float32"))
@@ -619,7 +634,7 @@ func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config, live *audio.Li
 				}
 				fan = append(fan, f.sink)
 			case o.Device != "" && fresh:
-				w, err := live.Writer(slices.Index(names, o.Device), o.Channels...)
+				w, err := live.Writer(slices.Index(dev.names, o.Device), o.Channels...)
 				if err != nil {
 					return nil, err
 				}
@@ -668,9 +683,7 @@ func (d *daemon) stageSink(name string) engine.Fanout {
 // invalid file, or a change this process cannot make without a restart, leaves the
 // running configuration in force and is returned (and logged).
 func (d *daemon) reload() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	err := d.reloadLocked()
+	err := d.applyReload()
 	if err != nil {
 		d.log.Error("reload failed; the running configuration stays", "config", d.cfg.Path, "err", err)
 		return err
@@ -682,7 +695,7 @@ func (d *daemon) reload() error {
 	return nil
 }
 
-func (d *daemon) reloadLocked() error {
+func (d *daemon) applyReload() error {
 	cfg, err := config.Load(d.cfg.Path)
 	if err != nil {
 		return err
@@ -694,12 +707,13 @@ func (d *daemon) reloadLocked() error {
 		return fmt.Errorf("%s: the input changes from %s to %s; restart sepd to start on a new input", cfg.Path, inputName(old), inputName(cfg))
 	case cfg.Input.File == "" && max(cfg.Input.Channels, 1) != d.channels:
 		return fmt.Errorf("%s: input.channels changes from %d to %d; restart sepd (the engine and the output files have the input's channel count)", cfg.Path, d.channels, max(cfg.Input.Channels, 1))
-	case cfg.SampleRateHz != old.SampleRateHz && cfg.SampleRateHz != 0:
-		return fmt.Errorf("%s: sample_rate changes from %d to %d; restart sepd", cfg.Path, old.SampleRateHz, cfg.SampleRateHz)
 	}
 	plan, err := engine.NewPlan(cfg, d.channels)
 	if err != nil {
 		return engine.InputError(err)
+	}
+	if err := checkRate(plan, d.rate, inputName(cfg)); err != nil {
+		return fmt.Errorf("%w; restart sepd to change the rate", err)
 	}
 	cur := d.stage.Engine
 	var e *engine.Engine
@@ -722,22 +736,22 @@ func (d *daemon) reloadLocked() error {
 	reopen := dev.changes(d.dev)
 	live := d.live
 	var opened *audio.Live
-	closedFirst := false // the running devices were closed to open the new ones
 	if reopen != "" && dev.any() {
 		d.log.Info("reload opens new audio devices", "why", reopen)
 		opened, err = audio.StartLive(d.ctx, dev.lc)
+		stay := " (the running ones stay)"
 		if err != nil && d.live != nil && !errors.Is(err, audio.ErrNoDevice) && !errors.Is(err, audio.ErrSampleRate) {
 			opened, err = d.openAfterClosing(dev, err)
-			closedFirst = true
+			stay = "" // its error says which devices are open
 		}
 		if err != nil {
-			if closedFirst {
-				return fmt.Errorf("%s: %s, but the new devices did not open: %w", cfg.Path, reopen, err)
-			}
-			return fmt.Errorf("%s: %s, but the new devices did not open (the running ones stay): %w", cfg.Path, reopen, err)
+			return fmt.Errorf("%s: %s, but the new devices did not open%s: %w", cfg.Path, reopen, stay, err)
 		}
 		live = opened
 	}
+	// openAfterClosing leaves d.live nil exactly when it closed the running
+	// devices to open the new ones.
+	closedFirst := d.dev.any() && d.live == nil
 	closeOpened := func() {
 		if opened != nil {
 			opened.Close()
@@ -747,10 +761,7 @@ func (d *daemon) reloadLocked() error {
 		}
 	}
 
-	prevFiles := map[string]*fileOut{}
-	for k, v := range d.files {
-		prevFiles[k] = v
-	}
+	prevFiles := maps.Clone(d.files)
 	abortNew := func() {
 		for k, f := range d.files {
 			if prevFiles[k] == nil {
@@ -759,14 +770,18 @@ func (d *daemon) reloadLocked() error {
 			}
 		}
 	}
-	st, err := d.buildStage(e, cfg, live, reopen != "")
+	var newDev *devicePlan
+	if reopen != "" {
+		newDev = &dev
+	}
+	st, err := d.buildStage(e, cfg, live, newDev)
 	if err != nil {
 		abortNew()
 		closeOpened()
 		return err
 	}
-	if opened != nil && dev.lc.Input != nil {
-		st.Source = &deadlineSource{src: opened, period: dev.slack, xruns: d.xruns}
+	if opened != nil {
+		st.Source = d.deadline(opened, dev)
 	}
 	if rebuilt == nil {
 		st.OnAdopt = func(prev *engine.Stage) { st.Engine.Adopt(prev.Engine) }
@@ -792,16 +807,16 @@ func (d *daemon) reloadLocked() error {
 	d.cfg = cfg
 	d.metrics.SetEngine(e, d.rate)
 	// Files of outputs that are gone are finished now that no frame writes them.
-	for k, f := range d.files {
-		still := false
-		for _, src := range cfg.Sources {
-			for _, o := range src.Outputs {
-				if o.File != "" && src.Name+"\x00"+o.File == k {
-					still = true
-				}
+	wanted := map[string]bool{}
+	for _, src := range cfg.Sources {
+		for _, o := range src.Outputs {
+			if o.File != "" {
+				wanted[fileKey(src.Name, o.File)] = true
 			}
 		}
-		if !still {
+	}
+	for k, f := range d.files {
+		if !wanted[k] {
 			if err := f.w.Close(); err != nil {
 				d.log.Error("closing output", "file", f.w.Path(), "err", err)
 			}
@@ -952,14 +967,12 @@ func (d *daemon) restoreDevices() error {
 		if err != nil {
 			return err
 		}
-		st, err := d.buildStage(d.stage.Engine, d.cfg, live, true)
+		st, err := d.buildStage(d.stage.Engine, d.cfg, live, &d.dev)
 		if err != nil {
 			live.Close()
 			return err
 		}
-		if d.dev.lc.Input != nil {
-			st.Source = &deadlineSource{src: live, period: d.dev.slack, xruns: d.xruns}
-		}
+		st.Source = d.deadline(live, d.dev)
 		if err := d.swap(st); err != nil {
 			live.Close()
 			return err
@@ -981,8 +994,6 @@ func (d *daemon) restoreDevices() error {
 
 // finish closes every output file after the frame loop ended.
 func (d *daemon) finish(runErr error, consumed int64) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	var errs []error
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		errs = append(errs, runErr)

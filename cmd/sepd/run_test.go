@@ -240,15 +240,7 @@ func TestReloadDuringReplay(t *testing.T) {
 	}
 	write(configs[0])
 	d := startDaemon(t, cfg)
-	ready := func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}
-	waitFor(t, "/readyz", 10*time.Second, ready)
+	waitFor(t, "/readyz", 10*time.Second, func() bool { return ready(addr) })
 	first := scrape(t, addr)
 	reload := func(text string, wantOK bool) {
 		before := scrape(t, addr)["sepd_config_last_reload_success_timestamp_seconds"]
@@ -605,7 +597,8 @@ func replayDir(t *testing.T) string {
 // TestReloadRefusesNewInput: a reload that changes the input file, or adds an
 // output device to a replay on a machine where no such device exists, is refused
 // over POST /-/reload (500, the file itself being valid) with a message that says
-// why; sepd_config_last_reload_successful reads 0, and the running configuration
+// why, and so is one whose sample_rate is not the input's (400); at the start
+// such a file is a usage error (exit 2); sepd_config_last_reload_successful reads 0, and the running configuration
 // goes on to the end of the input: the outputs have its length and sum to it.
 func TestReloadRefusesNewInput(t *testing.T) {
 	if testing.Short() {
@@ -619,13 +612,18 @@ func TestReloadRefusesNewInput(t *testing.T) {
 	d := startDaemon(t, cfg)
 	waitFor(t, "the metrics listener", 10*time.Second, func() bool { return ready(addr) })
 	copyFile(t, filepath.Join(dir, "mix.wav"), filepath.Join(dir, "other.wav"))
-	for _, c := range []struct{ from, to, want string }{
-		{"file: mix.wav", "file: other.wav", "/other.wav; restart sepd to start on a new input"},
+	for _, c := range []struct {
+		from, to, want string
+		status         int
+	}{
+		{"file: mix.wav", "file: other.wav", "/other.wav; restart sepd to start on a new input", http.StatusInternalServerError},
 		{"output: {file: out/noise.wav}", "output: [{file: out/noise.wav}, {device: no-such-device, channels: [0]}]",
-			"the device outputs change, but the new devices did not open (the running ones stay)"},
+			"the device outputs change, but the new devices did not open (the running ones stay)", http.StatusInternalServerError},
+		// The file is at 16 kHz: a rate the input does not have is the file's fault (400).
+		{"input:", "sample_rate: 48000\ninput:", "runs at 16000 Hz but the configuration's sample rate is 48000 Hz", http.StatusBadRequest},
 	} {
 		os.WriteFile(cfg, []byte(strings.Replace(text, c.from, c.to, 1)), 0o644)
-		body := postReload(t, d, addr, http.StatusInternalServerError)
+		body := postReload(t, d, addr, c.status)
 		t.Logf("reload with %q: %s", c.to, strings.TrimSpace(body))
 		if !strings.Contains(body, c.want) {
 			t.Errorf("reload with %q: %q, want %q", c.to, body, c.want)
@@ -639,6 +637,10 @@ func TestReloadRefusesNewInput(t *testing.T) {
 	}
 	if n := len(reloadSamples(d.logText())); n != 0 {
 		t.Errorf("%d reloads logged as done, want 0", n)
+	}
+	os.WriteFile(cfg, []byte("sample_rate: 48000\n"+text), 0o644)
+	if code, _, stderr := sepd(t, "run", "-c", cfg); code != 2 || !strings.Contains(stderr, "runs at 16000 Hz but the configuration's sample rate is 48000 Hz") {
+		t.Errorf("sepd run with sample_rate 48000 on a 16 kHz file: exit %d, %s", code, stderr)
 	}
 	x, _, err := audio.ReadAll(filepath.Join(dir, "mix.wav"))
 	if err != nil {
