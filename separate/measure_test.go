@@ -138,7 +138,7 @@ func TestWarmStartMeasure(t *testing.T) {
 				if st.cold {
 					s.Reset()
 				}
-				if st.rescale && !s.fresh && s.hmax > 0 {
+				if st.rescale && maxOf(s.h) > 0 {
 					// The floor is relative to max(h), so scaling h first is
 					// the same as scaling after the floor.
 					rescaleToFrame(s, v)
@@ -200,6 +200,5 @@ func rescaleToFrame(s *Separator, v []float64) {
 		for k := range s.h {
 			s.h[k] *= c
 		}
-		s.hmax *= c // the floor is relative to the rescaled h
 	}
 }

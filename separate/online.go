@@ -133,15 +133,6 @@ func (s *Separator) freeStep(v []float64, commit bool) {
 			blas64.Gemv(blas.Trans, 1, wf, vec(v), 0, vec(s.kn.wtv[fc.lo:fc.hi]))
 		}
 	}
-	if commit {
-		hmax := 0.0
-		for _, x := range s.h {
-			if x > hmax {
-				hmax = x
-			}
-		}
-		s.hmax = hmax
-	}
 }
 
 // freeKL is the update for beta = 1: A_fk += v_f/(Wh)_f h_k W_fk and
@@ -431,18 +422,19 @@ func (s *Separator) CarryOver(prev *Separator) {
 		}
 	}
 	s.refreshFree()
-	if !copied {
-		return
+	if copied {
+		s.lastIter = prev.lastIter
 	}
-	hmax := 0.0
-	for _, x := range s.h {
-		if x > hmax {
-			hmax = x
-		}
+}
+
+// maxOf returns the largest element of x, or 0 if none is larger; NaN if x
+// holds one (h never does: the kernel sets a NaN update to zero).
+func maxOf(x []float64) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, v)
 	}
-	s.hmax = hmax
-	s.fresh = prev.fresh
-	s.lastIter = prev.lastIter
+	return m
 }
 
 // freeInitSeed is the first PCG seed word of the starting values of free

@@ -142,14 +142,6 @@ func floatsSum(x []float64) float64 {
 	return s
 }
 
-func maxOf(x []float64) float64 {
-	m := 0.0
-	for _, v := range x {
-		m = math.Max(m, v)
-	}
-	return m
-}
-
 // withFree returns a copy of b whose sources have free[s] free columns.
 func withFree(b *Bases, free ...int) *Bases {
 	c := *b

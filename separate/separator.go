@@ -205,9 +205,7 @@ type Separator struct {
 	w     blas64.General // F x K copy of the bases; free columns change
 	kn    *kernel
 
-	h        []float64 // K: current activations
-	hmax     float64   // max(h) after the last frame
-	fresh    bool      // no previous frame: cold start
+	h        []float64 // K: current activations; all zero before the first frame and after Reset
 	lastIter int
 	y        [][]float64 // S x F: W_s h_s
 
@@ -234,7 +232,6 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 		start: append([]int(nil), b.Start...),
 		w:     denseCopy(b.W),
 		h:     make([]float64, k),
-		fresh: true,
 		y:     make([][]float64, b.NumSources()),
 	}
 	if s.p.Forget == 0 {
@@ -272,10 +269,8 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 	learn := len(s.free) > 0 && finiteSum(v)
 	n := 0
 	tol := s.p.Tolerance
-	var maxH float64
 	for n < s.p.Iterations {
-		var d float64
-		d, maxH = s.kn.step(s.h, v)
+		d, maxH := s.kn.step(s.h, v)
 		n++
 		if n == s.p.Iterations || (tol > 0 && d <= tol*maxH) {
 			break
@@ -284,19 +279,20 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 			s.freeStep(v, false)
 		}
 	}
-	s.hmax = maxH
 	s.lastIter = n
-	s.fresh = false
 	s.masks(masks)
 	if learn {
 		s.freeStep(v, true)
 	}
 }
 
-// startFrame sets h to the starting point of the updates for v.
+// startFrame sets h to the starting point of the updates for v: cold when
+// no previous activation is positive (the first frame, after Reset, after
+// digital silence), else the previous h raised to the floor.
 func (s *Separator) startFrame(v []float64) {
 	h := s.h
-	if s.fresh || !(s.hmax > 0) {
+	hmax := maxOf(h)
+	if !(hmax > 0) {
 		sum := 0.0
 		for _, x := range v {
 			sum += x
@@ -307,7 +303,7 @@ func (s *Separator) startFrame(v []float64) {
 		}
 		return
 	}
-	fl := s.p.Floor * s.hmax
+	fl := s.p.Floor * hmax
 	for j, x := range h {
 		if x < fl {
 			h[j] = fl
@@ -372,8 +368,6 @@ func (s *Separator) Reset() {
 	for j := range s.h {
 		s.h[j] = 0
 	}
-	s.hmax = 0
-	s.fresh = true
 	s.lastIter = 0
 }
 
