@@ -123,6 +123,11 @@ func demo(c *cobra.Command, out string, quiet bool) ([]DemoScore, float64, float
 	if bar != nil {
 		job.Progress = func(done, total int64) { bar.ChangeMax64(total); bar.Set64(done) }
 	}
+	// The plots are recorded from the same frames (one pass over the mixture).
+	plots, err := startPlots(plan, filepath.Join(out, "plots"), &job)
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	t0 := time.Now()
 	res, err := engine.SeparateFile(c.Context(), plan, job)
 	el := time.Since(t0).Seconds()
@@ -133,7 +138,7 @@ func demo(c *cobra.Command, out string, quiet bool) ([]DemoScore, float64, float
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if _, err := plotFile(c.Context(), plan, mixPath, filepath.Join(out, "plots")); err != nil {
+	if err := plots.write(res); err != nil {
 		return nil, 0, 0, err
 	}
 	mix, _, err := audio.ReadAll(mixPath)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 
@@ -111,22 +110,4 @@ func (ps *plotSession) write(res engine.FileResult) error {
 	})
 	ps.imgs = imgs
 	return err
-}
-
-// plotFile runs the separation of input with plan, writing no audio, and
-// draws its plots into dir.
-func plotFile(ctx context.Context, plan *engine.Plan, input, dir string) ([]plot.Image, error) {
-	job := engine.FileJob{Input: input, Outputs: make([][]string, plan.Bases.NumSources())}
-	ps, err := startPlots(plan, dir, &job)
-	if err != nil {
-		return nil, err
-	}
-	res, err := engine.SeparateFile(ctx, plan, job)
-	if err != nil {
-		return nil, err
-	}
-	if err := ps.write(res); err != nil {
-		return nil, err
-	}
-	return ps.imgs, nil
 }

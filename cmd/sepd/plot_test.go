@@ -236,3 +236,22 @@ func TestPlotBadInput(t *testing.T) {
 		})
 	}
 }
+
+// plotFile runs the separation of input with plan, writing no audio, and
+// draws its plots into dir (what `sepd separate --plots` records, without
+// the audio).
+func plotFile(ctx context.Context, plan *engine.Plan, input, dir string) ([]plot.Image, error) {
+	job := engine.FileJob{Input: input, Outputs: make([][]string, plan.Bases.NumSources())}
+	ps, err := startPlots(plan, dir, &job)
+	if err != nil {
+		return nil, err
+	}
+	res, err := engine.SeparateFile(ctx, plan, job)
+	if err != nil {
+		return nil, err
+	}
+	if err := ps.write(res); err != nil {
+		return nil, err
+	}
+	return ps.imgs, nil
+}
