@@ -31,6 +31,24 @@ func (s *sliceSource) Read(dst [][]float64) (int, error) {
 
 type collect struct{ y []float64 }
 
+// sumTol is how far the sources may sum from the input: the STFT's own
+// reconstruction bound (see TestSourcesSumToInput).
+const sumTol = 1e-9
+
+// checkSum fails t unless a and b hold len(x) samples each and sum to x
+// within sumTol at every sample.
+func checkSum(t *testing.T, x, a, b []float64) {
+	t.Helper()
+	if len(a) != len(x) || len(b) != len(x) {
+		t.Fatalf("%d and %d output samples, want %d", len(a), len(b), len(x))
+	}
+	for i := range x {
+		if d := math.Abs(a[i] + b[i] - x[i]); d > sumTol {
+			t.Fatalf("sample %d: sources sum to %g, input %g", i, a[i]+b[i], x[i])
+		}
+	}
+}
+
 func (c *collect) Write(src [][]float64) error { c.y = append(c.y, src[0]...); return nil }
 
 // TestRunStageSwap: a Stage stored in RunOptions.Next mid-run is adopted between
@@ -38,20 +56,32 @@ func (c *collect) Write(src [][]float64) error { c.y = append(c.y, src[0]...); r
 func TestRunStageSwap(t *testing.T) {
 	const fft, hop = 512, 128
 	b := randomBases(t, 1, fft, 2, 4)
-	e, _ := New(b, testParams(fft, hop, 1, 5))
+	e, err := New(b, testParams(fft, hop, 1, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	x := noise(rng, 40*hop, 0.5)
 	c0, c1 := &collect{}, &collect{}
 	a0, a1 := NewAligned(c0, 1, e.DelaySamples(), -1), NewAligned(c1, 1, e.DelaySamples(), -1)
-	st, _ := NewStage(e, []Sink{a0, a1})
+	st, err := NewStage(e, []Sink{a0, a1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var next atomic.Pointer[Stage]
 	src := &sliceSource{x: x}
 	src.hook = func(pos int) {
 		if pos == 20*hop {
 			sp := separate.DefaultParams()
 			sp.Iterations, sp.MaskPower = 20, 1
-			n, _ := e.Successor(b, sp)
-			ns, _ := NewStage(n, []Sink{a0, a1})
+			n, err := e.Successor(b, sp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, err := NewStage(n, []Sink{a0, a1})
+			if err != nil {
+				t.Fatal(err)
+			}
 			ns.OnAdopt = func(prev *Stage) { ns.Engine.Adopt(prev.Engine) }
 			next.Store(ns)
 		}
@@ -59,11 +89,7 @@ func TestRunStageSwap(t *testing.T) {
 	if _, err := RunStage(context.Background(), st, src, RunOptions{Next: &next}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range x {
-		if d := math.Abs(c0.y[i] + c1.y[i] - x[i]); d > 1e-9 {
-			t.Fatalf("sample %d off by %g", i, d)
-		}
-	}
+	checkSum(t, x, c0.y, c1.y)
 }
 
 // TestRunStageSwapSource: a Stage with a Source moves the run onto that source at
@@ -74,20 +100,31 @@ func TestRunStageSwap(t *testing.T) {
 func TestRunStageSwapSource(t *testing.T) {
 	const fft, hop = 512, 128
 	b := randomBases(t, 1, fft, 2, 4)
-	e, _ := New(b, testParams(fft, hop, 1, 5))
+	e, err := New(b, testParams(fft, hop, 1, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(4, 4))
 	x := noise(rng, 40*hop, 0.5)
 	c0, c1 := &collect{}, &collect{}
 	a0, a1 := NewAligned(c0, 1, e.DelaySamples(), -1), NewAligned(c1, 1, e.DelaySamples(), -1)
-	st, _ := NewStage(e, []Sink{a0, a1})
+	st, err := NewStage(e, []Sink{a0, a1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var next atomic.Pointer[Stage]
 	second := &sliceSource{x: x[11*hop:]}
 	first := &sliceSource{x: x[:11*hop]}
 	var ns *Stage
 	first.hook = func(pos int) {
 		if pos == 10*hop {
-			n, _ := e.Successor(b, separate.DefaultParams())
-			ns, _ = NewStage(n, []Sink{a0, a1})
+			n, err := e.Successor(b, separate.DefaultParams())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ns, err = NewStage(n, []Sink{a0, a1}); err != nil {
+				t.Fatal(err)
+			}
 			ns.OnAdopt = func(prev *Stage) { ns.Engine.Adopt(prev.Engine) }
 			ns.Source = second
 			next.Store(ns)
@@ -103,9 +140,5 @@ func TestRunStageSwapSource(t *testing.T) {
 	if len(c0.y) != len(x) {
 		t.Fatalf("%d output samples, want %d", len(c0.y), len(x))
 	}
-	for i := range x {
-		if d := math.Abs(c0.y[i] + c1.y[i] - x[i]); d > 1e-9 {
-			t.Fatalf("sample %d off by %g", i, d)
-		}
-	}
+	checkSum(t, x, c0.y, c1.y)
 }
