@@ -95,15 +95,13 @@ func SolveH(V, W, H *mat.Dense, p BatchParams) (iterations int) {
 	return n
 }
 
+// checkBatchParams panics if p is invalid. Unlike the Separator and Learn,
+// SolveH accepts a tolerance of +Inf (see checkSolver).
 func checkBatchParams(p BatchParams) {
-	switch {
-	case !(p.Beta >= 0 && p.Beta <= 2):
-		panic("separate: beta outside [0, 2]")
-	case p.Iterations < 1:
-		panic("separate: iterations < 1")
-	case !(p.Tolerance >= 0):
-		panic("separate: negative tolerance")
-	case !(p.Sparsity >= 0) || math.IsInf(p.Sparsity, 1):
+	if err := checkSolver(p.Beta, p.Iterations, p.Tolerance, true); err != nil {
+		panic(err)
+	}
+	if !(p.Sparsity >= 0) || math.IsInf(p.Sparsity, 1) {
 		panic("separate: sparsity not a finite value >= 0")
 	}
 }

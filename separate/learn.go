@@ -217,13 +217,11 @@ func (p LearnParams) validate(f, t int) error {
 		return fmt.Errorf("separate: components = %d: larger than the %d frames to learn from", k, t)
 	case p.Init == InitNNDSVDa && k > f:
 		return fmt.Errorf("separate: components = %d: init nndsvda needs at most F = %d (the frequency bins); use init random", k, f)
-	case !(p.Beta >= 0 && p.Beta <= 2):
-		return fmt.Errorf("separate: beta = %v: must be in [0, 2]", p.Beta)
-	case p.Iterations < 1:
-		return fmt.Errorf("separate: iterations = %d: must be at least 1", p.Iterations)
-	case !(p.Tolerance >= 0) || math.IsInf(p.Tolerance, 1):
-		return fmt.Errorf("separate: tolerance = %v: must be finite and >= 0 (0 turns the early stop off)", p.Tolerance)
-	case p.Init != InitNNDSVDa && p.Init != InitRandom:
+	}
+	if err := checkSolver(p.Beta, p.Iterations, p.Tolerance, false); err != nil {
+		return err
+	}
+	if p.Init != InitNNDSVDa && p.Init != InitRandom {
 		return fmt.Errorf("separate: init %q: want nndsvda or random", p.Init)
 	}
 	return nil

@@ -40,13 +40,10 @@ func DefaultParams() Params {
 }
 
 func (p Params) validate() error {
+	if err := checkSolver(p.Beta, p.Iterations, p.Tolerance, false); err != nil {
+		return err
+	}
 	switch {
-	case !(p.Beta >= 0 && p.Beta <= 2):
-		return fmt.Errorf("separate: beta = %v: must be in [0, 2]", p.Beta)
-	case p.Iterations < 1:
-		return fmt.Errorf("separate: iterations = %d: must be at least 1", p.Iterations)
-	case !(p.Tolerance >= 0) || math.IsInf(p.Tolerance, 1):
-		return fmt.Errorf("separate: tolerance = %v: must be finite and >= 0 (0 turns the early stop off)", p.Tolerance)
 	case !(p.Sparsity >= 0) || math.IsInf(p.Sparsity, 1):
 		return fmt.Errorf("separate: sparsity = %v: must be finite and >= 0", p.Sparsity)
 	case !(p.MaskPower > 0) || math.IsInf(p.MaskPower, 1):
@@ -55,6 +52,25 @@ func (p Params) validate() error {
 		return fmt.Errorf("separate: floor = %v: must be in [0, 1)", p.Floor)
 	case !(p.Forget >= 0 && p.Forget <= 1):
 		return fmt.Errorf("separate: forget = %v: must be in [0, 1] (0 selects the default %v)", p.Forget, DefaultForget)
+	}
+	return nil
+}
+
+// checkSolver checks the parameters that the Separator, Learn and SolveH
+// share, in this order: beta in [0, 2], iterations >= 1, tolerance >= 0 and,
+// unless infTol, finite. SolveH passes infTol = true: it has always accepted
+// a tolerance of +Inf (usually a stop at its first error check, after 10
+// iterations); the Separator and Learn reject it.
+func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
+	switch {
+	case !(beta >= 0 && beta <= 2):
+		return fmt.Errorf("separate: beta = %v: must be in [0, 2]", beta)
+	case iters < 1:
+		return fmt.Errorf("separate: iterations = %d: must be at least 1", iters)
+	case infTol && !(tol >= 0):
+		return fmt.Errorf("separate: tolerance = %v: must be >= 0 (0 turns the early stop off)", tol)
+	case !infTol && (!(tol >= 0) || math.IsInf(tol, 1)):
+		return fmt.Errorf("separate: tolerance = %v: must be finite and >= 0 (0 turns the early stop off)", tol)
 	}
 	return nil
 }
