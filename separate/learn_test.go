@@ -228,7 +228,12 @@ func TestLearnErrors(t *testing.T) {
 
 // TestLearnRankDeficient: a rank-1 V with K = 3 has two zero singular
 // values; NNDSVDa fills their pairs with mean(V) and the result stays
-// finite, fits V (divergence near 0) and has valid bases.
+// finite, fits V (divergence near 0) and has valid bases. Divergence over
+// the initial one after the 500 iterations, measured (`go test ./separate
+// -run LearnRankDeficient -v`, which logs them; beta 2 / 1 / 0.5 / 0):
+// 1.1e-9 / 5.4e-10 / 4.0e-8 / 7.4e-7, from initial divergences 4.6e4 / 1.3e3
+// / 252 / 55.9; after 10 iterations it is still 2.1e-6 / 1.6e-5 / 5.5e-5 /
+// 1.6e-4. Required: below 1e-5, 13 times the largest measured.
 func TestLearnRankDeficient(t *testing.T) {
 	u := []float64{1, 2, 3, 4, 5, 6}
 	w := []float64{1, 0.5, 2, 1, 3}
@@ -240,8 +245,10 @@ func TestLearnRankDeficient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !(res.Divergence < 1e-3*res.InitialDivergence) && res.Divergence > 1e-6 {
-				t.Errorf("divergence %v from %v", res.Divergence, res.InitialDivergence)
+			ratio := res.Divergence / res.InitialDivergence
+			t.Logf("beta %v: divergence %.3g from %.3g, ratio %.2g", beta, res.Divergence, res.InitialDivergence, ratio)
+			if !(ratio < 1e-5) {
+				t.Errorf("divergence %v from %v: ratio %.2g, want below 1e-5", res.Divergence, res.InitialDivergence, ratio)
 			}
 			if _, err := NewBases([]string{"x"}, []*mat.Dense{res.W}); err != nil {
 				t.Error(err)
