@@ -36,7 +36,7 @@ func fakeCapture(t *testing.T, cfg StreamConfig) (*Capture, *stream) {
 
 func fakePlayback(t *testing.T, cfg StreamConfig) (*Playback, *stream) {
 	s := fakeStream(t, false, cfg)
-	return &Playback{cfg: s.cfg, cur: s, closed: make(chan struct{}), stage: make([]float32, s.ring.Cap()*s.cfg.Channels)}, s
+	return &Playback{cfg: s.cfg, cur: s, closed: make(chan struct{}), stage: newMixStage(s.ring.Cap(), s.cfg.Channels)}, s
 }
 
 func TestCaptureCallbackToRead(t *testing.T) {

@@ -497,13 +497,12 @@ func reopen(mu *sync.Mutex, cur **stream, closed chan struct{}, cfg StreamConfig
 // Writer, PlaybackWriter.Write, Drain and Reopen belong to one goroutine (the
 // engine's); Close, Stalled, Info and Xruns may be called from any.
 type Playback struct {
-	cfg     StreamConfig
-	mu      sync.Mutex // guards cur against Close during Reopen
-	cur     *stream
-	closed  chan struct{}
-	once    sync.Once
-	stage   []float32 // interleaved frames not yet written by every writer
-	writers []*PlaybackWriter
+	cfg    StreamConfig
+	mu     sync.Mutex // guards cur against Close during Reopen
+	cur    *stream
+	closed chan struct{}
+	once   sync.Once
+	stage  mixStage // frames not yet written by every writer, Channels columns
 }
 
 // OpenPlayback opens and starts a playback stream; it plays silence until
@@ -520,7 +519,7 @@ func OpenPlayback(cfg StreamConfig) (*Playback, error) {
 	}
 	return &Playback{
 		cfg: cfg, cur: s, closed: make(chan struct{}),
-		stage: make([]float32, s.ring.Cap()*cfg.Channels),
+		stage: newMixStage(s.ring.Cap(), cfg.Channels),
 	}, nil
 }
 
@@ -542,9 +541,8 @@ func (p *Playback) Stalled() <-chan struct{} { p.mu.Lock(); defer p.mu.Unlock();
 // PlaybackWriter writes some channels of a Playback: its Write's src[i] goes
 // to device channel Channels()[i].
 type PlaybackWriter struct {
-	p        *Playback
-	channels []int
-	pos      int // frames written ahead of what went to the ring
+	p *Playback
+	m *mixWriter // its columns are the device channels
 }
 
 // Writer returns a writer of the given device channels (0-based, distinct,
@@ -553,20 +551,15 @@ func (p *Playback) Writer(channels ...int) (*PlaybackWriter, error) {
 	if len(channels) == 0 {
 		return nil, fmt.Errorf("audio: %s: a writer needs at least one channel", p.cur.what())
 	}
-	seen := map[int]bool{}
-	for _, c := range channels {
-		if c < 0 || c >= p.cfg.Channels || seen[c] {
-			return nil, fmt.Errorf("audio: %s: writer channels %v: want distinct channels in [0, %d)", p.cur.what(), channels, p.cfg.Channels)
-		}
-		seen[c] = true
+	m, ok := p.stage.newWriter(channels, p.cfg.Channels, 0)
+	if !ok {
+		return nil, fmt.Errorf("audio: %s: writer channels %v: want distinct channels in [0, %d)", p.cur.what(), channels, p.cfg.Channels)
 	}
-	w := &PlaybackWriter{p: p, channels: append([]int(nil), channels...)}
-	p.writers = append(p.writers, w)
-	return w, nil
+	return &PlaybackWriter{p: p, m: m}, nil
 }
 
 // Channels returns the device channels the writer feeds.
-func (w *PlaybackWriter) Channels() []int { return w.channels }
+func (w *PlaybackWriter) Channels() []int { return w.m.cols }
 
 // Write adds src[i][:L] to device channel Channels()[i] (L = len(src[0])),
 // converted to float32, and sends the frames that every writer has written to
@@ -577,7 +570,7 @@ func (w *PlaybackWriter) Channels() []int { return w.channels }
 // and all src[i] have the same length. It does not allocate.
 func (w *PlaybackWriter) Write(src [][]float64) error {
 	p := w.p
-	n := checkBlock(src, len(w.channels), "PlaybackWriter.Write", "src")
+	n := checkBlock(src, len(w.m.cols), "PlaybackWriter.Write", "src")
 	s := p.cur
 	select {
 	case <-p.closed:
@@ -587,18 +580,10 @@ func (w *PlaybackWriter) Write(src [][]float64) error {
 	if s.isStalled() {
 		return s.errStalled()
 	}
-	ch := p.cfg.Channels
-	if w.pos+n > len(p.stage)/ch {
+	if !p.stage.add(w.m, src, n) {
 		return fmt.Errorf("audio: %s: writer of channels %v is %d frames ahead of another writer, more than the ring holds (%d): feed every writer",
-			s.what(), w.channels, w.pos+n, len(p.stage)/ch)
+			s.what(), w.m.cols, w.m.pos+n, p.stage.frames())
 	}
-	for i, c := range w.channels {
-		st := p.stage[w.pos*ch+c:]
-		for j, v := range src[i] {
-			st[j*ch] += float32(v)
-		}
-	}
-	w.pos += n
 	p.commit()
 	return nil
 }
@@ -606,37 +591,21 @@ func (w *PlaybackWriter) Write(src [][]float64) error {
 // Remove detaches the writer: the others are no longer held back by it. Its
 // frames not yet sent stay staged for the others to complete.
 func (w *PlaybackWriter) Remove() {
-	p := w.p
-	for i, x := range p.writers {
-		if x == w {
-			p.writers = append(p.writers[:i], p.writers[i+1:]...)
-			break
-		}
-	}
-	p.commit()
+	w.p.stage.remove(w.m)
+	w.p.commit()
 }
 
 // commit sends the frames every writer has written to the ring.
 func (p *Playback) commit() {
-	if len(p.writers) == 0 {
-		return
-	}
-	done, ahead := p.writers[0].pos, 0
-	for _, w := range p.writers {
-		done, ahead = min(done, w.pos), max(ahead, w.pos)
-	}
+	frames := p.stage.ready()
+	done := len(frames) / p.cfg.Channels
 	if done == 0 {
 		return
 	}
-	ch := p.cfg.Channels
-	if k := p.cur.ring.Write(p.stage[:done*ch]); k < done {
+	if k := p.cur.ring.Write(frames); k < done {
 		p.cfg.Xruns.Inc(RingOverrun)
 	}
-	copy(p.stage, p.stage[done*ch:ahead*ch])
-	clear(p.stage[(ahead-done)*ch : ahead*ch])
-	for _, w := range p.writers {
-		w.pos -= done
-	}
+	p.stage.advance(done)
 }
 
 // Drain waits until the device has taken every frame sent to the ring (also

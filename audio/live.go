@@ -107,8 +107,7 @@ type Live struct {
 	// wide frame and its tag.
 	out     *Ring
 	outNote chan struct{}
-	stage   []float32
-	writers []*LiveWriter
+	stage   mixStage
 
 	reconnects atomic.Uint64
 	lag        atomic.Int64 // the bridge's last lag report, frames; -1: none
@@ -230,7 +229,7 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 	}
 	if l.outCh > 0 {
 		l.out = NewRing(outRing, l.outCh+1)
-		l.stage = make([]float32, l.out.Cap()*(l.outCh+1))
+		l.stage = newMixStage(l.out.Cap(), l.outCh+1)
 	}
 	if l.spec, err = json.Marshal(spec); err != nil {
 		return nil, fmt.Errorf("audio: live: %w", err)
@@ -403,9 +402,8 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 // LiveWriter writes one source's playback into some channels of one output
 // device.
 type LiveWriter struct {
-	l    *Live
-	cols []int // wide-frame column of src[i]
-	pos  int   // frames staged ahead of what was committed
+	l *Live
+	m *mixWriter // its columns are wide-frame columns
 }
 
 // Writer returns a writer into output device `output` (an index into
@@ -422,17 +420,11 @@ func (l *Live) Writer(output int, channels ...int) (*LiveWriter, error) {
 	if len(channels) == 0 {
 		return nil, fmt.Errorf("audio: live: output device %q: a writer needs at least one channel", dev)
 	}
-	seen := map[int]bool{}
-	w := &LiveWriter{l: l}
-	for _, c := range channels {
-		if c < 0 || c >= l.outChans[output] || seen[c] {
-			return nil, fmt.Errorf("audio: live: output device %q: writer channels %v: want distinct channels in [0, %d)", dev, channels, l.outChans[output])
-		}
-		seen[c] = true
-		w.cols = append(w.cols, l.outOff[output]+c)
+	m, ok := l.stage.newWriter(channels, l.outChans[output], l.outOff[output])
+	if !ok {
+		return nil, fmt.Errorf("audio: live: output device %q: writer channels %v: want distinct channels in [0, %d)", dev, channels, l.outChans[output])
 	}
-	l.writers = append(l.writers, w)
-	return w, nil
+	return &LiveWriter{l: l, m: m}, nil
 }
 
 // Write adds src[i][:L] to the writer's device channel i (L = len(src[0])),
@@ -445,24 +437,16 @@ func (l *Live) Writer(output int, channels ...int) (*LiveWriter, error) {
 // length. It does not allocate.
 func (w *LiveWriter) Write(src [][]float64) error {
 	l := w.l
-	n := checkBlock(src, len(w.cols), "LiveWriter.Write", "src") // one slice per writer channel
+	n := checkBlock(src, len(w.m.cols), "LiveWriter.Write", "src") // one slice per writer channel
 	select {
 	case <-l.closing:
 		return io.EOF
 	default:
 	}
-	ch := l.outCh + 1 // the tag column
-	if w.pos+n > len(l.stage)/ch {
+	if !l.stage.add(w.m, src, n) {
 		return fmt.Errorf("audio: live: writer of wide columns %v is %d frames ahead of another writer, more than the ring holds (%d): feed every writer",
-			w.cols, w.pos+n, len(l.stage)/ch)
+			w.m.cols, w.m.pos+n, l.stage.frames())
 	}
-	for i, c := range w.cols {
-		st := l.stage[w.pos*ch+c:]
-		for j, v := range src[i] {
-			st[j*ch] += float32(v)
-		}
-	}
-	w.pos += n
 	l.commit()
 	return nil
 }
@@ -470,30 +454,19 @@ func (w *LiveWriter) Write(src [][]float64) error {
 // Remove detaches the writer: the others are no longer held back by it. It
 // does not allocate.
 func (w *LiveWriter) Remove() {
-	l := w.l
-	for i, x := range l.writers {
-		if x == w {
-			l.writers = append(l.writers[:i], l.writers[i+1:]...)
-			break
-		}
-	}
-	l.commit()
+	w.l.stage.remove(w.m)
+	w.l.commit()
 }
 
 // commit sends the frames every writer has written to the ring (or drops
 // them while the bridge is down).
 func (l *Live) commit() {
-	if len(l.writers) == 0 {
-		return
-	}
-	done, ahead := l.writers[0].pos, 0
-	for _, w := range l.writers {
-		done, ahead = min(done, w.pos), max(ahead, w.pos)
-	}
+	ch := l.outCh + 1 // the wide frame and its tag
+	frames := l.stage.ready()
+	done := len(frames) / ch
 	if done == 0 {
 		return
 	}
-	ch := l.outCh + 1
 	if l.up.Load() && l.accept.Load() {
 		// The tags: these frames were made from the last ones Read returned.
 		tag := int64(-1)
@@ -505,18 +478,14 @@ func (l *Live) commit() {
 			if l.in != nil {
 				t = float32(((tag+int64(i))%tagMod + tagMod) % tagMod)
 			}
-			l.stage[i*ch+l.outCh] = t
+			frames[i*ch+l.outCh] = t
 		}
-		if k := l.out.Write(l.stage[:done*ch]); k < done {
+		if k := l.out.Write(frames); k < done {
 			l.cfg.Xruns.Inc(RingOverrun)
 		}
 		notify(l.outNote)
 	}
-	copy(l.stage, l.stage[done*ch:ahead*ch])
-	clear(l.stage[(ahead-done)*ch : ahead*ch])
-	for _, w := range l.writers {
-		w.pos -= done
-	}
+	l.stage.advance(done)
 }
 
 func notify(c chan struct{}) {
