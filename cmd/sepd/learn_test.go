@@ -390,13 +390,7 @@ func TestLearnBadInput(t *testing.T) {
 	tmp := t.TempDir()
 	fixture := filepath.Join(learnData, "fixture.wav")
 	emptyWAV := filepath.Join(tmp, "empty.wav")
-	w, err := audio.CreateWAV(emptyWAV, audio.Format{SampleRateHz: 16000, Channels: 1}, audio.PCM16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeWAV(t, emptyWAV, 16000, audio.PCM16, []float64{})
 	noAudio := filepath.Join(tmp, "notes")
 	if err := os.MkdirAll(noAudio, 0o755); err != nil {
 		t.Fatal(err)
@@ -405,9 +399,7 @@ func TestLearnBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	short := filepath.Join(tmp, "short.wav") // 1000 samples: ceil((1000 + 768) / 256) = 7 frames
-	w, _ = audio.CreateWAV(short, audio.Format{SampleRateHz: 16000, Channels: 1}, audio.PCM16)
-	w.Write([][]float64{make([]float64, 1000)})
-	w.Close()
+	writeWAV(t, short, 16000, audio.PCM16, make([]float64, 1000))
 	for _, tc := range []struct {
 		name string
 		args []string

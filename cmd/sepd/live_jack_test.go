@@ -199,16 +199,7 @@ func countedXruns(c audio.XrunCounts) audio.XrunCounts {
 // writeFloatWAV writes a mono float32 WAV (exact for PCM16 values).
 func writeFloatWAV(t *testing.T, path string, x []float64) {
 	t.Helper()
-	w, err := audio.CreateWAV(path, audio.Format{SampleRateHz: liveRate, Channels: 1}, audio.Float32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write([][]float64{x}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeWAV(t, path, liveRate, audio.Float32, x)
 }
 
 // sourceMatch is where a recording holds the offline sources.

@@ -152,12 +152,21 @@ func writeStereo(t *testing.T, path string, rate, n int) {
 		x[0][i] = 0.3 * math.Sin(float64(i)*0.01)
 		x[1][i] = 0.2 * math.Sin(float64(i)*0.037)
 	}
-	w, err := audio.CreateWAV(path, audio.Format{SampleRateHz: rate, Channels: 2}, audio.PCM16)
+	writeWAV(t, path, rate, audio.PCM16, x...)
+}
+
+// writeWAV writes a WAV file of the channels x (nothing when they are empty)
+// at rate in encoding enc, failing t on any error.
+func writeWAV(t *testing.T, path string, rate int, enc audio.Encoding, x ...[]float64) {
+	t.Helper()
+	w, err := audio.CreateWAV(path, audio.Format{SampleRateHz: rate, Channels: len(x)}, enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(x); err != nil {
-		t.Fatal(err)
+	if len(x[0]) > 0 {
+		if err := w.Write(x); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
