@@ -54,7 +54,7 @@ func SolveH(V, W, H *mat.Dense, p BatchParams) (iterations int) {
 	checkBatchParams(p)
 
 	w := denseCopy(W)
-	kn := newKernel(w, p.Beta, p.Sparsity)
+	kn := newKernel(w, p.Beta, p.Sparsity, false)
 	// Work frame by frame on contiguous rows, as sklearn does on X = V^T.
 	vt := mat.DenseCopyOf(V.T())
 	ht := mat.DenseCopyOf(H.T())

@@ -39,35 +39,58 @@ type kernel struct {
 }
 
 // newKernel precomputes what the updates for beta need. w is F x K row-major
-// with Stride == K; it is not copied and must not change.
-func newKernel(w blas64.General, beta, l1 float64) *kernel {
+// with Stride == K; it is not copied and must not change, unless direct is
+// set and refresh is called for the columns that changed. With direct, beta
+// 2 computes W^T (W h) and builds no Gram matrix W^T W.
+func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 	f, k := w.Rows, w.Cols
 	kn := &kernel{
-		w: w, beta: beta, gamma: gammaFor(beta), l1: l1,
+		w: w, beta: beta, gamma: gammaFor(beta), l1: l1, direct: direct,
 		wh: make([]float64, f), tmp: make([]float64, f),
 		num: make([]float64, k), den: make([]float64, k),
 	}
 	switch beta {
 	case 2:
 		kn.wtv = make([]float64, k)
-		kn.gram = blas64.General{Rows: k, Cols: k, Stride: k, Data: make([]float64, k*k)}
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, w, w, 0, kn.gram)
+		if !direct {
+			kn.gram = blas64.General{Rows: k, Cols: k, Stride: k, Data: make([]float64, k*k)}
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, w, w, 0, kn.gram)
+		}
 	case 1:
 		kn.colDen = make([]float64, k)
-		for i := 0; i < f; i++ {
-			row := w.Data[i*w.Stride : i*w.Stride+k]
-			for j, x := range row {
-				kn.colDen[j] += x
-			}
-		}
-		for j := range kn.colDen {
-			kn.colDen[j] += l1
-			if kn.colDen[j] == 0 {
-				kn.colDen[j] = epsilon
-			}
-		}
+		kn.refresh(0, k, nil)
 	}
 	return kn
+}
+
+// refresh recomputes what the kernel derives from columns lo:hi of W, after
+// they changed: their column sums + l1 (beta 1) and, if v is not nil, their
+// part of W^T v (beta 2; v is the frame given to prepare). The Gram matrix
+// is not followed: a kernel whose columns change must be direct. It
+// allocates nothing.
+func (kn *kernel) refresh(lo, hi int, v []float64) {
+	w := kn.w
+	switch kn.beta {
+	case 1:
+		cd := kn.colDen[lo:hi]
+		clear(cd)
+		for i := 0; i < w.Rows; i++ {
+			for j, x := range w.Data[i*w.Stride+lo : i*w.Stride+hi] {
+				cd[j] += x
+			}
+		}
+		for j := range cd {
+			cd[j] += kn.l1
+			if cd[j] == 0 {
+				cd[j] = epsilon
+			}
+		}
+	case 2:
+		if v != nil {
+			wc := blas64.General{Rows: w.Rows, Cols: hi - lo, Stride: w.Stride, Data: w.Data[lo:]}
+			blas64.Gemv(blas.Trans, 1, wc, vec(v), 0, vec(kn.wtv[lo:hi]))
+		}
+	}
 }
 
 // gammaFor is the exponent of the majorisation-minimisation update of

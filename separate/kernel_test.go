@@ -71,7 +71,7 @@ func TestKernelAgainstReference(t *testing.T) {
 	for _, beta := range []float64{0, 0.25, 0.5, 1, 1.5, 1.75, 2} {
 		for _, lambda := range []float64{0, 0.3} {
 			t.Run(fmt.Sprintf("beta%v_l1%v", beta, lambda), func(t *testing.T) {
-				kn := newKernel(denseCopy(b.W), beta, lambda)
+				kn := newKernel(denseCopy(b.W), beta, lambda, false)
 				kn.prepare(v)
 				h := make([]float64, K)
 				ref := make([]float64, K)

@@ -22,7 +22,8 @@ type freeCols struct {
 }
 
 // initFree finds the free columns of b, normalises their starting values to
-// unit L1 norm and allocates their statistics.
+// unit L1 norm and allocates their statistics. It runs before the kernel is
+// made, which takes the normalised columns as they are.
 func (s *Separator) initFree(b *Bases) {
 	for src, r := range b.Free {
 		if r == 0 {
@@ -54,10 +55,6 @@ func (s *Separator) initFree(b *Bases) {
 	}
 	if len(s.free) > 0 {
 		s.wh = make([]float64, s.f)
-		// W^T W would have to follow the free columns at a cost of F K R
-		// per update; W^T (W h) costs 2 F K per iteration.
-		s.kn.direct = true
-		s.refreshFree()
 	}
 }
 
@@ -125,14 +122,8 @@ func (s *Separator) freeStep(v []float64, commit bool) {
 			s.normaliseFree(fc)
 		}
 	}
-	s.refreshFree()
-	if s.p.Beta == 2 {
-		// The kernel's W^T v (prepare) is stale for the free columns.
-		for _, fc := range s.free {
-			wf := blas64.General{Rows: s.f, Cols: fc.hi - fc.lo, Stride: s.k, Data: s.w.Data[fc.lo:]}
-			blas64.Gemv(blas.Trans, 1, wf, vec(v), 0, vec(s.kn.wtv[fc.lo:fc.hi]))
-		}
-	}
+	// The kernel's column sums and W^T v (prepare) are stale for the free columns.
+	s.refreshFree(v)
 }
 
 // freeKL is the update for beta = 1: A_fk += v_f/(Wh)_f h_k W_fk and
@@ -317,28 +308,13 @@ func (s *Separator) normaliseFree(fc *freeCols) {
 	}
 }
 
-// refreshFree recomputes what the kernel precomputed from the free columns:
-// their column sums (beta 1; beta 2 runs direct, see initFree). It
-// allocates nothing.
-func (s *Separator) refreshFree() {
-	kn, k := s.kn, s.k
-	if kn.beta != 1 {
-		return
-	}
+// refreshFree has the kernel recompute what it derives from the free
+// columns (kernel.refresh): their column sums (beta 1) and, given the frame
+// v, their part of W^T v (beta 2; between frames v is nil, and the next
+// prepare computes it). It allocates nothing.
+func (s *Separator) refreshFree(v []float64) {
 	for _, fc := range s.free {
-		cd := kn.colDen[fc.lo:fc.hi]
-		clear(cd)
-		for f := 0; f < s.f; f++ {
-			for c, x := range s.w.Data[f*k+fc.lo : f*k+fc.hi] {
-				cd[c] += x
-			}
-		}
-		for c := range cd {
-			cd[c] += kn.l1
-			if cd[c] == 0 {
-				cd[c] = epsilon
-			}
-		}
+		s.kn.refresh(fc.lo, fc.hi, v)
 	}
 }
 
@@ -421,7 +397,7 @@ func (s *Separator) CarryOver(prev *Separator) {
 			copy(fc.b, pfc.b)
 		}
 	}
-	s.refreshFree()
+	s.refreshFree(nil)
 	if copied {
 		s.lastIter = prev.lastIter
 	}

@@ -253,11 +253,13 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	if s.p.Forget == 0 {
 		s.p.Forget = DefaultForget
 	}
-	s.kn = newKernel(s.w, p.Beta, p.Sparsity)
 	for i := range s.y {
 		s.y[i] = make([]float64, f)
 	}
 	s.initFree(b)
+	// With free columns, W^T W would have to follow them at a cost of F K R
+	// per update; W^T (W h) (direct) costs 2 F K per iteration.
+	s.kn = newKernel(s.w, p.Beta, p.Sparsity, len(s.free) > 0)
 	return s, nil
 }
 
@@ -396,5 +398,5 @@ func (s *Separator) ResetFree() {
 			fc.restart(s, c)
 		}
 	}
-	s.refreshFree()
+	s.refreshFree(nil)
 }
