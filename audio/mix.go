@@ -11,6 +11,7 @@ type mixStage struct {
 	buf     []float32 // frames not yet written by every writer, stride columns each
 	stride  int
 	writers []*mixWriter
+	staged  int // frames of buf holding anything: the furthest any writer, removed ones included, went
 }
 
 // mixWriter is one writer's place in a mixStage.
@@ -68,6 +69,7 @@ func (m *mixStage) add(w *mixWriter, src [][]float64, n int) bool {
 		}
 	}
 	w.pos += n
+	m.staged = max(m.staged, w.pos)
 	return true
 }
 
@@ -84,17 +86,15 @@ func (m *mixStage) ready() []float32 {
 	return m.buf[:done*m.stride]
 }
 
-// advance drops the first done frames (those ready returned), moving the
-// frames staged after them to the front.
+// advance drops the first done frames (those ready returned), moving every
+// frame staged after them to the front: also those of a writer removed
+// meanwhile, which the others then complete.
 func (m *mixStage) advance(done int) {
-	ahead := 0
-	for _, w := range m.writers {
-		ahead = max(ahead, w.pos)
-	}
-	s := m.stride
+	ahead, s := m.staged, m.stride
 	copy(m.buf, m.buf[done*s:ahead*s])
 	clear(m.buf[(ahead-done)*s : ahead*s])
 	for _, w := range m.writers {
 		w.pos -= done
 	}
+	m.staged -= done
 }
