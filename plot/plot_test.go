@@ -103,6 +103,8 @@ func TestRecorderColumns(t *testing.T) {
 					mean += v
 				}
 				mean /= float64(len(group))
+				// The recorder stores float32 (relative rounding 6e-8 per
+				// value, a few per column); 1e-5 relative leaves room.
 				for row := range sn.rows {
 					if got := float64(sn.input[c*sn.rows+row]); math.Abs(got-mean) > 1e-5*mean {
 						t.Fatalf("column %d row %d: power %g, want %g (frames %v)", c, row, got, mean, group)
@@ -292,6 +294,8 @@ func TestRender(t *testing.T) {
 		{"activations data max", act.DataMax, 0}, {"activations data min", act.DataMin, 20 * math.Log10(2.0/(10*502))},
 		{"activations scale min", act.ScaleMin, -60},
 	} {
+		// 1e-4 dB: the levels come from float32 powers (relative 6e-8,
+		// 3e-7 dB); the bound only has to be far below a real mistake.
 		if math.Abs(c.got-c.want) > 1e-4 {
 			t.Errorf("%s = %.5f, want %.5f", c.name, c.got, c.want)
 		}
@@ -453,6 +457,8 @@ func TestViridis(t *testing.T) {
 	for i := range 101 {
 		c := viridis(float64(i) / 100)
 		l := luma(c.R, c.G, c.B)
+		// 0.5: the palette is 8-bit, and rounding each channel by up to
+		// 0.5 moves luma (weights summing to 1) by up to 0.5.
 		if l < prev-0.5 {
 			t.Errorf("lightness drops at %d%%: %.1f after %.1f", i, l, prev)
 		}
