@@ -18,25 +18,17 @@ func fakeStream(t *testing.T, input bool, cfg StreamConfig) *stream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stream{
-		cfg: cfg, input: input, xruns: cfg.Xruns,
-		ring:    NewRing(cfg.RingFrames, cfg.Channels),
-		notify:  make(chan struct{}, 1),
-		stalled: make(chan struct{}),
-		closed:  make(chan struct{}),
-	}
-	s.info = StreamInfo{Device: DeviceInfo{Name: "fake"}, PrefillFrames: cfg.PrefillFrames, RingFrames: s.ring.Cap()}
-	return s
+	return newStream(cfg, input, DeviceInfo{Name: "fake"})
 }
 
 func fakeCapture(t *testing.T, cfg StreamConfig) (*Capture, *stream) {
 	s := fakeStream(t, true, cfg)
-	return &Capture{cfg: s.cfg, cur: s, closed: make(chan struct{}), scratch: make([]float32, 1024*s.cfg.Channels)}, s
+	return newCapture(s), s
 }
 
 func fakePlayback(t *testing.T, cfg StreamConfig) (*Playback, *stream) {
 	s := fakeStream(t, false, cfg)
-	return &Playback{cfg: s.cfg, cur: s, closed: make(chan struct{}), stage: newMixStage(s.ring.Cap(), s.cfg.Channels)}, s
+	return newPlayback(s), s
 }
 
 func TestCaptureCallbackToRead(t *testing.T) {

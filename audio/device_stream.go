@@ -141,6 +141,38 @@ func openStream(cfg StreamConfig, input bool) (*stream, error) {
 	return s, nil
 }
 
+// newStream is a stream of cfg (defaults applied) on dev, not yet opened: its
+// ring, its channels and its info.
+func newStream(cfg StreamConfig, input bool, dev DeviceInfo) *stream {
+	s := &stream{
+		cfg: cfg, input: input, xruns: cfg.Xruns,
+		ring:    NewRing(cfg.RingFrames, cfg.Channels),
+		notify:  make(chan struct{}, 1),
+		stalled: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+	s.info = StreamInfo{
+		Device: dev, Format: Format{SampleRateHz: cfg.SampleRateHz, Channels: cfg.Channels},
+		FramesPerBuffer: cfg.FramesPerBuffer, RingFrames: s.ring.Cap(),
+	}
+	if !input {
+		s.info.PrefillFrames = min(cfg.PrefillFrames, s.ring.Cap())
+	}
+	return s
+}
+
+// newCapture and newPlayback wrap a stream of theirs.
+func newCapture(s *stream) *Capture {
+	return &Capture{
+		cfg: s.cfg, cur: s, closed: make(chan struct{}),
+		scratch: make([]float32, min(1024, s.ring.Cap())*s.cfg.Channels),
+	}
+}
+
+func newPlayback(s *stream) *Playback {
+	return &Playback{cfg: s.cfg, cur: s, closed: make(chan struct{}), stage: newMixStage(s.ring.Cap(), s.cfg.Channels)}
+}
+
 func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 	list, err := listLocked()
 	if err != nil {
@@ -154,17 +186,7 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audio: listing devices: %w", err)
 	}
-	s := &stream{
-		cfg: cfg, input: input, xruns: cfg.Xruns,
-		ring:    NewRing(cfg.RingFrames, cfg.Channels),
-		notify:  make(chan struct{}, 1),
-		stalled: make(chan struct{}),
-		closed:  make(chan struct{}),
-	}
-	s.info = StreamInfo{
-		Device: dev, Format: Format{SampleRateHz: cfg.SampleRateHz, Channels: cfg.Channels},
-		FramesPerBuffer: cfg.FramesPerBuffer, RingFrames: s.ring.Cap(),
-	}
+	s := newStream(cfg, input, dev)
 	if have := dev.channels(input); cfg.Channels > have {
 		return nil, fmt.Errorf("audio: %s: %d channels requested, it has %d", s.what(), cfg.Channels, have)
 	}
@@ -181,7 +203,6 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 			dp.Latency = dev.LowOutputLatency
 		}
 		p.Output, cb = dp, s.playbackCallback
-		s.info.PrefillFrames = min(cfg.PrefillFrames, s.ring.Cap())
 	}
 	wrap := func(op string, err error) error {
 		if errors.Is(err, portaudio.InvalidSampleRate) {
@@ -351,10 +372,7 @@ func OpenCapture(cfg StreamConfig) (*Capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Capture{
-		cfg: cfg, cur: s, closed: make(chan struct{}),
-		scratch: make([]float32, min(1024, s.ring.Cap())*cfg.Channels),
-	}, nil
+	return newCapture(s), nil
 }
 
 // Format returns the stream's rate and channel count.
@@ -517,10 +535,7 @@ func OpenPlayback(cfg StreamConfig) (*Playback, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Playback{
-		cfg: cfg, cur: s, closed: make(chan struct{}),
-		stage: newMixStage(s.ring.Cap(), cfg.Channels),
-	}, nil
+	return newPlayback(s), nil
 }
 
 // Format returns the stream's rate and channel count (the device channels).
