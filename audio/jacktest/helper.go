@@ -36,6 +36,9 @@ func HelperMain() {
 	os.Exit(code)
 }
 
+// xrunTail is how many periods the helper runs past the signal.
+const xrunTail = 8
+
 func helper(jobFile string, hr *helperResult) error {
 	b, err := os.ReadFile(jobFile)
 	if err != nil {
@@ -82,6 +85,9 @@ func helper(jobFile string, hr *helperResult) error {
 	rec := make([]float32, j.RecordFrames*j.RecordChannels)
 	var pos int // frames done; only the callback touches it until done is closed
 	var xruns atomic.Int64
+	// The frames of the flagged callbacks; only the callback appends (into
+	// room made here: a callback should not allocate) until done is closed.
+	xrunFrames := make([]int, 0, 4096)
 	done := make(chan struct{})
 	var finished atomic.Bool
 	cb := func(in, out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
@@ -91,6 +97,9 @@ func helper(jobFile string, hr *helperResult) error {
 		}
 		if flags&(portaudio.InputOverflow|portaudio.OutputUnderflow|portaudio.InputUnderflow|portaudio.OutputOverflow) != 0 {
 			xruns.Add(1)
+			if len(xrunFrames) < cap(xrunFrames) {
+				xrunFrames = append(xrunFrames, pos)
+			}
 		}
 		var n int
 		if j.SignalChannels > 0 {
@@ -104,7 +113,10 @@ func helper(jobFile string, hr *helperResult) error {
 			copy(rec[min(pos*j.RecordChannels, len(rec)):], in)
 		}
 		pos += n
-		if pos >= j.RecordFrames && pos >= j.SignalFrames {
+		// Past the signal it runs a few periods more, so that a server xrun
+		// during its last periods is still reported (PortAudio flags the
+		// callback after JACK's notification).
+		if pos >= j.RecordFrames && pos >= j.SignalFrames+xrunTail*j.FramesPerBuffer {
 			finished.Store(true)
 			close(done)
 		}
@@ -130,5 +142,6 @@ func helper(jobFile string, hr *helperResult) error {
 		return fmt.Errorf("stopping: %w", err)
 	}
 	hr.XrunCallbacks = int(xruns.Load())
+	hr.XrunFrames = xrunFrames
 	return writeF32(j.RecordFile, rec)
 }

@@ -75,6 +75,10 @@ type Result struct {
 	// XrunCallbacks counts helper callbacks with PortAudio's overflow or
 	// underflow flag set (through JACK: server xruns).
 	XrunCallbacks int
+	// XrunFrames holds the frame (of Recording and Signal) at which each of
+	// those callbacks began, in order: where the server's xruns hit, to
+	// within the delay of PortAudio's report (see Expect.Slack).
+	XrunFrames []int
 	// Log is the helper's stderr without PortAudio's "ALSA lib" noise.
 	Log string
 }
@@ -98,6 +102,7 @@ type job struct {
 
 type helperResult struct {
 	XrunCallbacks int
+	XrunFrames    []int
 	Err           string
 }
 
@@ -166,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if b, err := os.ReadFile(j.ResultFile); err == nil {
 		json.Unmarshal(b, &hr)
 	}
-	res.XrunCallbacks = hr.XrunCallbacks
+	res.XrunCallbacks, res.XrunFrames = hr.XrunCallbacks, hr.XrunFrames
 	if hr.Err != "" {
 		return res, fmt.Errorf("jacktest: helper: %s", hr.Err)
 	}
