@@ -96,6 +96,7 @@ type Live struct {
 
 	// Read's state (its goroutine only).
 	scratch   []float32
+	lossRead  int64 // frames Read has taken from the ring, for lossEvery
 	paceGen   uint64
 	paceStart time.Time
 	paceDone  int64 // silent frames returned since paceStart
@@ -347,6 +348,11 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 			l.fresh = true
 		}
 		if k := l.in.Read(l.scratch[:min(len(l.scratch)/stride, want-n)*stride]); k > 0 {
+			if e := lossEvery.Load(); e > 0 {
+				if k = l.lose(k, e); k == 0 {
+					continue
+				}
+			}
 			for j, d := range dst {
 				d := d[n : n+k]
 				for i := range d {
@@ -397,6 +403,25 @@ func (l *Live) Read(dst [][]float64) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// lossEvery, when positive, makes Live.Read lose one captured frame in every
+// lossEvery, silently: no xrun is counted. It is a fault that the tests
+// inject (SetLiveLossEvery in export_test.go) to prove that they catch a
+// sample lost on sepd's path; it is zero outside them.
+var lossEvery atomic.Int64
+
+// lose drops the first of the k frames in l.scratch when they cross a
+// multiple of every frames read; it returns the frames left.
+func (l *Live) lose(k int, every int64) int {
+	before := l.lossRead
+	l.lossRead += int64(k)
+	if l.lossRead/every == before/every {
+		return k
+	}
+	stride := l.inCh + 1
+	copy(l.scratch, l.scratch[stride:k*stride])
+	return k - 1
 }
 
 // LiveWriter writes one source's playback into some channels of one output

@@ -90,6 +90,19 @@ func (c XrunCounts) Total() uint64 {
 	return t
 }
 
+// Own returns the xruns of the program's own making: ring over- and
+// underruns and missed deadlines.
+func (c XrunCounts) Own() uint64 {
+	return c[RingOverrun] + c[RingUnderrun] + c[DeadlineMissed]
+}
+
+// Server returns the xruns that the devices or the audio server reported:
+// the larger of InputOverflow and OutputUnderflow (through JACK, PortAudio
+// raises both flags for one server xrun).
+func (c XrunCounts) Server() uint64 {
+	return max(c[InputOverflow], c[OutputUnderflow])
+}
+
 // Sub returns c - prev per kind (the events between two snapshots).
 func (c XrunCounts) Sub(prev XrunCounts) XrunCounts {
 	for k := range c {
