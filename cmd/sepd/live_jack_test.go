@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -202,65 +201,6 @@ func writeFloatWAV(t *testing.T, path string, x []float64) {
 	writeWAV(t, path, liveRate, audio.Float32, x)
 }
 
-// sourceMatch is where a recording holds the offline sources.
-type sourceMatch struct {
-	lag    int        // rec[c][lag+i] ~ ref[c][i]
-	maxErr [2]float64 // per source, over the whole reference
-	bad    [2]int     // samples off by more than the tolerance
-}
-
-// matchSources finds the lag at which both recorded channels equal the two
-// reference sources to tol at every sample. A candidate lag is first checked
-// at the references' 16 largest samples each (a wrong lag fails there at
-// once), then over the whole length. When no lag fits, it returns the lag
-// that fits those samples best, with its errors, and ok false.
-func matchSources(rec [][]float32, ref [2][]float64, tol float64) (m sourceMatch, ok bool) {
-	n := len(ref[0])
-	var probe [2][]int
-	for c := range ref {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.Slice(idx, func(a, b int) bool { return math.Abs(ref[c][idx[a]]) > math.Abs(ref[c][idx[b]]) })
-		probe[c] = idx[:16]
-	}
-	full := func(lag int) sourceMatch {
-		m := sourceMatch{lag: lag}
-		for c := range ref {
-			for i, v := range ref[c] {
-				e := math.Abs(float64(rec[c][lag+i]) - v)
-				m.maxErr[c] = max(m.maxErr[c], e)
-				if e > tol {
-					m.bad[c]++
-				}
-			}
-		}
-		return m
-	}
-	best, bestErr := -1, math.Inf(1)
-	for lag := 0; lag+n <= len(rec[0]); lag++ {
-		var worst float64
-		for c := range ref {
-			for _, i := range probe[c] {
-				worst = max(worst, math.Abs(float64(rec[c][lag+i])-ref[c][i]))
-			}
-		}
-		if worst < bestErr {
-			best, bestErr = lag, worst
-		}
-		if worst <= tol {
-			if m := full(lag); m.bad == [2]int{} {
-				return m, true
-			}
-		}
-	}
-	if best < 0 {
-		return sourceMatch{lag: -1}, false
-	}
-	return full(best), false
-}
-
 // liveBases returns the bases of the voice and noise sources for fft_size
 // fft, as the config's bases: values (relative to dir). For 1024 they are the
 // demo's (cmd/sepd/demo/bases.npz, F = 513, copied into dir). For larger
@@ -398,6 +338,77 @@ func findBurst(sum []float64, sig []float32, from int) (at int, worst, before fl
 		before = max(before, math.Abs(sum[i]))
 	}
 	return at, worst, before
+}
+
+// xrunDrift is how far the JACK server's clock may fall behind the wall
+// clock at each of its xruns: the dummy backend does not make up the cycles
+// it missed, so what sepd captured (and wrote to its files) is short of the
+// wall clock by about the server's stall. Measured under scripts/xrun-storm
+// (12 ms stalls): 407 to 549 frames per server xrun over four tests; 4
+// periods (21 ms) cover stalls of up to that.
+const xrunDrift = 4 * livePeriod
+
+// checkFileClock checks that files of n samples hold the wall-clock length
+// of a run, want samples, to within slack, less xrunDrift per server xrun
+// that sepd saw (audio.XrunCounts.Server): short by that, never long.
+func checkFileClock(t *testing.T, n int, want float64, slack int, server uint64) {
+	t.Helper()
+	diff := float64(n) - want
+	drift := float64(xrunDrift) * float64(server)
+	t.Logf("the files hold %d samples (%.3f s); wall clock from \"running\" to SIGINT: %.0f samples; files - wall clock = %+.0f samples (%+.1f periods); %d server xruns allow %.0f short",
+		n, float64(n)/liveRate, want, diff, diff/livePeriod, server, drift)
+	if diff > float64(slack) || diff < -float64(slack)-drift {
+		t.Errorf("the files hold %d samples, the run lasted %.0f samples of wall clock: %+.0f apart, want within %d (%d periods), or up to %.0f more short after %d server xruns",
+			n, want, diff, slack, slack/livePeriod, drift, server)
+	}
+}
+
+// burstTol is the largest difference allowed between the sum of the sources
+// and the input: both float32 (ports, files), so they agree to float32
+// rounding of the sum (about 6e-8 near full scale); 1e-5 leaves room.
+const burstTol = 1e-5
+
+// burstExcuse is the longest glitch in a burst: a block dropped or padded
+// where a server xrun hit, and the rings' refill (see jacktest.Expect). The
+// sum of the sources is sepd's input as it arrived whatever its state (the
+// masks sum to one), so nothing needs to recover.
+const burstExcuse = 8192
+
+// judgeBurst checks that sum (the sum of the sources, recorded or read from
+// the files) holds the burst sig that starts at sample at (findBurst), to
+// burstTol, broken only where an xrun explains it (jacktest.Judge). xruns
+// are the frames of sum at which the playing client saw server xruns;
+// counted the xruns sepd counted beyond them (Result.Counted). end is the
+// sample of sum after the burst's last one (an xrun may have moved it from
+// at + len(sig)).
+func judgeBurst(sum []float64, sig []float32, at int, xruns []int, counted int) (v jacktest.Verdict, end int) {
+	from := max(0, at-burstExcuse)
+	rec := make([]float32, min(len(sum), at+len(sig)+burstExcuse)-from)
+	for i := range rec {
+		rec[i] = float32(sum[from+i])
+	}
+	var xs []int
+	for _, q := range xruns {
+		xs = append(xs, q-from)
+	}
+	v = jacktest.Judge([][]float32{rec}, xs, jacktest.Expect{
+		Want: [][][]float32{{sig}}, Tol: burstTol, MaxLag: len(rec), Slack: 4 * livePeriod,
+		Excuse: burstExcuse, Counted: counted,
+	})
+	end = at + len(sig)
+	if n := len(v.Segments); n > 0 {
+		end = from + v.Segments[n-1].End
+	}
+	return v, end
+}
+
+// shifted returns xs + d.
+func shifted(xs []int, d int) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = x + d
+	}
+	return out
 }
 
 // parseXruns reads an XrunCounts summary as the log writes it ("none" or

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,20 +49,51 @@ metrics: {listen: "%s"}
 // rounding (6e-8 near full scale); 1e-4 is the issue's bound.
 const liveTol = 1e-4
 
-// liveAttempts bounds the tries of a recording spoilt by xruns: on a loaded
-// 2-core machine a block now and then crosses the daemon too late, and the
-// bridge then drops or pads one (see audio.Live), which changes the engine's
-// input and so its output for a while. An attempt takes about 5 s, so the
-// two sizes stay within about 70 s at worst.
-const liveAttempts = 6
+// liveAttempts bounds the recordings made to find one whose delay no xrun
+// at its start moved (each recording is judged whole; see jacktest.Judge).
+const liveAttempts = 3
+
+// liveMaxLag bounds the delay searched, and how far an xrun may move it:
+// the largest delay measured (3584, fft 2048) plus the rings' room.
+const liveMaxLag = 16384
+
+// liveExcuse is how long one glitch may last in a live separation with
+// fft_size fft: a block dropped or padded on sepd's input spoils the output
+// frames whose window holds it (fft_size samples) and a ring's refill. The
+// longest measured under scripts/xrun-storm: 3038 frames (fft 2048); see
+// TestLiveEqualsSeparateJACK.
+func liveExcuse(fft int) int { return 2*fft + 4096 }
+
+// liveRecover is Expect.Recover for a live separation: after a block lost on
+// sepd's input, the warm-started activations differ from the offline run's
+// for a few frames, and the output flickers in and out of the tolerance.
+// Measured under scripts/xrun-storm (fft 2048, hop 512): the last such
+// glitch ended 3000-3500 frames after the xrun's frame plus the lag, i.e.
+// fft_size + 3 hops; twice that is allowed.
+func liveRecover(fft, hop int) int { return 2 * (fft + 3*hop) }
+
+// float32s converts x.
+func float32s(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
 
 // TestLiveEqualsSeparateJACK plays the committed 48 kHz mixture into `sepd
 // run`'s input device with a jacktest client and records both source outputs
 // sample-exactly, for fft_size 1024/hop 256 and 2048/512. What must hold:
 //   - after removing one constant delay, each recorded source equals `sepd
-//     separate`'s output for the same file to 1e-4 at every sample;
-//   - that delay equals the latency_samples of the daemon's "running" record
-//     to within one JACK period (256): measured - logged in [0, 256].
+//     separate`'s output for the same file to 1e-4 at every sample, but
+//     where a JACK server xrun broke the recording (jacktest.Judge): a block
+//     lost or padded on sepd's input spoils the output for up to a window
+//     and a few frames while the warm-started activations recover
+//     (liveExcuse, liveRecover), after which it must match again, at
+//     another delay or phase;
+//   - that delay, when no xrun moved it at the start, equals the
+//     latency_samples of the daemon's "running" record to within one JACK
+//     period (256): measured - logged in [0, 256].
 //
 // The delay is measured from the frame at which the client plays the first
 // sample to the frame at which it records it back, so it includes the
@@ -141,6 +171,11 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 	for i, v := range mix {
 		sig[i] = float32(v)
 	}
+	// The candidates: one per phase, voice and noise.
+	var want [][][]float32
+	for p := 0; p < hop; p += livePeriod {
+		want = append(want, [][]float32{float32s(refs[p][0]), float32s(refs[p][1])})
+	}
 	p0, _ := cpuPressure()
 	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -154,32 +189,34 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 			t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
 		}
 		time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
-		during := countedXruns(xruns(t, scrape(t, addr)).Sub(before))
-
-		var m sourceMatch
-		phase, ok := -1, false
-		worst := func(m sourceMatch) float64 { return max(m.maxErr[0], m.maxErr[1]) }
-		for p := 0; p < hop && !ok; p += livePeriod {
-			var mp sourceMatch
-			if mp, ok = matchSources(res.Recording, refs[p], liveTol); ok || phase < 0 || worst(mp) < worst(m) {
-				m, phase = mp, p
-			}
+		during := xruns(t, scrape(t, addr)).Sub(before)
+		v := jacktest.Judge(res.Recording, res.XrunFrames, jacktest.Expect{
+			Want: want, Tol: liveTol, MaxLag: liveMaxLag, Slack: 4 * livePeriod,
+			Excuse: liveExcuse(fft), Recover: liveRecover(fft, hop),
+			Counted: res.Counted(int(during.Own()), int(during.Server())),
+		})
+		t.Logf("attempt %d: %v; xruns %v; client callbacks with xrun flags %d at %v",
+			attempt, v, during, res.XrunCallbacks, res.XrunFrames)
+		if !v.OK() {
+			t.Fatalf("attempt %d: the recording is not sepd separate's output to %g where no xrun explains it: %v; since the first attempt %s\nsepd's log:\n%s",
+				attempt, liveTol, v, pressureSince(p0, t0), d.logText())
 		}
-		if ok {
-			delay := m.lag + phase // the frame at which the mixture's first sample came back
-			t.Logf("attempt %d: both sources equal sepd separate's (phase %d in the hop) after a delay of %d samples (%.2f ms; %d without the client's own period); largest differences: voice %.3g, noise %.3g; logged latency %d: measured - logged = %d; xruns %v",
-				attempt, phase, delay, float64(delay)*1e3/liveRate, delay-livePeriod, m.maxErr[0], m.maxErr[1], logged, delay-logged, during)
-			if diff := delay - logged; diff < 0 || diff > livePeriod {
-				t.Errorf("measured delay %d, logged latency_samples %d: measured - logged = %d, want 0 to one JACK period (%d)", delay, logged, diff, livePeriod)
+		if !v.CleanStart() {
+			if attempt < liveAttempts {
+				t.Logf("attempt %d: an xrun at the start moved the delay; again, for the delay", attempt)
+				continue
 			}
+			t.Logf("the delay was not checked: an xrun at the start moved it in each of %d attempts", attempt)
 			break
 		}
-		problem := fmt.Sprintf("no lag makes the recording equal sepd separate's output to %g; the closest (lag %d, phase %d) differs by up to %.3g (voice) and %.3g (noise), at %d and %d samples of %d; xruns during the recording %v, client callbacks with xrun flags %d",
-			liveTol, m.lag, phase, m.maxErr[0], m.maxErr[1], m.bad[0], m.bad[1], len(mix), during, res.XrunCallbacks)
-		if during.Total() == 0 && res.XrunCallbacks == 0 || attempt == liveAttempts {
-			t.Fatalf("attempt %d: %s; since the first attempt %s\nsepd's log:\n%s", attempt, problem, pressureSince(p0, t0), d.logText())
+		phase := v.Segments[0].Candidate * livePeriod
+		delay := v.Lag() + phase // the frame at which the mixture's first sample came back
+		t.Logf("attempt %d: phase %d in the hop; delay %d samples (%.2f ms; %d without the client's own period); logged latency %d: measured - logged = %d",
+			attempt, phase, delay, float64(delay)*1e3/liveRate, delay-livePeriod, logged, delay-logged)
+		if diff := delay - logged; diff < 0 || diff > livePeriod {
+			t.Errorf("measured delay %d, logged latency_samples %d: measured - logged = %d, want 0 to one JACK period (%d)", delay, logged, diff, livePeriod)
 		}
-		t.Logf("attempt %d: %s; again", attempt, problem)
+		break
 	}
 	d.cmd.Process.Signal(os.Interrupt)
 	if code := d.wait(t, 10*time.Second); code != 0 {
@@ -381,9 +418,13 @@ func steadyRun(t *testing.T, server string) string {
 	if peak.goroutines > first.goroutines+2 {
 		t.Errorf("goroutines grew from %v to %v", first.goroutines, peak.goroutines)
 	}
-	// Frames went on at the hop rate (187.5/s), within 2%: the engine ran throughout.
-	if rate := (last.frames - first.frames) / float64(steadySeconds-1); math.Abs(rate-liveRate/256.0) > 0.02*liveRate/256 {
-		t.Errorf("%.1f frames/s, want %.1f", rate, liveRate/256.0)
+	// Frames went on at the hop rate (187.5/s), within 2%: the engine ran
+	// throughout. Less what the server's xruns took from its clock
+	// (xrunDrift each; see checkFileClock).
+	hz := liveRate / 256.0
+	lost := float64(xrunDrift) * float64(last.xruns.Sub(first.xruns).Server()) / 256 / float64(steadySeconds-1)
+	if rate := (last.frames - first.frames) / float64(steadySeconds-1); rate > 1.02*hz || rate < 0.98*hz-lost {
+		t.Errorf("%.1f frames/s, want %.1f within 2%% (less %.1f/s for the server's xruns)", rate, hz, lost)
 	}
 
 	// Server xruns: when the JACK server itself misses a cycle (the dummy
@@ -504,18 +545,27 @@ func TestLiveReconnectJACK(t *testing.T) {
 	type burst struct {
 		sig        []float32
 		start, end time.Time // wall clock around the jacktest run that played it
+		xruns      []int     // frames of sig at which the client saw server xruns
+		counted    int       // xruns sepd counted beyond those (Result.Counted)
+		server     uint64    // server xruns sepd saw from its start to the burst's end
 	}
 	var bursts []burst
 	play := func(seed uint64) {
 		t.Helper()
 		sig := jacktest.Noise(liveRate/2, 1, seed)[0] // 0.5 s
 		b := burst{sig: sig, start: time.Now()}
-		if _, err := jacktest.Run(context.Background(), jacktest.Config{
+		before := xruns(t, scrape(t, addr))
+		res, err := jacktest.Run(context.Background(), jacktest.Config{
 			Target: client, Server: name, Signal: [][]float32{sig}, SampleRateHz: liveRate, FramesPerBuffer: livePeriod,
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
 		}
 		b.end = time.Now()
+		time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
+		after := xruns(t, scrape(t, addr))
+		during := after.Sub(before)
+		b.xruns, b.counted, b.server = res.XrunFrames, res.Counted(int(during.Own()), int(during.Server())), after.Server()
 		bursts = append(bursts, b)
 	}
 	play(1)
@@ -567,15 +617,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 
 	var y [2][]float64
 	y[0], y[1] = liveFiles(t, dir)
-	want := stop.Sub(t0).Seconds() * liveRate
-	t.Logf("the files hold %d samples (%.3f s); wall clock from \"running\" to SIGINT: %.3f s = %.0f samples; difference %.0f samples",
-		len(y[0]), float64(len(y[0]))/liveRate, stop.Sub(t0).Seconds(), want, float64(len(y[0]))-want)
-	if math.Abs(float64(len(y[0]))-want) > 4*livePeriod {
-		// A capture ring overrun drops samples (the oldest): then the files
-		// are short by what was dropped.
-		t.Errorf("the files hold %d samples, the run lasted %.0f samples of wall clock: more than 4 periods apart; xruns %v",
-			len(y[0]), want, xruns(t, m))
-	}
+	checkFileClock(t, len(y[0]), stop.Sub(t0).Seconds()*liveRate, 4*livePeriod, xruns(t, m).Server())
 
 	// Find each burst in the sum of the sources: the first sample above
 	// 1e-3 after the previous burst, less the burst's own lead-in below 1e-3.
@@ -585,24 +627,30 @@ func TestLiveReconnectJACK(t *testing.T) {
 	}
 	from := 0
 	for k, b := range bursts {
-		at, worst, silent := findBurst(sum, b.sig, from)
+		at, _, silent := findBurst(sum, b.sig, from)
 		if at < 0 {
 			t.Fatalf("burst %d is not in the files (nothing above 1e-3 after sample %d, or cut off at the end)", k+1, from)
 		}
 		pos := time.Duration(float64(at) / liveRate * float64(time.Second))
-		t.Logf("burst %d at sample %d (%.3f s after \"running\"); played between %.3f s and %.3f s; sum of sources - burst: %.2g; before it the sum is at most %.2g",
-			k+1, at, pos.Seconds(), b.start.Sub(t0).Seconds(), b.end.Sub(t0).Seconds(), worst, silent)
-		if worst > 1e-5 {
-			t.Errorf("burst %d: the sources sum to what was played only within %.3g, want 1e-5", k+1, worst)
+		// The sum of the sources is the burst, but where an xrun broke it:
+		// the client's xruns are placed at the burst's start in the files.
+		v, end := judgeBurst(sum, b.sig, at, shifted(b.xruns, at), b.counted)
+		t.Logf("burst %d at sample %d (%.3f s after \"running\"); played between %.3f s and %.3f s; sum of sources against the burst: %v; before it the sum is at most %.2g",
+			k+1, at, pos.Seconds(), b.start.Sub(t0).Seconds(), b.end.Sub(t0).Seconds(), v, silent)
+		if !v.OK() {
+			t.Errorf("burst %d: the sources do not sum to what was played, to %g, where no xrun explains it: %v", k+1, burstTol, v)
 		}
 		if silent > 1e-5 {
 			t.Errorf("before burst %d the files are not silent (%.3g)", k+1, silent)
 		}
-		// Where it was played: within the jacktest run, give or take 4 periods.
-		if slack := 4 * livePeriod * time.Second / liveRate; pos < b.start.Sub(t0)-slack || pos > b.end.Sub(t0)+slack {
+		// Where it was played: within the jacktest run, give or take 4
+		// periods, and earlier by the server's xruns so far (xrunDrift).
+		slack := 4 * livePeriod * time.Second / liveRate
+		drift := time.Duration(xrunDrift*b.server) * time.Second / liveRate
+		if pos < b.start.Sub(t0)-slack-drift || pos > b.end.Sub(t0)+slack {
 			t.Errorf("burst %d is %.3f s into the files, but was played between %.3f s and %.3f s", k+1, pos.Seconds(), b.start.Sub(t0).Seconds(), b.end.Sub(t0).Seconds())
 		}
-		from = at + len(b.sig)
+		from = end
 	}
 }
 
