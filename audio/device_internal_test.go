@@ -219,25 +219,52 @@ func TestStreamConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestWatchdog drives the watchdog with a clock of its own (no sleeping, so
+// that a loaded machine cannot make it fail): ticks every 5 ms (StallTimeout
+// / 8) with a callback between each keep it quiet; once the callbacks stop,
+// it reports a stall at the first tick StallTimeout (40 ms) after the last
+// tick that saw a new callback, not before.
 func TestWatchdog(t *testing.T) {
 	s := fakeStream(t, true, StreamConfig{Channels: 1, SampleRateHz: 48000, StallTimeout: 40 * time.Millisecond})
-	go s.watch()
-	// Callbacks every 5 ms keep it quiet for 100 ms...
-	for range 20 {
+	ticks := make(chan time.Time)
+	done := make(chan struct{})
+	t0 := time.Unix(1000, 0)
+	go func() { s.watchTicks(ticks, t0); close(done) }()
+	now := t0
+	// tick hands the watchdog the next time, 5 ms on; false if it has ended.
+	// The handoff is unbuffered, so a tick taken means the one before it
+	// was handled.
+	tick := func() bool {
+		now = now.Add(5 * time.Millisecond)
+		select {
+		case ticks <- now:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	for range 20 { // 100 ms of callbacks
 		s.callbacks.Add(1)
-		time.Sleep(5 * time.Millisecond)
+		if !tick() {
+			t.Fatal("stalled while callbacks ran")
+		}
 	}
-	if s.isStalled() {
-		t.Fatal("stalled while callbacks ran")
+	lastSeen := now // the tick that saw the last callback
+	for now.Sub(lastSeen) < 40*time.Millisecond {
+		if !tick() {
+			t.Fatalf("stalled %v after the last callback, before the timeout (40 ms)", now.Sub(lastSeen))
+		}
 	}
-	// ...and it reports within 40 ms + a tick (5 ms) of the last one; allow
-	// scheduling slack on a loaded machine.
+	// The tick 40 ms after lastSeen was taken (the 35 ms one was handled
+	// without a stall); it must end the watchdog with a stall.
 	select {
-	case <-s.stalled:
-	case <-time.After(time.Second):
-		t.Fatal("no stall reported 1 s after the callbacks stopped")
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watchdog went on 40 ms after the last callback")
 	}
-	close(s.closed)
+	if !s.isStalled() {
+		t.Fatal("the watchdog ended without reporting a stall")
+	}
 }
 
 func equal(a, b []float32) bool {

@@ -277,12 +277,19 @@ func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeI
 func (s *stream) watch() {
 	t := time.NewTicker(s.cfg.StallTimeout / 8)
 	defer t.Stop()
-	last, since := s.callbacks.Load(), time.Now()
+	s.watchTicks(t.C, time.Now())
+}
+
+// watchTicks is watch's loop on a given clock: ticks deliver the current
+// time, start is the time the watch begins (a parameter so that a test can
+// drive it without sleeping).
+func (s *stream) watchTicks(ticks <-chan time.Time, start time.Time) {
+	last, since := s.callbacks.Load(), start
 	for {
 		select {
 		case <-s.closed:
 			return
-		case now := <-t.C:
+		case now := <-ticks:
 			if c := s.callbacks.Load(); c != last {
 				last, since = c, now
 			} else if now.Sub(since) >= s.cfg.StallTimeout {
