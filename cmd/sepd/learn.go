@@ -666,12 +666,7 @@ func startFreeSave(c *cobra.Command, plan *engine.Plan, several bool, input stri
 	if f == nil || f.Value.String() == "" {
 		return nil, nil
 	}
-	s := &freeSave{dir: f.Value.String()}
-	for i, n := range plan.Bases.Names {
-		if plan.Bases.Free != nil && plan.Bases.Free[i] > 0 {
-			s.names = append(s.names, n)
-		}
-	}
+	s := &freeSave{dir: f.Value.String(), names: engine.FreeSources(plan.Bases)}
 	if len(s.names) == 0 {
 		return nil, usagef("separate: --save-free %s: no source has free_components, so there are no free bases to save", s.dir)
 	}
@@ -688,9 +683,8 @@ func startFreeSave(c *cobra.Command, plan *engine.Plan, several bool, input stri
 	return s, nil
 }
 
-// write saves every free source's bases as DIR/NAME.npy (F x R float32,
-// unit L1 columns), through temporary names; nothing is renamed unless all
-// were written. A nil freeSave writes nothing.
+// write saves every free source's bases (engine.SaveFree). A nil freeSave
+// writes nothing.
 func (s *freeSave) write(stdout io.Writer) error {
 	if s == nil {
 		return nil
@@ -698,31 +692,8 @@ func (s *freeSave) write(stdout io.Writer) error {
 	if s.eng == nil {
 		return fmt.Errorf("separate: --save-free: the run processed no frame")
 	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := engine.SaveFree(s.dir, s.eng, s.names, stdout); err != nil {
 		return fmt.Errorf("separate: --save-free: %w", err)
-	}
-	var temps, finals []string
-	for _, n := range s.names {
-		w := s.eng.Separator().FreeBases(n)
-		tmp, err := writeTemp(s.dir, n+".npy", func(f io.Writer) error { return separate.WriteNPY(f, w) })
-		if err != nil {
-			for _, t := range temps {
-				os.Remove(t)
-			}
-			return err
-		}
-		temps, finals = append(temps, tmp), append(finals, filepath.Join(s.dir, n+".npy"))
-	}
-	for i, t := range temps {
-		if err := os.Rename(t, finals[i]); err != nil {
-			for _, rest := range temps[i:] {
-				os.Remove(rest)
-			}
-			return fmt.Errorf("separate: --save-free: %w", err)
-		}
-		r, k := s.eng.Separator().FreeBases(s.names[i]).Dims()
-		fmt.Fprintf(stdout, "free bases of %s (%dx%d) -> %s: use them as fixed bases with {name: %s, bases: %s}\n",
-			s.names[i], r, k, finals[i], s.names[i], finals[i])
 	}
 	return nil
 }

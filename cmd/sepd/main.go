@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sepd/sepd/daemon"
 	"github.com/sepd/sepd/engine"
 )
 
@@ -31,10 +32,11 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 // exitCode maps an error to the documented exit status.
 func exitCode(err error) int {
 	var u usageError
+	var se *daemon.SetupError
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &u), errors.Is(err, engine.ErrInput):
+	case errors.As(err, &u), errors.As(err, &se), errors.Is(err, engine.ErrInput):
 		return 2
 	default:
 		return 1
