@@ -76,7 +76,7 @@ type daemon struct {
 	listening  string
 	stopListen context.CancelFunc
 
-	// Everything here belongs to the control goroutine (runDaemon's loop:
+	// Everything here belongs to the control goroutine (Run's loop:
 	// reloads, measurements, the end); the frame loop sees only the Stages
 	// handed over through next.
 	stage    *engine.Stage
