@@ -152,21 +152,16 @@ func Judge(rec [][]float32, xruns []int, e Expect) Verdict {
 	}
 	j := newJudge(rec, e)
 	n := len(e.Want[0][0])
-	first := -1 // the first frame of Want that can start a segment
-	for i := range n {
-		if math.Abs(j.wsum[0][i]) >= e.Floor {
-			first = i
-			break
-		}
-	}
-	if first < 0 {
-		v.Problems = append(v.Problems, "jacktest: the expected output is silent")
-		return v
-	}
 	k, lag, r, ok := j.sync(0, len(j.rsum), 0, 0, e.MaxLag)
 	if !ok {
 		v.Problems = append(v.Problems, fmt.Sprintf("the recording never holds the expected output at a lag up to %d", e.MaxLag))
 		return v
+	}
+	// The first frame of the candidate found that can start a segment (the
+	// candidates may begin with different silences).
+	first := 0
+	for first < n && math.Abs(j.wsum[k][first]) < e.Floor {
+		first++
 	}
 	i := r - lag
 	if i > first {

@@ -102,6 +102,17 @@ func TestJudgeCandidates(t *testing.T) {
 		v.Segments[1].Lag != lag+256 || v.Matched != n {
 		t.Errorf("got %v; want candidate 0 at lag %d, then candidate 1 at lag %d, all %d frames matched", v, lag, lag+256, n)
 	}
+	// A candidate that begins with a silence the other lacks (a later phase)
+	// is found from its own first sound: no glitch at the start.
+	late := [][]float32{append(make([]float32, 512), b[0]...), append(make([]float32, 512), b[1]...)}
+	late[0], late[1] = late[0][:n], late[1][:n]
+	rec2 := [][]float32{make([]float32, n+2000), make([]float32, n+2000)}
+	for c := range rec2 {
+		copy(rec2[c][lag:], late[c])
+	}
+	if v := jacktest.Judge(rec2, nil, jacktest.Expect{Want: [][][]float32{a, late}, Tol: tol, MaxLag: 4096, Slack: 1024, Excuse: 2048}); !v.OK() || len(v.Glitches) != 0 || v.Segments[0].Candidate != 1 || !v.CleanStart() {
+		t.Errorf("the later phase: %v; want candidate 1 from its start, no glitch", v)
+	}
 	e.Tol = tol / 4
 	if v := jacktest.Judge(rec, []int{lag + 8000}, e); v.OK() {
 		t.Errorf("an offset of %g passed a tolerance of %g: %v", tol/2, e.Tol, v)
