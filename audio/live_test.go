@@ -132,6 +132,23 @@ func startLoop(l *audio.Live, w *audio.LiveWriter, x *audio.Xruns, hop int) *liv
 	return lp
 }
 
+// startLiveLoop starts a Live on server (one mono capture, one mono playback,
+// prefill frames) and a loop that copies the one to the other in blocks of a
+// period; the Live is closed at the test's end (Close may come before).
+func startLiveLoop(t *testing.T, server string, x *audio.Xruns, prefill int) (*audio.Live, *liveLoop) {
+	t.Helper()
+	l, err := audio.StartLive(context.Background(), liveConfig(t, server, x, prefill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	w, err := l.Writer(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, startLoop(l, w, x, livePer)
+}
+
 func (lp *liveLoop) arm() chan audio.XrunCounts {
 	c := make(chan audio.XrunCounts, 1)
 	lp.mu.Lock()
@@ -318,16 +335,7 @@ func testLiveLoopback(t *testing.T, server string, hop int) {
 func TestLiveLossCaughtJACK(t *testing.T) {
 	server := jackServer(t)
 	var x audio.Xruns
-	l, err := audio.StartLive(context.Background(), liveConfig(t, server, &x, 2*livePer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	w, err := l.Writer(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lp := startLoop(l, w, &x, livePer)
+	l, lp := startLiveLoop(t, server, &x, 2*livePer)
 	const every = 12000 // frames: 4 losses a second at 48 kHz
 	defer audio.SetLiveLossEvery(every)()
 	v, _ := judgeLoopback(t, l, lp, &x, server, 2, 40)
@@ -377,16 +385,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 	var x audio.Xruns
 	// 3 periods of prefill: a period more slack than the default for the
 	// round trip through two processes on a loaded machine.
-	l, err := audio.StartLive(context.Background(), liveConfig(t, name, &x, 3*livePer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	w, err := l.Writer(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lp := startLoop(l, w, &x, livePer)
+	l, lp := startLiveLoop(t, name, &x, 3*livePer)
 	// measure judges a loopback and returns its steady lag, -1 when xruns
 	// moved it in each of lagAttempts loopbacks.
 	measure := func(what string, seed uint64) int {

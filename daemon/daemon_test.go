@@ -53,6 +53,17 @@ sources:
 	return cfg, dir
 }
 
+// demoMixPath returns the demo mixture's absolute path (the configuration
+// lives in a temporary folder).
+func demoMixPath(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(demoMix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // records is a slog handler that keeps the messages of the records.
 type records struct {
 	mu   sync.Mutex
@@ -87,10 +98,7 @@ func (r *records) count(msg string) int {
 // 1e-5, float32 rounding of the two files with room (as cmd/sepd's
 // checkOutputs).
 func TestRunFile(t *testing.T) {
-	mixPath, err := filepath.Abs(demoMix)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mixPath := demoMixPath(t)
 	cfg, dir := setup(t, "{file: "+mixPath+"}")
 	var rec records
 	if err := daemon.Run(context.Background(), daemon.Options{Config: cfg, Log: slog.New(&rec), Version: "test"}); err != nil {
@@ -128,11 +136,7 @@ func TestRunFile(t *testing.T) {
 // file is written, and stops the run through its context: one "reloaded"
 // record, a clean stop (nil), and both files complete and of equal length.
 func TestRunReload(t *testing.T) {
-	mixPath, err := filepath.Abs(demoMix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, dir := setup(t, "{file: "+mixPath+", realtime: true}")
+	cfg, dir := setup(t, "{file: "+demoMixPath(t)+", realtime: true}")
 	var rec records
 	reload := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
