@@ -63,7 +63,8 @@ type Config struct {
 	FramesPerBuffer int
 	// Server is the JACK server name; "" means JACK_DEFAULT_SERVER.
 	Server string
-	// Timeout bounds the helper's run; 0 means the recording's duration + 10 s.
+	// Timeout bounds the helper's run; 0 means the signal's or the
+	// recording's duration, whichever is longer, + 30 s.
 	Timeout time.Duration
 }
 
@@ -129,7 +130,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		frames = len(s)
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = time.Duration(cfg.RecordFrames)*time.Second/time.Duration(cfg.SampleRateHz) + 10*time.Second
+		// A guard against a hung helper, not a bound on a slow one: on a
+		// 2-core machine shared with builds and other real-time clients a
+		// helper has taken more than 10 s to start.
+		cfg.Timeout = time.Duration(max(cfg.RecordFrames, frames))*time.Second/time.Duration(cfg.SampleRateHz) + 30*time.Second
 	}
 	dir, err := os.MkdirTemp("", "jacktest-")
 	if err != nil {
