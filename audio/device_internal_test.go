@@ -222,8 +222,12 @@ func TestStreamConfigDefaults(t *testing.T) {
 // TestWatchdog drives the watchdog with a clock of its own (no sleeping, so
 // that a loaded machine cannot make it fail): ticks every 5 ms (StallTimeout
 // / 8) with a callback between each keep it quiet; once the callbacks stop,
-// it reports a stall at the first tick StallTimeout (40 ms) after the last
-// tick that saw a new callback, not before.
+// it reports a stall when StallTimeout (40 ms) has passed since the tick that
+// saw the last callback, not before. Which tick saw it is known to a tick:
+// the test cannot tell when the watchdog has finished handling the tick it
+// took last, so the last callback is seen by the tick after it (T) or, when
+// the handling of the tick before was still loading the count, by that one
+// (T - 5 ms). So: no stall up to T + 30 ms, a stall by T + 40 ms.
 func TestWatchdog(t *testing.T) {
 	s := fakeStream(t, true, StreamConfig{Channels: 1, SampleRateHz: 48000, StallTimeout: 40 * time.Millisecond})
 	ticks := make(chan time.Time)
@@ -231,9 +235,9 @@ func TestWatchdog(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	go func() { s.watchTicks(ticks, t0); close(done) }()
 	now := t0
-	// tick hands the watchdog the next time, 5 ms on; false if it has ended.
-	// The handoff is unbuffered, so a tick taken means the one before it
-	// was handled.
+	// tick hands the watchdog the time 5 ms on; false if it has ended. The
+	// handoff is unbuffered: a tick taken means the one before it was
+	// handled.
 	tick := func() bool {
 		now = now.Add(5 * time.Millisecond)
 		select {
@@ -249,18 +253,17 @@ func TestWatchdog(t *testing.T) {
 			t.Fatal("stalled while callbacks ran")
 		}
 	}
-	lastSeen := now // the tick that saw the last callback
-	for now.Sub(lastSeen) < 40*time.Millisecond {
-		if !tick() {
-			t.Fatalf("stalled %v after the last callback, before the timeout (40 ms)", now.Sub(lastSeen))
+	seen := now // T
+	for now.Sub(seen) < 35*time.Millisecond {
+		if !tick() { // up to T + 35 ms: the one at 35 ms is taken, so the one at 30 ms was handled
+			t.Fatalf("stalled %v after the last callback was seen, before the timeout (40 ms)", now.Sub(seen)-5*time.Millisecond)
 		}
 	}
-	// The tick 40 ms after lastSeen was taken (the 35 ms one was handled
-	// without a stall); it must end the watchdog with a stall.
+	tick() // T + 40 ms: taken, or the watchdog already stopped at T + 35 ms
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the watchdog went on 40 ms after the last callback")
+		t.Fatal("the watchdog went on 40 ms after the last callback was seen")
 	}
 	if !s.isStalled() {
 		t.Fatal("the watchdog ended without reporting a stall")
