@@ -171,11 +171,14 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 	d, running, client := startLive(t, run, fmt.Sprintf(rateLiveConfig, rate, voice, noise, addr))
 	logged := running.int(t, "latency_samples")
 
-	// The client plays rateLead frames of silence before the mixture: its
-	// first period may be played before PortAudio has connected its ports
-	// to sepd's (seen with periods of 64: the first 64 frames of the
-	// mixture never reached sepd).
+	// The client plays rateLead frames of silence before the mixture, so
+	// that the mixture does not fall in its first periods, which it plays
+	// while PortAudio connects its ports (as the command-line tools need a
+	// lead-in; see TestLiveToolsJACK).
 	sig := append(make([]float32, rateLead), float32s(mix)...)
+	// sepd logs "running" before its metrics listener is up: scraping at
+	// once was refused on a loaded machine.
+	d.waitRecord(t, "metrics", 10*time.Second)
 	before := xruns(t, scrape(t, addr))
 	res, err := jacktest.Run(context.Background(), jacktest.Config{
 		Target: client, Server: server, Signal: [][]float32{sig},

@@ -65,6 +65,7 @@ func TestLiveToolsJACK(t *testing.T) {
 
 	addr := freePort(t)
 	d, _, client := startLive(t, dir, fmt.Sprintf(rateLiveConfig, toolsRate, voice, noise, addr))
+	d.waitRecord(t, "metrics", 10*time.Second) // logged after "running"
 	before := xruns(t, scrape(t, addr))
 
 	// jack_rec records for whole seconds: the file and 2 s for the delay and
