@@ -110,6 +110,24 @@ func rateRefs(t *testing.T, dir string, rate int, mix []float64, voice, noise st
 	}
 }
 
+// reconnectsSince returns the audio bridge's reconnections that sepd logged
+// after its first from records of them, and the frames at rate that they
+// may spoil: the time the devices were down (down_for), plus a second for
+// the stall that took them down (250 ms before sepd notices) and the rings'
+// refill. A reconnection is counted by sepd (sepd_reconnects_total), not
+// silent, so it excuses one glitch of that length (jacktest.Expect.Counted);
+// seen once in five runs at 48 kHz, -p 1024, beside two busy loops: "no
+// callback for 250ms: stream stalled", devices down for 544 ms.
+func reconnectsSince(t *testing.T, d *daemonRun, from, rate int) (n, frames int) {
+	t.Helper()
+	recs := d.recordsOf("audio devices reconnected")
+	for _, r := range recs[min(from, len(recs)):] {
+		n++
+		frames += int(float64(r.int(t, "down_for"))*1e-9*float64(rate)) + rate
+	}
+	return n, frames
+}
+
 // rateServer starts a JACK server of the test's own at rate and period, named
 // after the shared one, and returns its name.
 func rateServer(t *testing.T, shared string, rate, period int) string {
@@ -180,6 +198,7 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 	// once was refused on a loaded machine.
 	d.waitRecord(t, "metrics", 10*time.Second)
 	before := xruns(t, scrape(t, addr))
+	reconnects := len(d.recordsOf("audio devices reconnected"))
 	res, err := jacktest.Run(context.Background(), jacktest.Config{
 		Target: client, Server: server, Signal: [][]float32{sig},
 		RecordChannels: 2, RecordFrames: len(sig) + rate/2 + 8*period, // room for the delay
@@ -191,10 +210,11 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 	time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
 	during := xruns(t, scrape(t, addr)).Sub(before)
 	slack := 4 * max(period, livePeriod)
+	nr, down := reconnectsSince(t, d, reconnects, rate)
 	v := jacktest.Judge(res.Recording, res.XrunFrames, jacktest.Expect{
-		Want: want, Tol: liveTol, MaxLag: liveMaxLag, Slack: slack,
-		Excuse: liveExcuse(1024) + 4*period, Recover: liveRecover(1024, rateHop),
-		Counted: res.Counted(int(during.Own()), int(during.Server())),
+		Want: want, Tol: liveTol, MaxLag: liveMaxLag + down, Slack: slack,
+		Excuse: liveExcuse(1024) + 4*period + down, Recover: liveRecover(1024, rateHop),
+		Counted: res.Counted(int(during.Own()), int(during.Server())) + nr,
 	})
 	t.Logf("%d Hz, period %d: %v; xruns %v; client callbacks with xrun flags %d at %v",
 		rate, period, v, during, res.XrunCallbacks, res.XrunFrames)
