@@ -230,7 +230,13 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 	if !v.OK() {
 		t.Fatalf("the recording is not sepd separate's output to %g where no xrun explains it: %v\nsepd's log:\n%s", liveTol, v, d.logText())
 	}
-	if v.CleanStart() {
+	// A delay that xruns moved before the mixture came is not the steady
+	// one: seen at 48 kHz -p 64 on a loaded machine, the first segment at
+	// logged + 2240, then sepd dropping blocks (ring overruns) back to the
+	// steady delay. So it is checked only when sepd counted no xrun of its
+	// own during the run and the client saw none before the first segment
+	// ended.
+	if v.CleanStart() && during.Own() == 0 && (len(res.XrunFrames) == 0 || res.XrunFrames[0] >= v.Segments[0].End) {
 		phase := v.Segments[0].Candidate * step
 		delay := v.Lag() - rateLead
 		t.Logf("phase %d in the hop; delay %d samples (%.2f ms); logged latency %d: measured - logged = %d",
@@ -240,7 +246,7 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 				delay, logged, diff, max(period, rateBlock))
 		}
 	} else {
-		t.Logf("the delay was not checked: an xrun at the start moved it")
+		t.Logf("the delay was not checked: an xrun may have moved it before the mixture came")
 	}
 	d.cmd.Process.Signal(os.Interrupt)
 	if code := d.wait(t, 10*time.Second); code != 0 {
