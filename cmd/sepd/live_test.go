@@ -171,11 +171,17 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 	for i, v := range mix {
 		sig[i] = float32(v)
 	}
-	// The candidates: one per phase, voice and noise.
+	// The candidates: one per phase, voice and noise, from the mixture's
+	// first frame on (the frames of the p zeros left out), so that every
+	// candidate starts where the signal does: a candidate that began with p
+	// silent frames made jacktest.Judge report them as lost at the start of
+	// the recording (seen with hop 512 at phase 256: "1 glitch(es) ... at
+	// 3328 for 256 (no server xrun near)").
 	var want [][][]float32
 	for p := 0; p < hop; p += livePeriod {
-		want = append(want, [][]float32{float32s(refs[p][0]), float32s(refs[p][1])})
+		want = append(want, [][]float32{float32s(refs[p][0][p : p+len(mix)]), float32s(refs[p][1][p : p+len(mix)])})
 	}
+	d.waitRecord(t, "metrics", 10*time.Second) // logged after "running"
 	p0, _ := cpuPressure()
 	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -216,7 +222,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 			break
 		}
 		phase := v.Segments[0].Candidate * livePeriod
-		delay := v.Lag() + phase // the frame at which the mixture's first sample came back
+		delay := v.Lag() // the frame at which the mixture's first sample came back
 		t.Logf("attempt %d: phase %d in the hop; delay %d samples (%.2f ms; %d without the client's own period); logged latency %d: measured - logged = %d",
 			attempt, phase, delay, float64(delay)*1e3/liveRate, delay-livePeriod, logged, delay-logged)
 		if diff := delay - logged; diff < 0 || diff > livePeriod {
