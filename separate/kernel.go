@@ -31,6 +31,15 @@ type kernel struct {
 	direct bool           // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
 	colDen []float64      // K: column sums of W + l1 (zero -> epsilon), for beta == 1
 
+	// For beta == 1, the fused pass (klRows) works on a copy of W with its
+	// stride padded to kp, a multiple of klPad, and zero padding columns;
+	// refresh keeps it in step with W. hp is h padded the same way, and num
+	// is numPad[:K].
+	kp     int
+	wPad   []float64 // F x kp
+	hPad   []float64 // kp
+	numPad []float64 // kp
+
 	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
 	wh  []float64 // F scratch
 	tmp []float64 // F scratch
@@ -58,14 +67,20 @@ func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 		}
 	case 1:
 		kn.colDen = make([]float64, k)
+		kn.kp = (k + klPad - 1) / klPad * klPad
+		kn.wPad = make([]float64, f*kn.kp)
+		kn.hPad = make([]float64, kn.kp)
+		kn.numPad = make([]float64, kn.kp)
+		kn.num = kn.numPad[:k]
 		kn.refresh(0, k, nil)
 	}
 	return kn
 }
 
 // refresh recomputes what the kernel derives from columns lo:hi of W, after
-// they changed: their column sums + l1 (beta 1) and, if v is not nil, their
-// part of W^T v (beta 2; v is the frame given to prepare). The Gram matrix
+// they changed: their column sums + l1 and their part of the padded copy
+// (beta 1) and, if v is not nil, their part of W^T v (beta 2; v is the
+// frame given to prepare). The Gram matrix
 // is not followed: a kernel whose columns change must be direct. It
 // allocates nothing.
 func (kn *kernel) refresh(lo, hi int, v []float64) {
@@ -75,7 +90,9 @@ func (kn *kernel) refresh(lo, hi int, v []float64) {
 		cd := kn.colDen[lo:hi]
 		clear(cd)
 		for i := 0; i < w.Rows; i++ {
-			for j, x := range w.Data[i*w.Stride+lo : i*w.Stride+hi] {
+			src := w.Data[i*w.Stride+lo : i*w.Stride+hi]
+			copy(kn.wPad[i*kn.kp+lo:], src)
+			for j, x := range src {
 				cd[j] += x
 			}
 		}
@@ -132,15 +149,11 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 			den[j] += kn.l1
 		}
 	case 1:
-		// num = W^T (v / Wh), den = column sums of W.
-		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
-		for i, x := range kn.wh {
-			if x == 0 {
-				x = epsilon
-			}
-			kn.tmp[i] = v[i] / x
-		}
-		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
+		// num = W^T (v / Wh), den = column sums of W; one fused pass over
+		// the rows of W (klRows).
+		copy(kn.hPad, h)
+		clear(kn.numPad)
+		klRows(kn.wPad, kn.hPad, v, kn.numPad, kn.w.Rows, kn.kp)
 		den = kn.colDen
 	default:
 		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1).

@@ -1,0 +1,119 @@
+//go:build !purego
+
+#include "textflag.h"
+
+DATA klEps<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon
+GLOBL klEps<>(SB), RODATA|NOPTR, $8
+
+// func klRowsAVX512(w, h, v, num *float64, rows, kp int)
+TEXT ·klRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ num+24(FP), DI
+	MOVQ rows+32(FP), CX
+	MOVQ kp+40(FP), BX
+	SHLQ $3, BX                  // row stride in bytes
+	VXORPD Y15, Y15, Y15         // zero
+	VBROADCASTSD klEps<>(SB), Y14
+
+group:
+	VMOVUPD (R8), Y10            // v_f .. v_f+3
+	VPTEST  Y10, Y10
+	JZ      next                 // four zero bins add nothing
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13        // the next group
+
+	// Dot products: row i in Zi + Z(i+4).
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	XORQ AX, AX
+
+dot:
+	VMOVUPD (DX)(AX*1), Z8
+	VMOVUPD 64(DX)(AX*1), Z9
+	VFMADD231PD (R9)(AX*1), Z8, Z0
+	VFMADD231PD 64(R9)(AX*1), Z9, Z4
+	VFMADD231PD (R10)(AX*1), Z8, Z1
+	VFMADD231PD 64(R10)(AX*1), Z9, Z5
+	VFMADD231PD (R11)(AX*1), Z8, Z2
+	VFMADD231PD 64(R11)(AX*1), Z9, Z6
+	VFMADD231PD (R12)(AX*1), Z8, Z3
+	VFMADD231PD 64(R12)(AX*1), Z9, Z7
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	PREFETCHT0 256(R13)(AX*4)
+	PREFETCHT0 320(R13)(AX*4)
+	PREFETCHT0 384(R13)(AX*4)
+	PREFETCHT0 448(R13)(AX*4)
+	ADDQ $128, AX
+	CMPQ AX, BX
+	JLT  dot
+
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VHADDPD Y1, Y0, Y0           // a01 b01 a23 b23
+	VHADDPD Y3, Y2, Y2           // c01 d01 c23 d23
+	VPERM2F128 $0x20, Y2, Y0, Y4 // a01 b01 c01 d01
+	VPERM2F128 $0x31, Y2, Y0, Y5 // a23 b23 c23 d23
+	VADDPD Y5, Y4, Y4            // (W h)_f .. (W h)_f+3
+	VCMPPD $0, Y15, Y4, Y5       // == 0
+	VBLENDVPD Y5, Y14, Y4, Y4    // 0 -> epsilon
+	VDIVPD Y4, Y10, Y4           // r = v / W h
+
+	VBROADCASTSD X4, Z10
+	VPERMPD $0x55, Y4, Y11
+	VBROADCASTSD X11, Z11
+	VPERMPD $0xaa, Y4, Y12
+	VBROADCASTSD X12, Z12
+	VPERMPD $0xff, Y4, Y13
+	VBROADCASTSD X13, Z13
+
+	// num += r_f W_f for the four rows.
+	XORQ AX, AX
+
+axpy:
+	VMOVUPD (DI)(AX*1), Z0
+	VMOVUPD 64(DI)(AX*1), Z1
+	VFMADD231PD (R9)(AX*1), Z10, Z0
+	VFMADD231PD 64(R9)(AX*1), Z10, Z1
+	VFMADD231PD (R10)(AX*1), Z11, Z0
+	VFMADD231PD 64(R10)(AX*1), Z11, Z1
+	VFMADD231PD (R11)(AX*1), Z12, Z0
+	VFMADD231PD 64(R11)(AX*1), Z12, Z1
+	VFMADD231PD (R12)(AX*1), Z13, Z0
+	VFMADD231PD 64(R12)(AX*1), Z13, Z1
+	VMOVUPD Z0, (DI)(AX*1)
+	VMOVUPD Z1, 64(DI)(AX*1)
+	ADDQ $128, AX
+	CMPQ AX, BX
+	JLT  axpy
+
+next:
+	ADDQ $32, R8
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	JGT  group
+	VZEROUPPER
+	RET
