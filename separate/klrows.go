@@ -73,3 +73,72 @@ func klRowsGo(w, h, v, num []float64, rows, kp int) {
 		}
 	}
 }
+
+// The general beta (not 1 or 2) needs W h, then per bin two terms (betaTerms),
+// then two products with W^T. rowsDot and rowsAxpy2 make that two passes over
+// the padded W instead of three Gemv calls, in assembly where klRows has it.
+var (
+	rowsDotAsm   func(w, h, y []float64, rows, kp int)
+	rowsAxpy2Asm func(w, a, d, num, den []float64, rows, kp int)
+)
+
+// rowsDot sets y_f = W_f . h for f < rows (w rows x kp, h of length kp). It
+// allocates nothing.
+func rowsDot(w, h, y []float64, rows, kp int) {
+	n := 0
+	if rowsDotAsm != nil && klRowsAsm != nil {
+		n = rows &^ 3
+		if n > 0 {
+			rowsDotAsm(w, h, y, n, kp)
+		}
+	}
+	rowsDotGo(w[n*kp:], h, y[n:rows], rows-n, kp)
+}
+
+func rowsDotGo(w, h, y []float64, rows, kp int) {
+	h = h[:kp]
+	for f := range y[:rows] {
+		row := w[f*kp : f*kp+kp]
+		var s0, s1, s2, s3 float64
+		for j := 0; j+4 <= len(row); j += 4 {
+			r, x := row[j:j+4:j+4], h[j:j+4:j+4]
+			s0 += r[0] * x[0]
+			s1 += r[1] * x[1]
+			s2 += r[2] * x[2]
+			s3 += r[3] * x[3]
+		}
+		y[f] = (s0 + s1) + (s2 + s3)
+	}
+}
+
+// rowsAxpy2 adds a_f W_f to num and d_f W_f to den for f < rows (num and
+// den of length kp). It allocates nothing.
+func rowsAxpy2(w, a, d, num, den []float64, rows, kp int) {
+	n := 0
+	if rowsAxpy2Asm != nil && klRowsAsm != nil {
+		n = rows &^ 3
+		if n > 0 {
+			rowsAxpy2Asm(w, a, d, num, den, n, kp)
+		}
+	}
+	rowsAxpy2Go(w[n*kp:], a[n:rows], d[n:rows], num, den, rows-n, kp)
+}
+
+func rowsAxpy2Go(w, a, d, num, den []float64, rows, kp int) {
+	num, den = num[:kp], den[:kp]
+	for f, af := range a[:rows] {
+		df := d[f]
+		row := w[f*kp : f*kp+kp]
+		for j := 0; j+4 <= len(row); j += 4 {
+			r, n, e := row[j:j+4:j+4], num[j:j+4:j+4], den[j:j+4:j+4]
+			n[0] += af * r[0]
+			n[1] += af * r[1]
+			n[2] += af * r[2]
+			n[3] += af * r[3]
+			e[0] += df * r[0]
+			e[1] += df * r[1]
+			e[2] += df * r[2]
+			e[3] += df * r[3]
+		}
+	}
+}

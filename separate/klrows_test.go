@@ -20,7 +20,8 @@ func withKLPaths(t *testing.T, fn func(t *testing.T)) {
 	t.Run("purego", fn)
 }
 
-// TestKLRowsAsmMatchesGo: the assembly and the pure-Go fused pass compute
+// TestKLRowsAsmMatchesGo: the assembly and the pure-Go passes (klRows, and
+// rowsDot and rowsAxpy2 for the general beta) compute
 // the same sums in different orders (2 x 8 lanes with fused multiply-adds
 // against 4 scalar partial sums), so they agree to rounding: within 1e-13
 // of the largest element of num, for K that needs padding or not, F with
@@ -54,16 +55,35 @@ func TestKLRowsAsmMatchesGo(t *testing.T) {
 			klRowsGo(w, h, v, want, c.f, kp)
 			got := make([]float64, kp)
 			klRows(w, h, v, got, c.f, kp)
-			scale := 0.0
-			for _, x := range want {
-				scale = math.Max(scale, x)
-			}
-			for j := range want {
-				if e := math.Abs(got[j] - want[j]); e > 1e-13*scale || (j >= c.k && got[j] != 0) {
-					t.Fatalf("num[%d] = %.17g, pure Go %.17g (difference %g of the largest)", j, got[j], want[j], e/scale)
-				}
-			}
+			near(t, "klRows num", got, want, c.k)
+
+			// The general-beta passes: y = W h, then num += v W, den += y W.
+			yWant, yGot := make([]float64, c.f), make([]float64, c.f)
+			rowsDotGo(w, h, yWant, c.f, kp)
+			rowsDot(w, h, yGot, c.f, kp)
+			near(t, "rowsDot", yGot, yWant, c.f)
+			nWant, dWant := make([]float64, kp), make([]float64, kp)
+			nGot, dGot := make([]float64, kp), make([]float64, kp)
+			rowsAxpy2Go(w, v, yWant, nWant, dWant, c.f, kp)
+			rowsAxpy2(w, v, yWant, nGot, dGot, c.f, kp)
+			near(t, "rowsAxpy2 num", nGot, nWant, c.k)
+			near(t, "rowsAxpy2 den", dGot, dWant, c.k)
 		})
+	}
+}
+
+// near fails t unless got[j] is within 1e-13 of the largest want of want[j]
+// for every j, and exactly 0 from j = n on (the padding).
+func near(t *testing.T, what string, got, want []float64, n int) {
+	t.Helper()
+	scale := 0.0
+	for _, x := range want {
+		scale = math.Max(scale, math.Abs(x))
+	}
+	for j := range want {
+		if e := math.Abs(got[j] - want[j]); e > 1e-13*scale || (j >= n && got[j] != 0) {
+			t.Fatalf("%s: [%d] = %.17g, pure Go %.17g (difference %g of the largest)", what, j, got[j], want[j], e/scale)
+		}
 	}
 }
 
@@ -108,4 +128,26 @@ func BenchmarkKLRows(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPeakFLOPS is the core's float64 peak as fused multiply-adds on
+// registers in the widest vectors klRows uses (AVX-512), the ceiling against
+// which BenchmarkKLRows' GFLOP/s are a share.
+func BenchmarkPeakFLOPS(b *testing.B) {
+	if peakFLOPs(1) == 0 {
+		b.Skip("no assembly on this CPU or build")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const n = 100000
+	cpu0 := threadCPU()
+	flops := 0.0
+	for b.Loop() {
+		flops += peakFLOPs(n)
+	}
+	t := b.Elapsed().Seconds()
+	if cpu0 >= 0 {
+		t = (threadCPU() - cpu0).Seconds()
+	}
+	b.ReportMetric(flops/t/1e9, "GFLOP/s")
 }
