@@ -42,6 +42,8 @@ type kernel struct {
 	numPad []float64 // kp
 	denPad []float64 // kp
 
+	gramPad []float64 // K x kp: the Gram matrix padded like wPad, for rowsDot
+
 	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
 	wh  []float64 // F scratch
 	tmp []float64 // F scratch
@@ -70,10 +72,16 @@ func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 	case 1:
 		kn.colDen = make([]float64, k)
 	}
+	kn.kp = (k + klPad - 1) / klPad * klPad
+	kn.hPad = make([]float64, kn.kp)
+	if kn.gram.Data != nil {
+		kn.gramPad = make([]float64, k*kn.kp)
+		for i := range k {
+			copy(kn.gramPad[i*kn.kp:], kn.gram.Data[i*k:i*k+k])
+		}
+	}
 	if beta != 2 {
-		kn.kp = (k + klPad - 1) / klPad * klPad
 		kn.wPad = make([]float64, f*kn.kp)
-		kn.hPad = make([]float64, kn.kp)
 		kn.numPad = make([]float64, kn.kp)
 		kn.num = kn.numPad[:k]
 		if beta != 1 {
@@ -154,7 +162,8 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 			blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
 			blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
 		} else {
-			blas64.Gemv(blas.NoTrans, 1, kn.gram, vec(h), 0, vec(den))
+			copy(kn.hPad, h)
+			rowsDot(kn.gramPad, kn.hPad, den, kn.w.Cols, kn.kp)
 		}
 		for j := range den {
 			den[j] += kn.l1
