@@ -89,8 +89,11 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // with element-wise products and powers. The special cases cost less:
 // beta = 2 uses numerator W^T v (once per frame) and denominator (W^T W) h
 // (the Gram matrix is precomputed, so an iteration costs K^2 instead of
-// 2 F K); beta = 1 uses numerator W^T (v / Wh) and the precomputed column
-// sums of W as denominator; beta = 0 avoids math.Pow. As in scikit-learn
+// 2 F K); beta = 1 uses the precomputed column sums of W as denominator
+// and numerator W^T (v / Wh), both products in one fused pass over the rows
+// of W (klRows: AVX-512 assembly where the CPU has it, pure Go elsewhere,
+// equal to 1e-13); other values of beta take two passes (W h, then numerator and
+// denominator together); beta = 0 and 0.5 avoid math.Pow. As in scikit-learn
 // 1.2.1, an exact zero in W h is replaced by float32 epsilon before a
 // negative power, a zero denominator by float32 epsilon, and for beta < 1 an
 // activation below float64 epsilon is set to zero.
