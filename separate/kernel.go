@@ -31,6 +31,19 @@ type kernel struct {
 	direct bool           // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
 	colDen []float64      // K: column sums of W + l1 (zero -> epsilon), for beta == 1
 
+	// For beta != 2, the passes over W (klRows for beta 1, rowsDot and
+	// rowsAxpy2 for others) work on a copy of W with its stride padded to
+	// kp, a multiple of klPad, and zero padding columns; refresh keeps it in
+	// step with W. hPad is h padded the same way, num is numPad[:K] and,
+	// for beta not 1, den is denPad[:K].
+	kp     int
+	wPad   []float64 // F x kp
+	hPad   []float64 // kp
+	numPad []float64 // kp
+	denPad []float64 // kp
+
+	gramPad []float64 // K x kp: the Gram matrix padded like wPad, for rowsDot
+
 	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
 	wh  []float64 // F scratch
 	tmp []float64 // F scratch
@@ -58,18 +71,41 @@ func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 		}
 	case 1:
 		kn.colDen = make([]float64, k)
+	}
+	kn.kp = (k + klPad - 1) / klPad * klPad
+	kn.hPad = make([]float64, kn.kp)
+	if kn.gram.Data != nil {
+		kn.gramPad = make([]float64, k*kn.kp)
+		for i := range k {
+			copy(kn.gramPad[i*kn.kp:], kn.gram.Data[i*k:i*k+k])
+		}
+	}
+	if beta != 2 {
+		kn.wPad = make([]float64, f*kn.kp)
+		kn.numPad = make([]float64, kn.kp)
+		kn.num = kn.numPad[:k]
+		if beta != 1 {
+			kn.denPad = make([]float64, kn.kp)
+			kn.den = kn.denPad[:k]
+		}
 		kn.refresh(0, k, nil)
 	}
 	return kn
 }
 
 // refresh recomputes what the kernel derives from columns lo:hi of W, after
-// they changed: their column sums + l1 (beta 1) and, if v is not nil, their
-// part of W^T v (beta 2; v is the frame given to prepare). The Gram matrix
+// they changed: their column sums + l1 and their part of the padded copy
+// (beta 1) and, if v is not nil, their part of W^T v (beta 2; v is the
+// frame given to prepare). The Gram matrix
 // is not followed: a kernel whose columns change must be direct. It
 // allocates nothing.
 func (kn *kernel) refresh(lo, hi int, v []float64) {
 	w := kn.w
+	if kn.wPad != nil {
+		for i := 0; i < w.Rows; i++ {
+			copy(kn.wPad[i*kn.kp+lo:], w.Data[i*w.Stride+lo:i*w.Stride+hi])
+		}
+	}
 	switch kn.beta {
 	case 1:
 		cd := kn.colDen[lo:hi]
@@ -126,28 +162,28 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 			blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
 			blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
 		} else {
-			blas64.Gemv(blas.NoTrans, 1, kn.gram, vec(h), 0, vec(den))
+			copy(kn.hPad, h)
+			rowsDot(kn.gramPad, kn.hPad, den, kn.w.Cols, kn.kp)
 		}
 		for j := range den {
 			den[j] += kn.l1
 		}
 	case 1:
-		// num = W^T (v / Wh), den = column sums of W.
-		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
-		for i, x := range kn.wh {
-			if x == 0 {
-				x = epsilon
-			}
-			kn.tmp[i] = v[i] / x
-		}
-		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
+		// num = W^T (v / Wh), den = column sums of W; one fused pass over
+		// the rows of W (klRows).
+		copy(kn.hPad, h)
+		clear(kn.numPad)
+		klRows(kn.wPad, kn.hPad, v, kn.numPad, kn.w.Rows, kn.kp)
 		den = kn.colDen
 	default:
-		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1).
-		blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
+		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1): two
+		// passes over the padded W (rowsDot, rowsAxpy2).
+		copy(kn.hPad, h)
+		rowsDot(kn.wPad, kn.hPad, kn.wh, kn.w.Rows, kn.kp)
 		betaTerms(kn.tmp, kn.wh, kn.wh, v, kn.beta)
-		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
-		blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
+		clear(kn.numPad)
+		clear(kn.denPad)
+		rowsAxpy2(kn.wPad, kn.tmp, kn.wh, kn.numPad, kn.denPad, kn.w.Rows, kn.kp)
 		for j := range den {
 			den[j] += kn.l1
 		}
@@ -164,6 +200,9 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		case 1:
 		case 0.5:
 			r = math.Sqrt(r)
+		case 2.0 / 3: // beta 0.5; within an ulp or two of math.Pow
+			r = math.Cbrt(r)
+			r *= r
 		default:
 			r = math.Pow(r, g)
 		}
@@ -207,10 +246,12 @@ func betaTerms(num, den, y, v []float64, b float64) {
 			num[i] = r * r * v[i]
 			den[i] = 1 / xd
 		case 0.5:
-			// x^-1.5 and x^-0.5 through one square root each: within an ulp
-			// or two of math.Pow, at a fraction of its cost.
-			num[i] = v[i] / (xs * math.Sqrt(xs))
-			den[i] = 1 / math.Sqrt(xd)
+			// x^-0.5 through one square root and one division (xs == xd
+			// for beta < 1), x^-1.5 as its cube: within a few ulps of
+			// math.Pow, at a fraction of its cost.
+			q := 1 / math.Sqrt(xs)
+			num[i] = v[i] * (q * q * q)
+			den[i] = q
 		case 1.5:
 			num[i] = v[i] / math.Sqrt(xs)
 			den[i] = math.Sqrt(xd)

@@ -55,8 +55,9 @@ func refStep(w [][]float64, h, v []float64, beta, lambda float64) []float64 {
 // TestKernelAgainstReference checks every special case of kernel.step (the
 // Gram form for beta = 2, column sums for 1, reciprocals for 0, square roots
 // for 0.5 and 1.5) and the general math.Pow path against refStep, over 5
-// updates on a real frame. 1e-12 relative: the two differ only in summation
-// order and in an ulp or two per power.
+// updates on a real frame, with the fused beta-1 pass in assembly and in pure
+// Go. 1e-12 relative: the two differ only in summation order and in an ulp
+// or two per power.
 func TestKernelAgainstReference(t *testing.T) {
 	b := fixtureBases(t)
 	F, K := b.F(), b.K()
@@ -68,6 +69,11 @@ func TestKernelAgainstReference(t *testing.T) {
 			w[f][k] = b.W.At(f, k)
 		}
 	}
+	withKLPaths(t, func(t *testing.T) { kernelAgainstReference(t, b, v, w) })
+}
+
+func kernelAgainstReference(t *testing.T, b *Bases, v []float64, w [][]float64) {
+	K := b.K()
 	for _, beta := range []float64{0, 0.25, 0.5, 1, 1.5, 1.75, 2} {
 		for _, lambda := range []float64{0, 0.3} {
 			t.Run(fmt.Sprintf("beta%v_l1%v", beta, lambda), func(t *testing.T) {

@@ -89,8 +89,11 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // with element-wise products and powers. The special cases cost less:
 // beta = 2 uses numerator W^T v (once per frame) and denominator (W^T W) h
 // (the Gram matrix is precomputed, so an iteration costs K^2 instead of
-// 2 F K); beta = 1 uses numerator W^T (v / Wh) and the precomputed column
-// sums of W as denominator; beta = 0 avoids math.Pow. As in scikit-learn
+// 2 F K); beta = 1 uses the precomputed column sums of W as denominator
+// and numerator W^T (v / Wh), both products in one fused pass over the rows
+// of W (klRows: AVX-512 assembly where the CPU has it, pure Go elsewhere,
+// equal to 1e-13); other values of beta take two passes (W h, then numerator and
+// denominator together); beta = 0 and 0.5 avoid math.Pow. As in scikit-learn
 // 1.2.1, an exact zero in W h is replaced by float32 epsilon before a
 // negative power, a zero denominator by float32 epsilon, and for beta < 1 an
 // activation below float64 epsilon is set to zero.
@@ -338,9 +341,68 @@ func (s *Separator) masks(masks [][]float64) {
 		blas64.Gemv(blas.NoTrans, 1, ws, vec(h[a:b]), 0, vec(y))
 	}
 	p := s.p.MaskPower
+	lo := 0
+	if p == 1 || p == 2 {
+		lo = s.maskFast(masks, p == 2)
+	}
+	s.maskBins(masks, lo)
+}
+
+// maskFast writes the masks for p = 1 or 2 (square) directly as
+// y_s^p / sum_j y_j^p, with one division per bin, where that sum lies in
+// [2^-900, 2^900]: there no term overflows and the largest is far from
+// underflow, so the masks equal maskBins' to rounding. It returns 0 if every
+// bin was written, else the first bin maskBins must do (a sum out of range,
+// zero, Inf or NaN is marked with 0 in the scratch). It allocates nothing.
+func (s *Separator) maskFast(masks [][]float64, square bool) int {
+	inv := s.kn.tmp[:s.f] // scratch between kernel steps
+	clear(inv)
+	for _, y := range s.y {
+		for f, x := range y[:len(inv)] {
+			if square {
+				x *= x
+			}
+			inv[f] += x
+		}
+	}
+	first := -1
+	for f, t := range inv {
+		if t >= 0x1p-900 && t <= 0x1p900 {
+			inv[f] = 1 / t
+		} else {
+			inv[f] = 0
+			if first < 0 {
+				first = f
+			}
+		}
+	}
+	for i, y := range s.y {
+		m := masks[i][:len(inv)]
+		for f, x := range y[:len(inv)] {
+			if square {
+				x *= x
+			}
+			m[f] = x * inv[f]
+		}
+	}
+	if first < 0 {
+		return s.f
+	}
+	return first
+}
+
+// maskBins writes the masks of the bins from lo on whose scratch mark is 0
+// (all of them unless maskFast ran first), relative to the largest term so
+// that nothing overflows or underflows, for any p.
+func (s *Separator) maskBins(masks [][]float64, lo int) {
+	p := s.p.MaskPower
+	fast := p == 1 || p == 2
 	ns := len(s.y)
 	uniform := 1 / float64(ns)
-	for f := 0; f < s.f; f++ {
+	for f := lo; f < s.f; f++ {
+		if fast && s.kn.tmp[f] != 0 {
+			continue
+		}
 		ymax := 0.0
 		for _, y := range s.y {
 			if y[f] > ymax {

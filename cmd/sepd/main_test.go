@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -170,5 +171,60 @@ func writeWAV(t *testing.T, path string, rate int, enc audio.Encoding, x ...[]fl
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSeparateJobs: several inputs separated three at a time give the same
+// bytes as one at a time (each worker has its own engine, so nothing is
+// shared but the bases), the reports come in input order, and a last line
+// sums up the whole job; an input that fails is the error reported.
+func TestSeparateJobs(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []string
+	for i, n := range []int{16000, 12345, 7000} {
+		p := filepath.Join(dir, fmt.Sprintf("in%d.wav", i))
+		writeStereo(t, p, 16000, n+i)
+		inputs = append(inputs, p)
+	}
+	outs := map[string]string{}
+	for _, jobs := range []string{"1", "3"} {
+		out := t.TempDir()
+		args := append([]string{"separate", "-q", "--jobs", jobs, "--bases", "voice=" + filepath.Join(bad, "good.npy"),
+			"--bases", "noise=" + filepath.Join(bad, "good.npy"), "-o", out}, inputs...)
+		code, stdout, stderr := sepd(t, args...)
+		if code != 0 {
+			t.Fatalf("--jobs %s: exit %d\n%s%s", jobs, code, stdout, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[3], "3 files: ") {
+			t.Fatalf("--jobs %s: stdout\n%s", jobs, stdout)
+		}
+		for i, in := range inputs {
+			if !strings.HasPrefix(lines[i], in+": ") {
+				t.Errorf("--jobs %s: line %d is %q, want the report of %s", jobs, i+1, lines[i], in)
+			}
+			for _, s := range []string{"voice", "noise"} {
+				rel := filepath.Join(fmt.Sprintf("in%d", i), s+".wav")
+				b, err := os.ReadFile(filepath.Join(out, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if prev, ok := outs[rel]; ok && prev != string(b) {
+					t.Errorf("%s differs between --jobs 1 and --jobs 3", rel)
+				}
+				outs[rel] = string(b)
+			}
+		}
+	}
+	// One input that fails: its error is the one reported, not the
+	// cancellation of the others.
+	missing := filepath.Join(dir, "missing.wav")
+	code, _, stderr := sepd(t, append([]string{"separate", "-q", "--jobs", "2", "--bases", "voice=" + filepath.Join(bad, "good.npy"),
+		"--bases", "noise=" + filepath.Join(bad, "good.npy"), "-o", t.TempDir()}, inputs[0], missing, inputs[1])...)
+	if code != 2 || !strings.Contains(stderr, "missing.wav") || strings.Contains(stderr, "context canceled") {
+		t.Errorf("a missing input: exit %d, stderr %q; want 2 and its name", code, stderr)
+	}
+	if code, _, _ := sepd(t, "separate", "-q", "--jobs", "0", "--bases", "voice="+filepath.Join(bad, "good.npy"), "-o", t.TempDir(), inputs[0]); code != 2 {
+		t.Errorf("--jobs 0: exit %d, want 2 (usage)", code)
 	}
 }

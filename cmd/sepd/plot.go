@@ -40,7 +40,7 @@ same pictures beside the audio.`,
 			if fl.out == "" {
 				return usagef("plot: give the folder for the images with -o DIR")
 			}
-			return separateFiles(c, cfg, args, "", fl.format, fl.quiet, fl.out)
+			return separateFiles(c, cfg, args, "", fl.format, fl.quiet, fl.out, fl.jobs)
 		},
 	}
 	addSeparateFlags(c.Flags(), &fl)

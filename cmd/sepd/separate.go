@@ -2,11 +2,15 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -33,6 +37,7 @@ type separateFlags struct {
 	format    string
 	quiet     bool
 	plot      string // separate only: also draw the plots into this folder
+	jobs      int    // inputs separated at once
 }
 
 func newSeparateCmd() *cobra.Command {
@@ -53,7 +58,7 @@ Flags given explicitly override the configuration file.`,
 			if fl.out == "" {
 				return usagef("separate: give an output folder with -o DIR")
 			}
-			return separateFiles(c, cfg, args, fl.out, fl.format, fl.quiet, fl.plot)
+			return separateFiles(c, cfg, args, fl.out, fl.format, fl.quiet, fl.plot, fl.jobs)
 		},
 	}
 	addSeparateFlags(c.Flags(), &fl)
@@ -76,6 +81,7 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
+	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each)")
 }
 
 // separateConfig builds the configuration from -c and the flags; explicit flags win.
@@ -140,11 +146,17 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 
 // separateFiles separates every input with cfg, one output folder per input when
 // there are several. With out == "" it writes no audio; with plotDir != "" it
-// draws the plots into plotDir (per input likewise).
-func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool, plotDir string) error {
+// draws the plots into plotDir (per input likewise). Up to jobs inputs run at
+// once, one engine (one stream) per worker, under one progress bar for the
+// whole job; the reports come in input order once all are done. The first
+// error stops the inputs not yet finished, and is returned.
+func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, format string, quiet bool, plotDir string, jobs int) error {
 	enc, err := audio.ParseEncoding(format)
 	if err != nil {
 		return usagef("--format: %w", err)
+	}
+	if jobs < 1 {
+		return usagef("--jobs %d: must be at least 1", jobs)
 	}
 	plan, err := engine.NewPlan(cfg, 1)
 	if err != nil {
@@ -155,7 +167,8 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		fmt.Fprintln(stderr, "bases:", r)
 	}
 	seen := map[string]string{}
-	for _, in := range inputs {
+	runs := make([]*fileRun, len(inputs))
+	for i, in := range inputs {
 		dir, pdir := out, plotDir
 		if len(inputs) > 1 {
 			stem := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
@@ -165,13 +178,13 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 			seen[stem] = in
 			dir, pdir = filepath.Join(out, stem), filepath.Join(plotDir, stem)
 		}
-		job := engine.FileJob{Input: in, Encoding: enc}
+		r := &fileRun{in: in, job: engine.FileJob{Input: in, Encoding: enc}}
 		for _, s := range plan.Bases.Names {
 			var outs []string
 			if out != "" {
 				outs = []string{filepath.Join(dir, s+".wav")}
 			}
-			job.Outputs = append(job.Outputs, outs)
+			r.job.Outputs = append(r.job.Outputs, outs)
 		}
 		if out != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -183,47 +196,117 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		if plotDir == "" {
 			pdir = ""
 		}
-		bar := newProgress(stderr, quiet, filepath.Base(in))
-		if bar != nil {
-			job.Progress = func(done, total int64) {
-				if total > 0 {
-					bar.ChangeMax64(total)
-				}
-				bar.Set64(done)
-			}
-		}
-		plots, err := startPlots(plan, pdir, &job)
-		if err != nil {
+		if r.plots, err = startPlots(plan, pdir, &r.job); err != nil {
 			return err
 		}
-		saver, err := startFreeSave(c, plan, len(inputs) > 1, in, &job)
-		if err != nil {
-			return err
-		}
-		t0 := time.Now()
-		res, err := engine.SeparateFile(c.Context(), plan, job)
-		if bar != nil {
-			bar.Finish()
-			fmt.Fprintln(stderr)
-		}
-		if err != nil {
-			return err
-		}
-		secs := float64(res.Samples) / float64(res.Format.SampleRateHz)
-		el := time.Since(t0).Seconds()
-		if err := plots.write(res); err != nil {
-			return err
-		}
-		if err := saver.write(c.OutOrStdout()); err != nil {
+		if r.saver, err = startFreeSave(c, plan, len(inputs) > 1, in, &r.job); err != nil {
 			return err
 		}
 		if pdir != "" && out != "" {
 			dir += ", plots in " + pdir
 		}
+		r.dest = dir
+		runs[i] = r
+	}
+
+	what := filepath.Base(inputs[0])
+	if len(inputs) > 1 {
+		what = fmt.Sprintf("%d files", len(inputs))
+	}
+	bar := newProgress(stderr, quiet, what)
+	if bar != nil {
+		var mu sync.Mutex
+		done, total := make([]int64, len(runs)), make([]int64, len(runs))
+		for i, r := range runs {
+			r.job.Progress = func(d, t int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				done[i], total[i] = d, t
+				var sd, st int64
+				for j := range runs {
+					sd += done[j]
+					if st >= 0 && total[j] > 0 {
+						st += total[j]
+					} else {
+						st = -1 // not every total is known yet
+					}
+				}
+				if st > 0 {
+					bar.ChangeMax64(st)
+				}
+				bar.Set64(sd)
+			}
+		}
+	}
+
+	t0 := time.Now()
+	ctx, cancel := context.WithCancel(c.Context())
+	defer cancel()
+	next := make(chan *fileRun)
+	var wg sync.WaitGroup
+	for range min(jobs, len(runs)) {
+		wg.Go(func() {
+			for r := range next {
+				t := time.Now()
+				r.res, r.err = engine.SeparateFile(ctx, plan, r.job)
+				r.elapsed = time.Since(t).Seconds()
+				if r.err != nil {
+					cancel()
+				}
+			}
+		})
+	}
+	for _, r := range runs {
+		next <- r
+	}
+	close(next)
+	wg.Wait()
+	el := time.Since(t0).Seconds()
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	// The error to report: the first in input order that is not another
+	// input's cancellation.
+	var first error
+	for _, r := range runs {
+		if r.err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(r.err, context.Canceled)) {
+			first = r.err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	var secs float64
+	for _, r := range runs {
+		if err := r.plots.write(r.res); err != nil {
+			return err
+		}
+		if err := r.saver.write(c.OutOrStdout()); err != nil {
+			return err
+		}
+		s := float64(r.res.Samples) / float64(r.res.Format.SampleRateHz)
+		secs += s
 		fmt.Fprintf(c.OutOrStdout(), "%s: %.2f s, %d ch, %d Hz, %d frames in %.2f s (%.0fx real time) -> %s\n",
-			in, secs, res.Format.Channels, res.Format.SampleRateHz, res.Frames, el, secs/el, dir)
+			r.in, s, r.res.Format.Channels, r.res.Format.SampleRateHz, r.res.Frames, r.elapsed, s/r.elapsed, r.dest)
+	}
+	if len(runs) > 1 {
+		fmt.Fprintf(c.OutOrStdout(), "%d files: %.2f s of audio in %.2f s (%.0fx real time), %d at a time\n",
+			len(runs), secs, el, secs/el, min(jobs, len(runs)))
 	}
 	return nil
+}
+
+// fileRun is one input of separateFiles: its job, what it draws and saves
+// after, and what it did.
+type fileRun struct {
+	in, dest string // input, and where its outputs go (for the report)
+	job      engine.FileJob
+	plots    *plotSession
+	saver    *freeSave
+	res      engine.FileResult
+	err      error
+	elapsed  float64 // seconds
 }
 
 // newProgress returns a progress bar on a terminal, nil otherwise or when quiet.

@@ -1,0 +1,153 @@
+package separate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// withKLPaths runs fn once with klRows as the CPU runs it (assembly where
+// there is one) and once with the portable pure-Go path only.
+func withKLPaths(t *testing.T, fn func(t *testing.T)) {
+	asm := klRowsAsm
+	defer func() { klRowsAsm = asm }()
+	if asm != nil {
+		t.Run("asm", fn)
+	}
+	klRowsAsm = nil
+	t.Run("purego", fn)
+}
+
+// TestKLRowsAsmMatchesGo: the assembly and the pure-Go passes (klRows, and
+// rowsDot and rowsAxpy2 for the general beta) compute
+// the same sums in different orders (2 x 8 lanes with fused multiply-adds
+// against 4 scalar partial sums), so they agree to rounding: within 1e-13
+// of the largest element of num, for K that needs padding or not, F with
+// and without a tail of rows, and frames with zero bins (single and whole
+// groups of four, which the assembly skips).
+func TestKLRowsAsmMatchesGo(t *testing.T) {
+	if klRowsAsm == nil {
+		t.Skip("no assembly klRows on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ f, k int }{{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}} {
+		t.Run(fmt.Sprintf("F%d_K%d", c.f, c.k), func(t *testing.T) {
+			kp := (c.k + klPad - 1) / klPad * klPad
+			w := make([]float64, c.f*kp)
+			for i := 0; i < c.f; i++ {
+				for j := 0; j < c.k; j++ {
+					w[i*kp+j] = rng.ExpFloat64()
+				}
+			}
+			h := make([]float64, kp)
+			for j := range c.k {
+				h[j] = rng.ExpFloat64()
+			}
+			v := make([]float64, c.f)
+			for i := range v {
+				if rng.IntN(5) > 0 && !(i >= 8 && i < 12) {
+					v[i] = 100 * rng.Float64()
+				}
+			}
+			want := make([]float64, kp)
+			klRowsGo(w, h, v, want, c.f, kp)
+			got := make([]float64, kp)
+			klRows(w, h, v, got, c.f, kp)
+			near(t, "klRows num", got, want, c.k)
+
+			// The general-beta passes: y = W h, then num += v W, den += y W.
+			yWant, yGot := make([]float64, c.f), make([]float64, c.f)
+			rowsDotGo(w, h, yWant, c.f, kp)
+			rowsDot(w, h, yGot, c.f, kp)
+			near(t, "rowsDot", yGot, yWant, c.f)
+			nWant, dWant := make([]float64, kp), make([]float64, kp)
+			nGot, dGot := make([]float64, kp), make([]float64, kp)
+			rowsAxpy2Go(w, v, yWant, nWant, dWant, c.f, kp)
+			rowsAxpy2(w, v, yWant, nGot, dGot, c.f, kp)
+			near(t, "rowsAxpy2 num", nGot, nWant, c.k)
+			near(t, "rowsAxpy2 den", dGot, dWant, c.k)
+		})
+	}
+}
+
+// near fails t unless got[j] is within 1e-13 of the largest want of want[j]
+// for every j, and exactly 0 from j = n on (the padding).
+func near(t *testing.T, what string, got, want []float64, n int) {
+	t.Helper()
+	scale := 0.0
+	for _, x := range want {
+		scale = math.Max(scale, math.Abs(x))
+	}
+	for j := range want {
+		if e := math.Abs(got[j] - want[j]); e > 1e-13*scale || (j >= n && got[j] != 0) {
+			t.Fatalf("%s: [%d] = %.17g, pure Go %.17g (difference %g of the largest)", what, j, got[j], want[j], e/scale)
+		}
+	}
+}
+
+// BenchmarkKLRows is one fused beta-1 pass (klRows) alone, on the padded
+// bases of BenchmarkProcess, with the thread's CPU time: GFLOP/s counts
+// 4 F K flops (W h and W^T r), GB/s the bytes of W read once.
+//
+//	go test -run '^$' -bench KLRows ./separate/
+func BenchmarkKLRows(b *testing.B) {
+	for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
+		for _, path := range []string{"asm", "purego"} {
+			b.Run(fmt.Sprintf("fft%d_K%d_%s", c.fftSize, c.k, path), func(b *testing.B) {
+				asm := klRowsAsm
+				defer func() { klRowsAsm = asm }()
+				if path == "purego" {
+					klRowsAsm = nil
+				} else if asm == nil {
+					b.Skip("no assembly klRows on this CPU or build")
+				}
+				bases, frames := benchSetup(c.fftSize, c.k)
+				kn := newKernel(denseCopy(bases.W), 1, 0, false)
+				h := make([]float64, kn.kp)
+				for j := range c.k {
+					h[j] = 0.5
+				}
+				f := bases.F()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				i := 0
+				cpu0 := threadCPU()
+				for b.Loop() {
+					klRows(kn.wPad, h, frames[i%len(frames)], kn.numPad, f, kn.kp)
+					i++
+				}
+				t := b.Elapsed().Seconds() / float64(b.N)
+				if cpu0 >= 0 {
+					t = (threadCPU() - cpu0).Seconds() / float64(b.N)
+					b.ReportMetric(t*1e6, "cpu-us/op")
+				}
+				b.ReportMetric(4*float64(f*c.k)/t/1e9, "GFLOP/s")
+				b.ReportMetric(float64(8*f*kn.kp)/t/1e9, "GB/s")
+			})
+		}
+	}
+}
+
+// BenchmarkPeakFLOPS is the core's float64 peak as fused multiply-adds on
+// registers in the widest vectors klRows uses (AVX-512), the ceiling against
+// which BenchmarkKLRows' GFLOP/s are a share.
+func BenchmarkPeakFLOPS(b *testing.B) {
+	if peakFLOPs(1) == 0 {
+		b.Skip("no assembly on this CPU or build")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const n = 100000
+	cpu0 := threadCPU()
+	flops := 0.0
+	for b.Loop() {
+		flops += peakFLOPs(n)
+	}
+	t := b.Elapsed().Seconds()
+	if cpu0 >= 0 {
+		t = (threadCPU() - cpu0).Seconds()
+	}
+	b.ReportMetric(flops/t/1e9, "GFLOP/s")
+}
