@@ -319,9 +319,13 @@ func TestLiveFakeErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "ignored SIGTERM") {
 			t.Errorf("Close: %v, want an error saying the bridge was killed", err)
 		}
-		// The bound: the rings' duration (2 x 16 blocks) + 1 s, then 2 s after SIGTERM.
-		if max := 2*16*livePer*time.Second/liveRate + 3*time.Second + 500*time.Millisecond; took > max {
-			t.Errorf("Close took %v, want < %v", took, max)
+		// Close waits the rings' duration (2 x 16 blocks) + 1 s for the bridge
+		// to drain, then 2 s after SIGTERM before SIGKILL: about 3.2 s, logged
+		// above. Only a hang is a failure here (a wall-clock bound near 3.2 s
+		// failed under -race on a busy machine: 5.04 s); the escalation to
+		// SIGKILL is what the error above proves.
+		if took > 30*time.Second {
+			t.Errorf("Close took %v: it hangs", took)
 		}
 	})
 }
