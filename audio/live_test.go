@@ -375,7 +375,8 @@ func testLiveAllocs(t *testing.T, l *audio.Live, w *audio.LiveWriter, hop int) {
 // TestLiveReconnectJACK kills its own JACK server under a running Live, and
 // stops it the next time, and starts it again each time: during the gap Read
 // returns silence paced at the sample rate (within 5% of the wall clock),
-// the bridge is back within 2 s of the server's return, the reconnect is
+// the bridge is back within 2 s of the server's return (plus what its first
+// start took: a busy machine slows a start), the reconnect is
 // counted, and the loopback is bit-exact again (jacktest.Judge) with the same
 // lag as before (compared when no xrun moved either).
 // It uses a server of its own (SEPD_JACK + "-bridge") so that tests beside
@@ -387,7 +388,11 @@ func TestLiveReconnectJACK(t *testing.T) {
 	var x audio.Xruns
 	// 3 periods of prefill: a period more slack than the default for the
 	// round trip through two processes on a loaded machine.
+	started := time.Now()
 	l, lp := startLiveLoop(t, name, &x, 3*livePer)
+	// What starting a bridge takes on this machine now (exec, PortAudio,
+	// the streams): a reconnect starts one too, so its bounds below add it.
+	startTook := time.Since(started)
 	// measure judges a loopback and returns its steady lag, -1 when xruns
 	// moved it in each of lagAttempts loopbacks.
 	measure := func(what string, seed uint64) int {
@@ -411,8 +416,8 @@ func TestLiveReconnectJACK(t *testing.T) {
 		jackd("start")
 		up := time.Now()
 		for l.Reconnects() < uint64(i+1) {
-			if time.Since(up) > 5*time.Second {
-				t.Fatalf("after %s: no reconnect 5 s after the server was back", how)
+			if time.Since(up) > 5*time.Second+startTook {
+				t.Fatalf("after %s: no reconnect %v after the server was back", how, 5*time.Second+startTook)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -428,8 +433,11 @@ func TestLiveReconnectJACK(t *testing.T) {
 		t.Logf("%s: server away %v (jackd %s took %v); reconnected %v after the server was back (jackd start took %v); Read returned %.0f frames/s while it was away (%d in %v), %.0f frames/s over the whole gap (%d in %v)",
 			how, t1.Sub(t0).Round(time.Millisecond), how, gap.Round(time.Millisecond), took.Round(time.Millisecond), up.Sub(t1).Round(time.Millisecond),
 			rate(paced, pacedDur), paced, pacedDur.Round(time.Millisecond), rate(whole, wholeDur), whole, wholeDur.Round(time.Millisecond))
-		if took > 2*time.Second {
-			t.Errorf("after %s: reconnected %v after the server was back, want < 2 s", how, took)
+		// Within 2 s (a retry a second at most, and the start), plus what a
+		// bridge's start took here at the beginning beyond nothing: on a
+		// busy machine a start is slower, and that is not the reconnect's.
+		if took > 2*time.Second+startTook {
+			t.Errorf("after %s: reconnected %v after the server was back, want < 2 s + a bridge's start here (%v)", how, took, startTook)
 		}
 		for _, r := range []float64{rate(paced, pacedDur), rate(whole, wholeDur)} {
 			if r < 0.95*liveRate || r > 1.05*liveRate {
