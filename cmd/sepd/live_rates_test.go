@@ -44,7 +44,7 @@ metrics: {listen: "%s"}
 	rateTail = 1024
 	// rateLead is the silence the client plays before it (see testLiveRate).
 	rateLead = 2048
-	// rateBlock is sepd's device block (run.go: 256 frames, or the hop when
+	// rateBlock is sepd's device block (daemon/devices.go: 256 frames, or the hop when
 	// smaller), whatever the JACK period.
 	rateBlock = 256
 )
