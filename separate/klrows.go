@@ -51,15 +51,7 @@ func klRowsGo(w, h, v, num []float64, rows, kp int) {
 			continue
 		}
 		row := w[f*kp : f*kp+kp]
-		var s0, s1, s2, s3 float64
-		for j := 0; j+4 <= len(row); j += 4 {
-			r, x := row[j:j+4:j+4], h[j:j+4:j+4]
-			s0 += r[0] * x[0]
-			s1 += r[1] * x[1]
-			s2 += r[2] * x[2]
-			s3 += r[3] * x[3]
-		}
-		s := (s0 + s1) + (s2 + s3)
+		s := dot4(row, h)
 		if s == 0 {
 			s = epsilon
 		}
@@ -98,17 +90,23 @@ func rowsDot(w, h, y []float64, rows, kp int) {
 func rowsDotGo(w, h, y []float64, rows, kp int) {
 	h = h[:kp]
 	for f := range y[:rows] {
-		row := w[f*kp : f*kp+kp]
-		var s0, s1, s2, s3 float64
-		for j := 0; j+4 <= len(row); j += 4 {
-			r, x := row[j:j+4:j+4], h[j:j+4:j+4]
-			s0 += r[0] * x[0]
-			s1 += r[1] * x[1]
-			s2 += r[2] * x[2]
-			s3 += r[3] * x[3]
-		}
-		y[f] = (s0 + s1) + (s2 + s3)
+		y[f] = dot4(w[f*kp:f*kp+kp], h)
 	}
+}
+
+// dot4 returns row . h over len(row) (a multiple of 4, at most len(h)), in
+// four partial sums added pairwise.
+func dot4(row, h []float64) float64 {
+	h = h[:len(row)]
+	var s0, s1, s2, s3 float64
+	for j := 0; j+4 <= len(row); j += 4 {
+		r, x := row[j:j+4:j+4], h[j:j+4:j+4]
+		s0 += r[0] * x[0]
+		s1 += r[1] * x[1]
+		s2 += r[2] * x[2]
+		s3 += r[3] * x[3]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // rowsAxpy2 adds a_f W_f to num and d_f W_f to den for f < rows (num and
