@@ -27,9 +27,8 @@ type kernel struct {
 	gamma float64 // exponent of the update ratio: 1/(2-beta) for beta < 1, else 1
 	l1    float64 // added to the denominator
 
-	gram   blas64.General // K x K = W^T W, for beta == 2 unless direct
-	direct bool           // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
-	colDen []float64      // K: column sums of W + l1 (zero -> epsilon), for beta == 1
+	direct bool      // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
+	colDen []float64 // K: column sums of W + l1 (zero -> epsilon), for beta == 1
 
 	// For beta != 2, the passes over W (klRows for beta 1, rowsDot and
 	// rowsAxpy2 for others) work on a copy of W with its stride padded to
@@ -42,7 +41,7 @@ type kernel struct {
 	numPad []float64 // kp
 	denPad []float64 // kp
 
-	gramPad []float64 // K x kp: the Gram matrix padded like wPad, for rowsDot
+	gramPad []float64 // K x kp: W^T W padded like wPad, for rowsDot; beta == 2 unless direct
 
 	wtv []float64 // K: W^T v, for beta == 2 (set by prepare)
 	wh  []float64 // F scratch
@@ -57,39 +56,32 @@ type kernel struct {
 // 2 computes W^T (W h) and builds no Gram matrix W^T W.
 func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 	f, k := w.Rows, w.Cols
+	kp := (k + klPad - 1) / klPad * klPad
 	kn := &kernel{
-		w: w, beta: beta, gamma: gammaFor(beta), l1: l1, direct: direct,
-		wh: make([]float64, f), tmp: make([]float64, f),
-		num: make([]float64, k), den: make([]float64, k),
+		w: w, beta: beta, gamma: gammaFor(beta), l1: l1, direct: direct, kp: kp,
+		wh: make([]float64, f), tmp: make([]float64, f), hPad: make([]float64, kp),
 	}
 	switch beta {
 	case 2:
 		kn.wtv = make([]float64, k)
+		kn.num, kn.den = make([]float64, k), make([]float64, k)
 		if !direct {
-			kn.gram = blas64.General{Rows: k, Cols: k, Stride: k, Data: make([]float64, k*k)}
-			blas64.Gemm(blas.Trans, blas.NoTrans, 1, w, w, 0, kn.gram)
+			kn.gramPad = make([]float64, k*kp)
+			gram := blas64.General{Rows: k, Cols: k, Stride: kp, Data: kn.gramPad}
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, w, w, 0, gram)
 		}
+		return kn
 	case 1:
 		kn.colDen = make([]float64, k)
+		kn.den = make([]float64, k) // step uses colDen; den is scratch for the free bases (online.go)
+	default:
+		kn.denPad = make([]float64, kp)
+		kn.den = kn.denPad[:k]
 	}
-	kn.kp = (k + klPad - 1) / klPad * klPad
-	kn.hPad = make([]float64, kn.kp)
-	if kn.gram.Data != nil {
-		kn.gramPad = make([]float64, k*kn.kp)
-		for i := range k {
-			copy(kn.gramPad[i*kn.kp:], kn.gram.Data[i*k:i*k+k])
-		}
-	}
-	if beta != 2 {
-		kn.wPad = make([]float64, f*kn.kp)
-		kn.numPad = make([]float64, kn.kp)
-		kn.num = kn.numPad[:k]
-		if beta != 1 {
-			kn.denPad = make([]float64, kn.kp)
-			kn.den = kn.denPad[:k]
-		}
-		kn.refresh(0, k, nil)
-	}
+	kn.wPad = make([]float64, f*kp)
+	kn.numPad = make([]float64, kp)
+	kn.num = kn.numPad[:k]
+	kn.refresh(0, k, nil)
 	return kn
 }
 

@@ -351,9 +351,10 @@ func (s *Separator) masks(masks [][]float64) {
 // maskFast writes the masks for p = 1 or 2 (square) directly as
 // y_s^p / sum_j y_j^p, with one division per bin, where that sum lies in
 // [2^-900, 2^900]: there no term overflows and the largest is far from
-// underflow, so the masks equal maskBins' to rounding. It returns 0 if every
-// bin was written, else the first bin maskBins must do (a sum out of range,
-// zero, Inf or NaN is marked with 0 in the scratch). It allocates nothing.
+// underflow, so the masks equal maskBins' to rounding. It returns s.f if
+// every bin was written, else the first bin maskBins must do (a sum out of
+// range, zero, Inf or NaN is marked with 0 in the scratch). It allocates
+// nothing.
 func (s *Separator) maskFast(masks [][]float64, square bool) int {
 	inv := s.kn.tmp[:s.f] // scratch between kernel steps
 	clear(inv)
