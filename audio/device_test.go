@@ -204,6 +204,6 @@ func loopbackExpect(sig [][]float32, during audio.XrunCounts, res *jacktest.Resu
 	return jacktest.Expect{
 		Want: [][][]float32{sig}, MaxLag: ring + prefill + 2*period, Slack: 4 * period,
 		Excuse:  ring + prefill + 2*period,
-		Counted: res.Counted(int(during.Own()), int(during.Server())),
+		Counted: res.Counted(during.Own(), during.Server()),
 	}
 }

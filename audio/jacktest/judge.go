@@ -333,6 +333,6 @@ func (j *judge) silentFrom(i int) bool {
 // while the signal flowed. The server xruns that the helper saw too are
 // excused by their position; only the others (JACK tells a late client
 // alone) are added.
-func (r *Result) Counted(own, server int) int {
-	return own + max(0, server-len(r.XrunFrames))
+func (r *Result) Counted(own, server uint64) int {
+	return int(own) + max(0, int(server)-len(r.XrunFrames))
 }

@@ -363,13 +363,27 @@ func checkFileClock(t *testing.T, n int, want float64, slack int, server uint64)
 	}
 }
 
+// steadyStart reports whether the first segment of v (a recording made by
+// res while sepd counted during) is at the steady delay: no glitch before it,
+// no xrun of sepd's own making during the run (their positions are not
+// known), no server xrun that only sepd saw, and none that the client saw
+// before the segment ended. Otherwise an xrun may have moved the delay
+// before the signal came (seen: ring overruns at the start, and the first
+// segment at the logged latency + 2240).
+func steadyStart(v jacktest.Verdict, res *jacktest.Result, during audio.XrunCounts) bool {
+	return v.CleanStart() && during.Own() == 0 && during.Server() <= uint64(len(res.XrunFrames)) &&
+		(len(res.XrunFrames) == 0 || res.XrunFrames[0] >= v.Segments[0].End)
+}
+
 // burstTol is the largest difference allowed between the sum of the sources
 // and the input: both float32 (ports, files), so they agree to float32
 // rounding of the sum (about 6e-8 near full scale); 1e-5 leaves room.
 const burstTol = 1e-5
 
 // burstExcuse is the longest glitch in a burst: a block dropped or padded
-// where a server xrun hit, and the rings' refill (see jacktest.Expect). The
+// where a server xrun hit, and the refill of the two rings it crosses (the
+// bridge's and Live's, 4096 frames each by default: StreamConfig's
+// RingFrames), so 2 x 4096 (see jacktest.Expect). The
 // sum of the sources is sepd's input as it arrived whatever its state (the
 // masks sum to one), so nothing needs to recover.
 const burstExcuse = 8192

@@ -130,7 +130,7 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 			p.end, p.rec = time.Now(), res.Recording
 			time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
 			during := xruns(t, scrape(t, addr)).Sub(before)
-			p.xruns, p.counted = res.XrunFrames, res.Counted(int(during.Own()), int(during.Server()))
+			p.xruns, p.counted = res.XrunFrames, res.Counted(during.Own(), during.Server())
 			bursts = append(bursts, p)
 			// The two channels sum to the input: find the burst in their sum
 			// and judge it (jacktest.Judge: exact but where an xrun broke it).
