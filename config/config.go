@@ -116,6 +116,9 @@ type Metrics struct {
 	// ListenSet is true when metrics.listen was written in the file, so
 	// that a command-line flag can tell a default from a choice.
 	ListenSet bool
+	// Pprof serves Go's runtime profiles on the listener under
+	// /debug/pprof/ (metrics.pprof). Default false.
+	Pprof bool
 }
 
 // Log configures the slog logger.

@@ -21,7 +21,7 @@ var (
 	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels"}
-	metricsKeys    = []string{"listen"}
+	metricsKeys    = []string{"listen", "pprof"}
 	logKeys        = []string{"format", "level"}
 	learnedKeys    = []string{"fft_size", "hop", "window", "beta", "sample_rate"}
 )
@@ -118,6 +118,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		mm := d.section(v, "metrics", metricsKeys)
 		if v := mm["listen"]; v != nil {
 			c.Metrics.ListenSet = d.str(v, "metrics.listen", &c.Metrics.Listen, true)
+		}
+		if v := mm["pprof"]; v != nil {
+			d.bool(v, "metrics.pprof", &c.Metrics.Pprof)
 		}
 	}
 	if v := m["log"]; v != nil {
