@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +199,7 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 	if err != nil {
 		return err
 	}
-	ctl := &ctlWriter{enc: json.NewEncoder(control)}
+	ctl := &ctlWriter{enc: json.NewEncoder(control), w: control, buf: make([]byte, 0, 256)}
 	fail := func(err error) error {
 		ctl.send(bridgeMsg{Type: "error", Kind: errorKind(err), Error: err.Error()})
 		return err
@@ -277,12 +278,8 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 		case <-ctx.Done():
 			return bridgeStop(plays, capt, log)
 		case <-tick.C:
-			c := x.Snapshot()
-			m := bridgeMsg{Type: "xruns", Xruns: &c}
-			if v, ok := lag.take(); ok {
-				m.Lag = &v
-			}
-			if err := ctl.send(m); err != nil {
+			v, ok := lag.take()
+			if err := ctl.sendXruns(x.Snapshot(), v, ok); err != nil {
 				return fmt.Errorf("audio: bridge: control pipe: %w", err) // the parent is gone
 			}
 		}
@@ -476,11 +473,45 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 // ctlWriter writes control lines from several goroutines.
 type ctlWriter struct {
 	mu  sync.Mutex
-	enc *json.Encoder
+	enc *json.Encoder // on w
+	w   io.Writer
+	buf []byte // sendXruns's line
 }
 
 func (c *ctlWriter) send(m bridgeMsg) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.enc.Encode(m)
+}
+
+// sendXruns sends the periodic "xruns" line, as send would encode it, without
+// allocating: the bridge sends one every 250 ms for as long as it runs, and
+// a process that allocates a little all the time grows its resident memory
+// until its first collection, hours later (the bridge's RSS rose 42 KiB/min
+// over a 30-minute soak, its heap never reaching the 4 MB of a first GC).
+func (c *ctlWriter) sendXruns(counts XrunCounts, lag int64, hasLag bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := appendXrunsMsg(c.buf[:0], &counts, lag, hasLag)
+	c.buf = b
+	_, err := c.w.Write(b)
+	return err
+}
+
+// appendXrunsMsg appends the JSON line of bridgeMsg{Type: "xruns", Xruns:
+// counts, Lag: &lag if hasLag} to b.
+func appendXrunsMsg(b []byte, counts *XrunCounts, lag int64, hasLag bool) []byte {
+	b = append(b, `{"type":"xruns","xruns":[`...)
+	for i, n := range counts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, n, 10)
+	}
+	b = append(b, ']')
+	if hasLag {
+		b = append(b, `,"lag":`...)
+		b = strconv.AppendInt(b, lag, 10)
+	}
+	return append(b, "}\n"...)
 }
