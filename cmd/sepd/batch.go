@@ -149,6 +149,12 @@ func separateBatch(c *cobra.Command, cfg *config.Config, args []string, o batchO
 	if err != nil {
 		return usageError{err}
 	}
+	if summaryPath != "" && summaryPath != "-" {
+		// A shard killed while writing its summary left the temporary file.
+		if err := removeTemps(filepath.Dir(summaryPath), filepath.Base(summaryPath)); err != nil {
+			return fmt.Errorf("separate: summary: %w", err)
+		}
+	}
 	stderr := c.ErrOrStderr()
 	for _, r := range plan.Reports {
 		fmt.Fprintln(stderr, "bases:", r)

@@ -116,25 +116,37 @@ func upToDate(dir, in string, st fs.FileInfo, hash, version string, outputs []st
 // the record itself, which is written again once the outputs are complete.
 // Only one shard processes an input, so nothing else writes these names.
 func removeStale(dir string, outputs []string) error {
+	names := []string{recordName}
+	for _, o := range outputs {
+		names = append(names, filepath.Base(o))
+	}
+	if err := removeTemps(dir, names...); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(dir, recordName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// removeTemps removes the temporary files of the given names in dir, as the
+// atomic writers name them (".NAME.tmp-..."). A missing dir holds none.
+func removeTemps(dir string, names ...string) error {
 	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	prefixes := []string{"." + recordName + ".tmp-"}
-	for _, o := range outputs {
-		prefixes = append(prefixes, "."+filepath.Base(o)+".tmp-")
-	}
 	for _, e := range ents {
-		for _, p := range prefixes {
-			if strings.HasPrefix(e.Name(), p) {
+		for _, n := range names {
+			if strings.HasPrefix(e.Name(), "."+n+".tmp-") {
 				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
 			}
 		}
-	}
-	if err := os.Remove(filepath.Join(dir, recordName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
 	}
 	return nil
 }
