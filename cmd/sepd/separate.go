@@ -51,7 +51,7 @@ and writes one WAV per source, exactly as long as the input and sample-aligned w
 With one input, outputs go to DIR/NAME.wav; with several, to DIR/INPUT-STEM/NAME.wav.
 Flags given explicitly override the configuration file.
 
-With --manifest or --shard it is a resumable batch run (README "Scaling out"):
+With --manifest, --shard or --summary it is a resumable batch run (README "Scaling out"):
 every input goes to DIR/INPUT-STEM/ (or the folder a .csv manifest gives), inputs
 whose outputs are up to date are skipped, a failing input is recorded and the others
 go on, and a JSON summary is written. Exit status 0 every input done or skipped,
@@ -62,9 +62,9 @@ go on, and a JSON summary is written. Exit status 0 every input done or skipped,
 			if err != nil {
 				return err
 			}
-			if batch.manifest != "" || batch.shard != "" {
+			if batch.manifest != "" || batch.shard != "" || batch.summary != "" {
 				if fl.plot != "" || c.Flags().Changed("save-free") {
-					return usagef("separate: --plot and --save-free do not go with --manifest or --shard")
+					return usagef("separate: --plot and --save-free do not go with --manifest, --shard or --summary")
 				}
 				batch.out, batch.format, batch.quiet, batch.jobs, batch.getenv = fl.out, fl.format, fl.quiet, fl.jobs, os.Getenv
 				return separateBatch(c, cfg, args, batch)
