@@ -51,12 +51,15 @@ type kustomization struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
 	Resources  []string `json:"resources"`
-	Images     []struct {
-		Name    string `json:"name"`
-		NewName string `json:"newName,omitempty"`
-		NewTag  string `json:"newTag,omitempty"`
-		Digest  string `json:"digest,omitempty"`
-	} `json:"images"`
+	Images     []image  `json:"images"`
+}
+
+// image is a kustomization's image override.
+type image struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName,omitempty"`
+	NewTag  string `json:"newTag,omitempty"`
+	Digest  string `json:"digest,omitempty"`
 }
 
 // manifests is one folder, decoded.
@@ -208,14 +211,7 @@ func checkPod(t *testing.T, m *manifests, what string, spec *corev1.PodSpec) *co
 	if sepd == nil {
 		t.Fatalf("%s: no container named sepd", what)
 	}
-	if !slices.ContainsFunc(m.kust.Images, func(i struct {
-		Name    string `json:"name"`
-		NewName string `json:"newName,omitempty"`
-		NewTag  string `json:"newTag,omitempty"`
-		Digest  string `json:"digest,omitempty"`
-	}) bool {
-		return i.Name == sepd.Image
-	}) {
+	if !slices.ContainsFunc(m.kust.Images, func(i image) bool { return i.Name == sepd.Image }) {
 		t.Errorf("%s: image %q is not one the kustomization sets (images: %v)", what, sepd.Image, m.kust.Images)
 	}
 	return sepd
