@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sepd/sepd/audio"
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/engine"
 )
 
 // The demo's bases (scikit-learn NMF on testdata/demo/train, see
@@ -442,5 +444,73 @@ func TestBatchSummaryStdout(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "sepd-summary.json")); err == nil {
 		t.Error("with --summary - a summary file was written too")
+	}
+}
+
+// TestConfigHash: the hash follows what decides the output bytes (a
+// parameter, the encoding, the bases' values) and not where the bases file is.
+func TestConfigHash(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(demoDir, "bases.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "copy.npz")
+	if err := os.WriteFile(copyPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash := func(npz string, iters int, enc audio.Encoding) string {
+		t.Helper()
+		cfg := config.Default()
+		cfg.Sources = []config.Source{{Name: "voice", Bases: npz, Array: "voice"}, {Name: "noise", Bases: npz, Array: "noise"}}
+		cfg.Separation.Iterations = iters
+		plan, err := engine.NewPlan(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return configHash(plan, enc)
+	}
+	demo := filepath.Join(demoDir, "bases.npz")
+	base := hash(demo, 10, audio.Float32)
+	if h := hash(copyPath, 10, audio.Float32); h != base {
+		t.Error("the same bases from another path changed the hash")
+	}
+	if h := hash(demo, 11, audio.Float32); h == base {
+		t.Error("another iteration count kept the hash")
+	}
+	if h := hash(demo, 10, audio.PCM16); h == base {
+		t.Error("another output encoding kept the hash")
+	}
+	// One value of the loaded bases changed by a relative 1e-12.
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Name: "voice", Bases: demo, Array: "voice"}, {Name: "noise", Bases: demo, Array: "noise"}}
+	plan, err := engine.NewPlan(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Bases.W.Set(3, 5, plan.Bases.W.At(3, 5)*(1+1e-12))
+	if configHash(plan, audio.Float32) == base {
+		t.Error("a basis value changed by a factor 1+1e-12 kept the hash")
+	}
+}
+
+// TestBatchNewVersion: a record made by another sepd version does not count:
+// every input is separated again.
+func TestBatchNewVersion(t *testing.T) {
+	dir := t.TempDir()
+	ins := makeInputs(t, dir, 2, 0.25)
+	out := filepath.Join(dir, "out")
+	args := append(append([]string{"separate", "-q"}, demoBases()...), "-o", out, "--summary", filepath.Join(dir, "s.json"))
+	args = append(args, ins...)
+	if code, _, stderr := sepd(t, args...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	defer func(v string) { version = v }(version)
+	version = "v-next"
+	if code, _, stderr := sepd(t, args...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if s := readSummary(t, filepath.Join(dir, "s.json")); s.Done != 2 || s.Skipped != 0 || s.Version != "v-next" {
+		t.Errorf("after a version change: %+v", s)
 	}
 }
