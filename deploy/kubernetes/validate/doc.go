@@ -1,4 +1,5 @@
-// Package validate checks the Kubernetes manifests in deploy/kubernetes, in CI
+// Package validate checks the Kubernetes manifests in deploy/kubernetes and
+// deploy/Dockerfile, in CI
 // and offline: `go test` in this folder (scripts/dev test runs it).
 //
 // It is a module of its own so that sepd's module does not carry the
@@ -9,5 +10,7 @@
 // --shard N equals its completions; the probes and the reloader reach the
 // paths and the port that sepd's own metrics handler serves and that the
 // ConfigMap's sepd.yaml (parsed by sepd's config package) listens on; every
-// container runs as the Dockerfile's non-root user.
+// container runs as the Dockerfile's non-root user. deploy/Dockerfile is
+// parsed and linted by BuildKit's own Dockerfile parser and checked for its
+// two stages (no Docker daemon is needed).
 package validate

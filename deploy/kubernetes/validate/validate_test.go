@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,24 +158,6 @@ func TestStrictDecodingCatches(t *testing.T) {
 	if err == nil {
 		t.Error("a string for an integer was accepted")
 	}
-}
-
-// dockerfileUID is the uid the image runs as (USER in deploy/Dockerfile).
-func dockerfileUID(t *testing.T) int64 {
-	t.Helper()
-	data, err := os.ReadFile("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^USER (\d+)(:\d+)?\s*$`).FindAllSubmatch(data, -1)
-	if len(m) != 1 {
-		t.Fatalf("deploy/Dockerfile: want one numeric USER line, found %d", len(m))
-	}
-	uid, _ := strconv.ParseInt(string(m[0][1]), 10, 64)
-	if uid == 0 {
-		t.Fatal("deploy/Dockerfile runs as root")
-	}
-	return uid
 }
 
 // checkPod: the pod runs as the image's non-root user with no privilege, every
