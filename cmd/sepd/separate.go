@@ -42,18 +42,35 @@ type separateFlags struct {
 
 func newSeparateCmd() *cobra.Command {
 	var fl separateFlags
+	var batch batchOptions
 	c := &cobra.Command{
-		Use:   "separate [-c sepd.yaml | --bases NAME=FILE ...] -o DIR INPUT...",
+		Use:   "separate [-c sepd.yaml | --bases NAME=FILE ...] -o DIR (INPUT... | --manifest FILE) [--shard I/N]",
 		Short: "separate audio files offline, as fast as possible",
 		Long: `separate runs the streaming engine over each input file as fast as the CPU allows
 and writes one WAV per source, exactly as long as the input and sample-aligned with it.
 With one input, outputs go to DIR/NAME.wav; with several, to DIR/INPUT-STEM/NAME.wav.
-Flags given explicitly override the configuration file.`,
-		Args: argsError(cobra.MinimumNArgs(1)),
+Flags given explicitly override the configuration file.
+
+With --manifest, --shard or --summary it is a resumable batch run (README "Scaling out"):
+every input goes to DIR/INPUT-STEM/ (or the folder a .csv manifest gives), inputs
+whose outputs are up to date are skipped, a failing input is recorded and the others
+go on, and a JSON summary is written. Exit status 0 every input done or skipped,
+1 some inputs failed, 2 bad usage or setup, 3 interrupted (run again to resume).`,
+		Args: argsError(cobra.ArbitraryArgs),
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg, err := separateConfig(c, &fl)
 			if err != nil {
 				return err
+			}
+			if batch.manifest != "" || batch.shard != "" || batch.summary != "" {
+				if fl.plot != "" || c.Flags().Changed("save-free") {
+					return usagef("separate: --plot and --save-free do not go with --manifest, --shard or --summary")
+				}
+				batch.out, batch.format, batch.quiet, batch.jobs, batch.getenv = fl.out, fl.format, fl.quiet, fl.jobs, os.Getenv
+				return separateBatch(c, cfg, args, batch)
+			}
+			if len(args) == 0 {
+				return usagef("separate: give at least one input file (or --manifest FILE)")
 			}
 			if fl.out == "" {
 				return usagef("separate: give an output folder with -o DIR")
@@ -64,6 +81,9 @@ Flags given explicitly override the configuration file.`,
 	addSeparateFlags(c.Flags(), &fl)
 	c.Flags().StringVar(&fl.plot, "plot", "", "also draw PNG plots (spectrograms, masks, activations) into DIR")
 	c.Flags().String("save-free", "", "save the free bases learned online as DIR/NAME.npy at the end (DIR/INPUT-STEM/ with several inputs)")
+	c.Flags().StringVar(&batch.manifest, "manifest", "", "read the inputs from FILE: one path a line, or .csv rows INPUT[,OUTPUT-DIR]; a resumable batch run")
+	c.Flags().StringVar(&batch.shard, "shard", "", "process shard I of N (I/N, from 0) of the inputs; /N takes I from JOB_COMPLETION_INDEX")
+	c.Flags().StringVar(&batch.summary, "summary", "", "batch runs: write the JSON summary to FILE (- stdout; default DIR/sepd-summary[-I-of-N].json)")
 	return c
 }
 
