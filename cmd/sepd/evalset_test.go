@@ -133,3 +133,43 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// TestSeparateSolverFlags: --tolerance and --floor reach the configuration,
+// override a file's values only when given, and a bad value is a usage error
+// naming the key.
+func TestSeparateSolverFlags(t *testing.T) {
+	dir := t.TempDir()
+	bases := filepath.Join(evalset, "talkers16", "bases", "man.npy")
+	yaml := filepath.Join(dir, "sepd.yaml")
+	if err := os.WriteFile(yaml, []byte("separation: {tolerance: 0.02, floor: 0.05}\nsources: [{name: man, bases: "+bases+"}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args       []string
+		tol, floor float64
+	}{
+		{[]string{"--bases", "man=" + bases}, 0, 0.03},
+		{[]string{"--bases", "man=" + bases, "--tolerance", "0.01", "--floor", "0.1"}, 0.01, 0.1},
+		{[]string{"-c", yaml}, 0.02, 0.05},
+		{[]string{"-c", yaml, "--tolerance", "0.001"}, 0.001, 0.05},
+	} {
+		c := newSeparateCmd()
+		var fl separateFlags
+		c.ResetFlags()
+		addSeparateFlags(c.Flags(), &fl)
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := separateConfig(c, &fl)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if cfg.Separation.Tolerance != tc.tol || cfg.Separation.Floor != tc.floor {
+			t.Errorf("%v: tolerance %v floor %v, want %v and %v", tc.args, cfg.Separation.Tolerance, cfg.Separation.Floor, tc.tol, tc.floor)
+		}
+	}
+	code, _, stderr := sepd(t, "separate", "--bases", "man="+bases, "--floor", "1", "-o", dir, filepath.Join(evalset, "talkers16", "test", "mix.wav"))
+	if code != 2 || !strings.Contains(stderr, "floor") {
+		t.Errorf("--floor 1: exit %d, %q; want 2 and a message naming floor", code, stderr)
+	}
+}
