@@ -27,6 +27,16 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
   stack        frame stacking: bases learned by sklearn NMF on [v_{t-1}; v_t] of the fit
                material (K = 32, 200 iterations), projected on stacked frames, masks from
                the current frame's half (about 2 minutes: it learns 8 NMFs)
+  stack4       the same with 4 frames [v_{t-3}; ...; v_t] (150 iterations; about 6 minutes)
+  exponent     beta 0.5 with gamma 2/3 (scikit-learn's) and 1 (heuristic; also 20
+               iterations), beta 0.25 and 0 with gamma 1
+  samebases    h shared by two or three frames with the single-frame bases repeated:
+               [v_{t-1}; v_t], [v_t; v_{t+1}] (one hop of look-ahead), [v_{t-1}; v_t; v_{t+1}]
+  sourcelevel  each source's total model power smoothed over frames (a = 0.5), its
+               spectral shape kept
+  consistency  MISI (Gunawan & Sen 2010) on the masked STFTs: resynthesise, re-analyse,
+               keep each source's magnitude, share the mixture's residual by the masks;
+               1 and 3 iterations, offline
   oraclenmf    the bound for any projection with these bases: each true source's
                magnitude projected onto its own bases (sklearn, converged), masks p = 2
 """
@@ -170,6 +180,82 @@ def run2(split='val', **kw):
     return res
 
 
+def stream_b(V,W,iters=10,floor=0.03,beta=1.0,gamma=None,wts=None):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None
+    if gamma is None: gamma = 1/(2-beta) if beta<1 else 1.0
+    cs=W.sum(0)
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        for _ in range(iters):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        H[:,t]=h
+    return H
+
+def stackpair(V, mode):
+    T=V.shape[1]
+    nxt=np.concatenate([V[:,1:],np.zeros((V.shape[0],1))],1)
+    prv=np.concatenate([np.zeros((V.shape[0],1)),V[:,:-1]],1)
+    if mode=='next': return np.concatenate([V,nxt],0)
+    if mode=='prev': return np.concatenate([prv,V],0)
+    if mode=='both': return np.concatenate([prv,V,nxt],0)
+
+def run3(split='val', p=2.0, stack=None, srcsmooth=0.0, ens=None, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X); F=V.shape[0]
+        if stack:
+            n={'next':2,'prev':2,'both':3}[stack]
+            H=stream_b(stackpair(V,stack),np.concatenate([W]*n,0),**kw)
+        else:
+            H=stream_b(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        if ens:
+            H2=stream_b(V,W,**ens)
+            P2=[(W[:,st[s]:st[s+1]]@H2[st[s]:st[s+1]])**p for s in range(len(names))]
+            d1=sum(P); d2=sum(P2)
+            M=[0.5*(np.divide(a,d1,out=np.full_like(a,.5),where=d1>0)+np.divide(b,d2,out=np.full_like(b,.5),where=d2>0)) for a,b in zip(P,P2)]
+        else:
+            if srcsmooth>0:
+                g=[q.sum(0) for q in P]; gs=[]
+                for gi in g:
+                    o=gi.copy()
+                    for t in range(1,len(o)): o[t]=srcsmooth*o[t-1]+(1-srcsmooth)*gi[t]
+                    gs.append(o)
+                P=[q/np.maximum(gi,1e-30)*o for q,gi,o in zip(P,g,gs)]
+            den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"{split} p={p} stack={stack} srcsmooth={srcsmooth} ens={ens} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+    return res
+
+def consist(split='val', iters_c=1, mode='mask', mag=False, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X); n,hop=sc['fft_size'],sc['hop']
+        H=stream_b(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        Xs=[m*X for m in M]; A=[np.abs(z) for z in Xs]
+        for _ in range(iters_c):
+            Y=[sepdref.stft(sepdref.istft(z,len(x),n,hop),n,hop) for z in Xs]
+            if mag: Y=[a*np.exp(1j*np.angle(y)) for a,y in zip(A,Y)]
+            E=X-sum(Y)
+            Xs=[y+(m if mode=='mask' else 1/len(Y))*E for y,m in zip(Y,M)]
+        ests=[sepdref.istft(z,len(x),n,hop) for z in Xs]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[nm]['sdr'] for i,nm in enumerate(names)]
+    res=np.array(res); print(f"consist iters={iters_c} mode={mode} mag={mag} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+
 def stackV(V,C,look=0):
     # rows: frames t-C+1+look .. t+look ; zero-padded
     F,T=V.shape; out=[]
@@ -215,6 +301,12 @@ CANDIDATES = {
     "groupsparse": lambda s: [run2(s, lam_grp=l) for l in (0.5, 2)],
     "reproject": lambda s: [reproj(s), reproj(s, p1=1)],
     "stack": lambda s: run_stack(s),
+    "stack4": lambda s: run_stack(s, C=4, ITER=150),
+    "exponent": lambda s: [run3(s, beta=0.5), run3(s, beta=0.5, gamma=1.0), run3(s, beta=0.5, gamma=1.0, iters=20),
+                           run3(s, beta=0.25, gamma=1.0), run3(s, beta=0.0, gamma=1.0)],
+    "samebases": lambda s: [run3(s, stack=m) for m in ("prev", "next", "both")],
+    "sourcelevel": lambda s: run3(s, srcsmooth=0.5),
+    "consistency": lambda s: [consist(s, iters_c=1, mag=True), consist(s, iters_c=3, mag=True)],
     "oraclenmf": lambda s: oracle_nmf(s),
 }
 
@@ -222,7 +314,7 @@ CANDIDATES = {
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if n != "stack"])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack")])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
