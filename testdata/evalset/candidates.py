@@ -37,6 +37,12 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
   consistency  MISI (Gunawan & Sen 2010) on the masked STFTs: resynthesise, re-analyse,
                keep each source's magnitude, share the mixture's residual by the masks;
                1 and 3 iterations, offline
+  prune        after the updates, activations whose share sum_f W_fk h_k is below tau times
+               the largest set to 0, then 2 more updates (or none)
+  weighting    weighted KL: every bin's divergence times w_f = (mean_k W_fk)^-a (normalised
+               to mean 1), i.e. v and the rows of W scaled by w at no cost per frame (the
+               masks do not change with a per-bin weight); and a "discriminative" weight
+               |log(mean W_A,f / mean W_B,f)|^a + 0.1
   oraclenmf    the bound for any projection with these bases: each true source's
                magnitude projected onto its own bases (sklearn, converged), masks p = 2
 """
@@ -256,6 +262,60 @@ def consist(split='val', iters_c=1, mode='mask', mag=False, **kw):
     res=np.array(res); print(f"consist iters={iters_c} mode={mode} mag={mag} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
 
 
+def stream_prune(V,W,iters=10,floor=0.03,beta=1.0,gamma=1.0,tau=0.1,post=2,mode='global'):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None; cs=W.sum(0)
+    def upd(h,v,n):
+        for _ in range(n):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        return h
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        h=upd(h,v,iters)
+        c=h*cs   # energy contribution
+        hp=h.copy(); hp[c<tau*c.max()]=0
+        if post: hp=upd(hp,v,post)
+        H[:,t]=hp
+    return H
+
+def runp(split='val', p=2.0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream_prune(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"prune {split} p={p} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+def runw(split='val', a=0.5, mode='flat', p=2.0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        if mode=='flat':
+            w=np.maximum(W.mean(1),1e-12)**(-a)
+        else:
+            mA=W[:,st[0]:st[1]].mean(1)+1e-9; mB=W[:,st[1]:st[2]].mean(1)+1e-9
+            w=np.abs(np.log(mA/mA.sum()*mB.sum()/mB))**a+0.1
+        w=w/w.mean()
+        H=stream_b(V*w[:,None],W*w[:,None],**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"weighted {split} a={a} mode={mode} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+
 def stackV(V,C,look=0):
     # rows: frames t-C+1+look .. t+look ; zero-padded
     F,T=V.shape; out=[]
@@ -306,6 +366,9 @@ CANDIDATES = {
                            run3(s, beta=0.25, gamma=1.0), run3(s, beta=0.0, gamma=1.0)],
     "samebases": lambda s: [run3(s, stack=m) for m in ("prev", "next", "both")],
     "sourcelevel": lambda s: run3(s, srcsmooth=0.5),
+    "prune": lambda s: [runp(s, tau=t) for t in (0.05, 0.1, 0.2)] + [runp(s, tau=0.1, post=0)],
+    "weighting": lambda s: [runw(s, a=a) for a in (0.25, 0.5, 0.6, 0.75, 1.0)] + [runw(s, a=1.0, mode="disc"),
+                            runw(s, a=0.5, beta=0.5, gamma=1.0), runw(s, a=0.25, beta=0.5, gamma=1.0)],
     "consistency": lambda s: [consist(s, iters_c=1, mag=True), consist(s, iters_c=3, mag=True)],
     "oraclenmf": lambda s: oracle_nmf(s),
 }
