@@ -147,6 +147,9 @@ func (k *checker) separation() {
 	if !(s.Floor >= 0 && s.Floor < 1) {
 		k.add("separation.floor", "must be at least 0 and less than 1, got %s", num(s.Floor))
 	}
+	if !(s.UpdateExponent >= 0 && s.UpdateExponent <= 1) {
+		k.add("separation.update_exponent", "must be greater than 0 and at most 1 (0: scikit-learn's exponent), got %s", num(s.UpdateExponent))
+	}
 }
 
 func (k *checker) sources() {

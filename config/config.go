@@ -71,6 +71,10 @@ type Separation struct {
 	MaskPower  float64 // mask exponent p, in (0, 10]; default 2 (Wiener)
 	Sparsity   float64 // L1 weight on the activations, >= 0; default 0
 	Floor      float64 // warm-start floor relative to max(h), in [0, 1); default 0.03 (measured: see separate.Separator)
+	// UpdateExponent is the exponent of the activations' update ratio, in
+	// (0, 1]; 0 (default) is scikit-learn's 1/(2-beta) below beta 1 and 1
+	// above (see separate.Params.UpdateExponent).
+	UpdateExponent float64
 }
 
 // Source is one named source: its bases and where its signal goes.

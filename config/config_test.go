@@ -422,3 +422,34 @@ learned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}
 		t.Errorf("Marshal:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestUpdateExponent: separation.update_exponent reads into
+// Separation.UpdateExponent, is written back by Marshal only when set, and
+// reads back the same.
+func TestUpdateExponent(t *testing.T) {
+	c, err := Parse([]byte("separation: {beta: 0.5, update_exponent: 1}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Separation.UpdateExponent != 1 {
+		t.Fatalf("UpdateExponent = %v, want 1", c.Separation.UpdateExponent)
+	}
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "update_exponent: 1") {
+		t.Errorf("Marshal lost update_exponent:\n%s", out)
+	}
+	back, err := Parse(out, "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Separation.UpdateExponent != 1 {
+		t.Errorf("read back: UpdateExponent = %v, want 1", back.Separation.UpdateExponent)
+	}
+	out, err = Default().Marshal()
+	if err == nil && strings.Contains(string(out), "update_exponent") {
+		t.Errorf("Marshal writes update_exponent when it is 0:\n%s", out)
+	}
+}

@@ -18,7 +18,7 @@ var (
 	topKeys        = []string{"sample_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
 	inputKeys      = []string{"device", "channels", "file", "realtime"}
 	stftKeys       = []string{"fft_size", "hop", "window"}
-	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor"}
+	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels"}
 	metricsKeys    = []string{"listen", "pprof"}
@@ -109,6 +109,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		}
 		if v := sm["floor"]; v != nil {
 			d.float(v, "separation.floor", &s.Floor)
+		}
+		if v := sm["update_exponent"]; v != nil {
+			d.float(v, "separation.update_exponent", &s.UpdateExponent)
 		}
 	}
 	if v := m["sources"]; v != nil {

@@ -56,6 +56,8 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 			MaskPower:  cfg.Separation.MaskPower,
 			Floor:      cfg.Separation.Floor,
 			Forget:     separate.DefaultForget,
+
+			UpdateExponent: cfg.Separation.UpdateExponent,
 		},
 	}
 	return &Plan{Config: cfg, Bases: b, Reports: reports, Params: p}, nil

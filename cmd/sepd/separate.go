@@ -34,6 +34,9 @@ type separateFlags struct {
 	iters     int
 	maskPower float64
 	sparsity  float64
+	tolerance float64
+	floor     float64
+	updateExp float64
 	format    string
 	quiet     bool
 	plot      string // separate only: also draw the plots into this folder
@@ -99,6 +102,9 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.IntVar(&fl.iters, "iterations", 10, "multiplicative updates per frame")
 	f.Float64Var(&fl.maskPower, "mask-power", 2, "mask power p (1 ratio mask, 2 Wiener)")
 	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
+	f.Float64Var(&fl.tolerance, "tolerance", 0, "stop a frame's updates early when max |dh| <= tolerance * max h (0: always run --iterations)")
+	f.Float64Var(&fl.floor, "floor", config.Default().Separation.Floor, "warm-start floor on the activations, relative to their largest")
+	f.Float64Var(&fl.updateExp, "update-exponent", 0, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each)")
@@ -157,6 +163,15 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	}
 	if f.Changed("sparsity") || fl.config == "" {
 		cfg.Separation.Sparsity = fl.sparsity
+	}
+	if f.Changed("tolerance") || fl.config == "" {
+		cfg.Separation.Tolerance = fl.tolerance
+	}
+	if f.Changed("floor") || fl.config == "" {
+		cfg.Separation.Floor = fl.floor
+	}
+	if f.Changed("update-exponent") || fl.config == "" {
+		cfg.Separation.UpdateExponent = fl.updateExp
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
