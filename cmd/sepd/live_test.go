@@ -28,14 +28,14 @@ import (
 const (
 	offlineConfig = `sample_rate: 48000
 input: {file: %s}
-stft: {fft_size: %d, hop: %d}
+stft: {fft_size: %d, hop: %d, latency: %d}
 sources:
   - {name: voice, bases: %s}
   - {name: noise, bases: %s}
 `
 	liveConfig = `sample_rate: 48000
 input: {device: system, channels: 1}
-stft: {fft_size: %d, hop: %d}
+stft: {fft_size: %d, hop: %d, latency: %d}
 sources:
   - {name: voice, bases: %s, output: {device: system, channels: [0]}}
   - {name: noise, bases: %s, output: {device: system, channels: [1]}}
@@ -126,14 +126,20 @@ func TestLiveEqualsSeparateJACK(t *testing.T) {
 	if f.SampleRateHz != liveRate || f.Channels != 1 {
 		t.Fatalf("%s: %d Hz, %d channels; want %d Hz mono (testdata/live/make.sh)", liveMix, f.SampleRateHz, f.Channels, liveRate)
 	}
-	for _, s := range []struct{ fft, hop int }{{1024, 256}, {2048, 512}} {
-		t.Run(fmt.Sprintf("fft%d_hop%d", s.fft, s.hop), func(t *testing.T) {
-			testLiveEquals(t, server, mix[0], s.fft, s.hop)
+	// The usual STFT (latency fft_size) at two sizes, then the low-delay one
+	// at hop 64 (stft.latency; issue 12).
+	for _, s := range []struct{ fft, hop, latency int }{{1024, 256, 1024}, {2048, 512, 2048}, {1024, 64, 128}} {
+		name := fmt.Sprintf("fft%d_hop%d", s.fft, s.hop)
+		if s.latency != s.fft {
+			name += fmt.Sprintf("_latency%d", s.latency)
+		}
+		t.Run(name, func(t *testing.T) {
+			testLiveEquals(t, server, mix[0], s.fft, s.hop, s.latency)
 		})
 	}
 }
 
-func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
+func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latency int) {
 	dir := t.TempDir()
 	voice, noise := liveBases(t, dir, fft)
 
@@ -143,7 +149,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 		in := filepath.Join(dir, fmt.Sprintf("mix%d.wav", p))
 		writeFloatWAV(t, in, append(make([]float64, p), mix...))
 		cfg := filepath.Join(dir, fmt.Sprintf("offline%d.yaml", p))
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, voice, noise)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, latency, voice, noise)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, fmt.Sprintf("offline%d", p))
@@ -163,7 +169,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 
 	jackEnv(t, server)
 	addr := freePort(t)
-	d, running, client := startLive(t, dir, fmt.Sprintf(liveConfig, fft, hop, voice, noise, addr))
+	d, running, client := startLive(t, dir, fmt.Sprintf(liveConfig, fft, hop, latency, voice, noise, addr))
 	logged := running.int(t, "latency_samples")
 	t.Logf("sepd's JACK client %q; logged latency_samples %d (STFT delay %d + devices %d)",
 		client, logged, running.int(t, "stft_delay_samples"), running.int(t, "device_samples"))
