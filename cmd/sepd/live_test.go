@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -189,6 +190,14 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latenc
 		want = append(want, [][]float32{float32s(refs[p][0][p : p+len(mix)]), float32s(refs[p][1][p : p+len(mix)])})
 	}
 	d.waitRecord(t, "metrics", 10*time.Second) // logged after "running"
+	// The exported latency is the logged one, and it counts the STFT's own
+	// delay (latency - hop for the low-delay STFT, fft_size - hop otherwise).
+	if conf := int(math.Round(scrape(t, addr)["sepd_latency_seconds{kind=configured}"] * liveRate)); conf != logged {
+		t.Errorf("sepd_latency_seconds{kind=configured} is %d samples, the log says %d", conf, logged)
+	}
+	if got := running.int(t, "stft_delay_samples"); got != latency-hop {
+		t.Errorf("logged stft_delay_samples %d, want latency - hop = %d", got, latency-hop)
+	}
 	p0, _ := cpuPressure()
 	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
