@@ -60,6 +60,12 @@ type STFT struct {
 	FFTSize int    // window and FFT length in samples, >= 16, default 1024
 	Hop     int    // samples between frames, 1 <= Hop <= FFTSize, default FFTSize/4
 	Window  string // hann (default), sqrt-hann, hamming or blackman
+	// Latency is the length in samples of the synthesis window of the
+	// low-delay STFT (stft.NewLowDelaySynthesizer): the stream delay becomes
+	// Latency - Hop instead of FFTSize - Hop, the analysis window stays
+	// FFTSize long. 0 (the default) or FFTSize: the usual symmetric STFT.
+	// Otherwise 2*Hop <= Latency <= FFTSize.
+	Latency int
 }
 
 // Separation holds the parameters of the per-frame NMF projection and the

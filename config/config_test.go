@@ -111,6 +111,9 @@ func TestParseDefaults(t *testing.T) {
 		{"device index as integer", "input: {device: 0x2}", func(c *Config) any { return c.Input.Device }, "2"},
 		{"device name that looks like a number", "input: {device: \"12\"}", func(c *Config) any { return c.Input.Device }, "12"},
 		{"null values are defaults", "stft: {fft_size: ~, hop: }\nseparation:\n", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 256, Window: "hann"}},
+		{"latency unset: the symmetric STFT", "stft: {fft_size: 1024, hop: 64}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 64, Window: "hann"}},
+		{"low-delay STFT", "stft: {fft_size: 1024, hop: 64, latency: 128}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 64, Window: "hann", Latency: 128}},
+		{"latency equal to fft_size", "stft: {fft_size: 512, latency: 512}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 512, Hop: 128, Window: "hann", Latency: 512}},
 		{"listen unset", "", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464"}},
 		{"listen set to the default", "metrics: {listen: 127.0.0.1:9464}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", ListenSet: true}},
 		{"listen disabled", "metrics: {listen: ''}", func(c *Config) any { return c.Metrics }, Metrics{ListenSet: true}},
@@ -342,6 +345,11 @@ func TestValidate(t *testing.T) {
 			c.SampleRateHz = 16000
 			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
 		}, "config: learned.sample_rate: bases were learned with sample_rate 8000 but sample_rate is 16000"},
+		{"latency below 2*hop", func(c *Config) { c.STFT.Latency = 300 }, "config: stft.latency: must be at least 2*stft.hop = 512 with stft.hop 256, got 300; lower stft.hop (e.g. 150) or raise stft.latency"},
+		{"learned hop with the symmetric STFT", func(c *Config) {
+			c.STFT.Hop = 64
+			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
+		}, "config: learned.hop: bases were learned with hop 256 but stft.hop is 64"},
 		{"path named", func(c *Config) { c.Path = "/etc/sepd.yaml"; c.Log.Level = "loud" }, `config: /etc/sepd.yaml: log.level: must be one of debug, info, warn, error; got "loud"`},
 	}
 	for _, tt := range tests {

@@ -17,7 +17,7 @@ import (
 var (
 	topKeys        = []string{"sample_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
 	inputKeys      = []string{"device", "channels", "file", "realtime"}
-	stftKeys       = []string{"fft_size", "hop", "window"}
+	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
 	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels"}
@@ -87,6 +87,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		}
 		if v := sm["window"]; v != nil {
 			d.str(v, "stft.window", &c.STFT.Window, false)
+		}
+		if v := sm["latency"]; v != nil {
+			d.int(v, "stft.latency", &c.STFT.Latency)
 		}
 	}
 	if v := m["separation"]; v != nil {

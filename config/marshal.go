@@ -32,6 +32,7 @@ type (
 		FFTSize int    `yaml:"fft_size"`
 		Hop     int    `yaml:"hop"`
 		Window  string `yaml:"window"`
+		Latency int    `yaml:"latency,omitempty"`
 	}
 	fileSeparation struct {
 		Beta       float64 `yaml:"beta"`

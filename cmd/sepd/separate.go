@@ -29,6 +29,7 @@ type separateFlags struct {
 	bases     []string
 	fftSize   int
 	hop       int
+	latency   int
 	window    string
 	beta      float64
 	iters     int
@@ -97,6 +98,7 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.StringArrayVar(&fl.bases, "bases", nil, "a source and its bases, NAME=FILE.npy or NAME=FILE.npz (repeatable)")
 	f.IntVar(&fl.fftSize, "fft-size", 1024, "FFT size in samples")
 	f.IntVar(&fl.hop, "hop", 0, "hop in samples (default fft-size/4)")
+	f.IntVar(&fl.latency, "latency", 0, "low-delay STFT: synthesis window in samples, 2*hop..fft-size (default fft-size: the usual STFT)")
 	f.StringVar(&fl.window, "window", "hann", "analysis window: hann, sqrt-hann, hamming, blackman")
 	f.Float64Var(&fl.beta, "beta", 1, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean")
 	f.IntVar(&fl.iters, "iterations", 10, "multiplicative updates per frame")
@@ -148,6 +150,9 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	}
 	if f.Changed("hop") {
 		cfg.STFT.Hop = fl.hop
+	}
+	if f.Changed("latency") {
+		cfg.STFT.Latency = fl.latency
 	}
 	if f.Changed("window") || fl.config == "" {
 		cfg.STFT.Window = fl.window
