@@ -326,20 +326,31 @@ func (s *stream) infoNow() StreamInfo {
 const followRing = 32768
 
 // prefill is the playback's prefill when the host's buffers are period
-// frames: the configured one, and with FollowHost rounded up to whole
-// periods and whole blocks (a ring primed part way through a period would
-// start with up to a period more queued than the lag the bridge holds).
+// frames: the configured one, and with FollowHost followPrefill's.
 func (s *stream) prefill(period int) int {
 	if !s.cfg.FollowHost || period <= 0 {
 		return s.info.PrefillFrames
 	}
-	return min(marginFrames(s.cfg.PrefillFrames, lagQuantum(period, s.cfg.FramesPerBuffer)), s.ring.Cap())
+	return min(followPrefill(s.cfg.PrefillFrames, period, s.cfg.FramesPerBuffer), s.ring.Cap())
 }
 
-// lagQuantum is the unit in which a capture-to-playback lag can be held
-// when the host's buffers are period frames and the pipe's blocks block
-// frames: the larger of the two (both powers of two in practice, so the
-// larger is a multiple of the smaller).
+// followPrefill is the prefill, and the capture-to-playback lag the bridge
+// holds (see relayPlayback), of a FollowHost playback whose configured
+// prefill was made for callbacks of block frames, when the host's period is
+// period frames: when the period is larger than a block, a captured block
+// reaches the pipe up to period - block frames later (it waits for the
+// period's end) and a played one must be there up to period - block frames
+// earlier (the period's first frame plays first), so the prefill grows by
+// twice that: 2560 frames for prefill 1024, block 256 at period 1024. It is
+// rounded up to whole blocks.
+func followPrefill(prefill, period, block int) int {
+	return marginFrames(prefill+2*max(period-block, 0), block)
+}
+
+// lagQuantum is the unit in which a capture-to-playback lag is read when the
+// host's buffers are period frames and the pipe's blocks block frames: a
+// reading can be off by a period (see relayPlayback), or by a block when
+// blocks span several periods.
 func lagQuantum(period, block int) int { return max(period, block) }
 
 // position returns the capture position of the oldest frame in the ring:

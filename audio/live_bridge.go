@@ -397,30 +397,32 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // relayPlayback reads wide blocks from r and writes each device's part to
 // its writer, until r ends (nil) or fails.
 //
-// It keeps the lag from capture to playback fixed at margin = PrefillFrames
+// It keeps the lag from capture to playback fixed at margin = the stream's
+// prefill (with FollowHost: followPrefill at the host's current period)
 // rounded up to whole blocks, which is what the stream's priming gives when
-// every block crosses the pipes and the daemon within a period: a block
-// captured in cycle k plays in cycle k + margin/block. It can drift from
+// every block crosses the pipes and the daemon in time. It can drift from
 // that for good: after an underrun (a late block, a server xrun) the stream
 // primes again and plays everything later by the gap; a burst at the start
 // primes it with too much; a capture block lost on the way (a ring overrun)
-// makes it play everything a period sooner. The block's tag says in which
-// cycle (capture callback count) its input was captured, so the relay knows
-// when it will play (now, plus what the ring holds ahead of it) and when it
-// should. When lockRun blocks in a row would play late, this one is dropped
-// (a RingOverrun); early, silence is written before it (a RingUnderrun).
-// Only the tag is compared, not the ring's level, so blocks that take more
-// than a period to arrive (a busy engine) change nothing while they are in
-// time. A late block with nothing queued ahead of it is not dropped: then
-// the blocks cannot arrive in time for the margin (the engine and the pipes
-// take longer than PrefillFrames allows), and dropping would only make the
-// next underrun; the lag then stays a period longer. So PrefillFrames should
-// cover the engine's hop (when it is longer than a block) and its time per
-// hop. Without capture (tags < 0), or before the stream plays, there is no
+// makes it play everything sooner. The block's tag is the capture position
+// of its first frame, so the relay knows when it will play (the capture
+// position now, plus what the ring holds ahead of it, plus the period being
+// played) and when it should. A reading can be off by a period (or a block,
+// when blocks are longer: the quantum q, lagQuantum): when the blocks of
+// lockRun quanta in a row would play late by n quanta, n quanta are dropped,
+// this block first (RingOverrun, n); early, n quanta of silence are written
+// before it (RingUnderrun, n). Only the tag is compared, not the ring's
+// level, so blocks that take more than a period to arrive (a busy engine)
+// change nothing while they are in time. A late block with nothing queued
+// ahead of it is not dropped: then the blocks cannot arrive in time for the
+// margin (the engine and the pipes take longer than the prefill allows), and
+// dropping would only make the next underrun; the lag then stays longer. So
+// the prefill should cover the engine's hop (when it is longer than a
+// block) and its time per // hop. Without capture (tags < 0), or before the stream plays, there is no
 // correction. The lag of each block of the first device (plays - tag, in
 // frames) goes to lag.
 func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int, lag *lagMeter) error {
-	const lockRun = 3 // blocks; a single reading can be one period off (see below)
+	const lockRun = 3 // periods (or blocks, when larger); a single reading can be one period off (see below)
 	wide := 0
 	bufs := make([][][]float64, len(writers))
 	zero := make([]float64, block)
@@ -491,14 +493,14 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 					run[d] = 0
 					continue
 				}
-				if run[d] >= lockRun && level >= block {
+				if run[d] >= lockRun*q/block && level >= block {
 					// Late by late quanta: drop that much, this block first.
 					run[d] = 0
 					w.p.cfg.Xruns.Add(RingOverrun, uint64(late))
 					drop[d] = late*int64(q) - int64(block)
 					continue
 				}
-				if run[d] <= -lockRun {
+				if run[d] <= -lockRun*q/block {
 					run[d] = 0
 					w.p.cfg.Xruns.Add(RingUnderrun, uint64(-late))
 					for pad := -late * int64(q); pad > 0; pad -= int64(block) {

@@ -55,8 +55,8 @@ func TestXrunsMsg(t *testing.T) {
 // TestFollowHostPositions: with FollowHost the callbacks come in whatever
 // size the host's period is, and change with it; the capture relay's tags
 // are still the exact capture position of each block's first frame (every
-// frame here holds its own position), and a playback primes at its prefill
-// rounded up to whole periods.
+// frame here holds its own position), and a playback primes at the prefill
+// the period calls for.
 func TestFollowHostPositions(t *testing.T) {
 	const block = 256
 	c, s := fakeCapture(t, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: block, FollowHost: true})
@@ -117,8 +117,10 @@ func TestFollowHostPositions(t *testing.T) {
 	<-done
 
 	for _, tc := range []struct{ prefill, period, want int }{
-		{1024, 64, 1024}, {1024, 256, 1024}, {1024, 1024, 1024}, {1280, 1024, 2048}, {1024, 2048, 2048}, {1024, 4096, 4096},
-		{300, 64, 512}, // whole blocks too
+		// prefill + 2 (period - block) when the period is longer than a
+		// block (followPrefill), in whole blocks
+		{1024, 64, 1024}, {1024, 256, 1024}, {1024, 1024, 2560}, {1280, 1024, 2816}, {1024, 2048, 4608}, {1024, 4096, 8704},
+		{300, 64, 512},
 	} {
 		_, ps := fakePlayback(t, StreamConfig{Channels: 2, SampleRateHz: 48000, FramesPerBuffer: block, FollowHost: true, PrefillFrames: tc.prefill})
 		if got := ps.prefill(tc.period); got != tc.want {

@@ -212,7 +212,7 @@ func (l *Live) followPeriod(p int) {
 	info.Outputs = slices.Clone(info.Outputs)
 	for i := range info.Outputs {
 		info.Outputs[i].Period = p
-		info.Outputs[i].PrefillFrames = min(marginFrames(l.prefill[i], lagQuantum(p, l.block)), info.Outputs[i].RingFrames)
+		info.Outputs[i].PrefillFrames = min(followPrefill(l.prefill[i], p, l.block), info.Outputs[i].RingFrames)
 	}
 	l.setLatency(&info)
 	l.info = info
