@@ -337,14 +337,19 @@ func (s *stream) prefill(period int) int {
 // followPrefill is the prefill, and the capture-to-playback lag the bridge
 // holds (see relayPlayback), of a FollowHost playback whose configured
 // prefill was made for callbacks of block frames, when the host's period is
-// period frames: when the period is larger than a block, a captured block
+// period frames. When the period is longer than a block, a captured block
 // reaches the pipe up to period - block frames later (it waits for the
 // period's end) and a played one must be there up to period - block frames
 // earlier (the period's first frame plays first), so the prefill grows by
-// twice that: 2560 frames for prefill 1024, block 256 at period 1024. It is
-// rounded up to whole blocks.
+// twice that; and it is a whole number of periods, the nearest, since the
+// lag the bridge can hold moves by whole periods (measured through
+// jack_iodelay with prefill 1024, block 256: periods 512, 1024, 2048 and
+// 4096 held lags of 1536, 3072, 4096 and 8192 frames, the multiples of the
+// period nearest to prefill + 2 (period - block)). It is never below prefill
+// and is rounded up to whole blocks.
 func followPrefill(prefill, period, block int) int {
-	return marginFrames(prefill+2*max(period-block, 0), block)
+	want := prefill + 2*max(period-block, 0)
+	return marginFrames(max(prefill, (want+period/2)/period*period), block)
 }
 
 // lagQuantum is the unit in which a capture-to-playback lag is read when the

@@ -117,10 +117,10 @@ func TestFollowHostPositions(t *testing.T) {
 	<-done
 
 	for _, tc := range []struct{ prefill, period, want int }{
-		// prefill + 2 (period - block) when the period is longer than a
-		// block (followPrefill), in whole blocks
-		{1024, 64, 1024}, {1024, 256, 1024}, {1024, 1024, 2560}, {1280, 1024, 2816}, {1024, 2048, 4608}, {1024, 4096, 8704},
-		{300, 64, 512},
+		// the multiple of the period nearest to prefill + 2 (period -
+		// block), at least prefill, in whole blocks (followPrefill)
+		{1024, 64, 1024}, {1024, 256, 1024}, {1024, 512, 1536}, {1024, 1024, 3072}, {1280, 1024, 3072},
+		{1024, 2048, 4096}, {1024, 4096, 8192}, {300, 64, 512}, {1000, 64, 1024},
 	} {
 		_, ps := fakePlayback(t, StreamConfig{Channels: 2, SampleRateHz: 48000, FramesPerBuffer: block, FollowHost: true, PrefillFrames: tc.prefill})
 		if got := ps.prefill(tc.period); got != tc.want {
