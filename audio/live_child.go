@@ -234,6 +234,9 @@ func (c *liveChild) readControl() {
 			} else {
 				l.lag.Store(-1)
 			}
+			if m.Period > 0 {
+				l.followPeriod(m.Period)
+			}
 		case first && (m.Type == "ready" || m.Type == "error"):
 			first = false
 			c.first <- m
