@@ -30,9 +30,8 @@ import (
 //
 //   - capture (fd 1): a uint32 little-endian tag, then B frames of
 //     Input.Channels samples: frame 0 channel 0, frame 0 channel 1, ...,
-//     frame 1 channel 0, ... The tag is the capture position of the block's
-//     first frame, in frames modulo 2^24: (number of the capture callback
-//     that captured it) * B.
+//     frame 1 channel 0, ... The tag is the capture position where the block
+//     ends (its first frame's + B), in frames modulo 2^24.
 //   - playback (fd 0): B "wide" frames of C+1 float32 values each, C = sum of
 //     Outputs[d].Channels: output device 0's channels first, then device
 //     1's, and so on, and last the frame's tag: sample (frame i, device d,
@@ -379,9 +378,10 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 		if _, err := c.Read(buf); err != nil {
 			return err
 		}
-		// The block's first frame is the one before the ring's oldest, by
-		// the block.
-		pos := s.position() - uint64(block)
+		// The tag is the capture position where the block ends (the
+		// ring's oldest frame): what the bridge's lags were calibrated
+		// with (see relayPlayback), one block more than its first frame's.
+		pos := s.position()
 		binary.LittleEndian.PutUint32(out, uint32(pos%tagMod))
 		for j, b := range buf {
 			for i, v := range b {

@@ -102,8 +102,8 @@ func TestFollowHostPositions(t *testing.T) {
 		}
 		tag := int(binary.LittleEndian.Uint32(buf))
 		first := math.Float32frombits(binary.LittleEndian.Uint32(buf[4:]))
-		if first != float32(tag) || (next >= 0 && tag != next) {
-			t.Fatalf("a block tagged %d starts with the frame of position %v; want the tag %d", tag, first, next)
+		if first+block != float32(tag) || (next >= 0 && tag != next) {
+			t.Fatalf("a block tagged %d starts with the frame of position %v; want the tag %d (its end)", tag, first, next)
 		}
 		next = tag + block
 	}

@@ -182,14 +182,6 @@ func (l *Live) setLatency(info *LiveInfo) {
 	out := 0
 	for _, o := range info.Outputs {
 		dev := l.durFrames(o.DeviceLatency)
-		if l.follow && o.Period >= l.block {
-			// The bridge's lag counts the period being played already
-			// (see relayPlayback); PortAudio's output latency is then the
-			// port's, which includes that period. (Measured with
-			// jack_iodelay: with periods shorter than a block it does
-			// not.)
-			dev = max(dev-o.Period, 0)
-		}
 		out = max(out, dev+marginFrames(o.PrefillFrames, l.block))
 	}
 	info.LatencySamples += out

@@ -100,6 +100,9 @@ func (k *checker) input() {
 			k.add("input.realtime", "is only for file input (a device is always real time)")
 		}
 	}
+	if in.File != "" && in.Latency != 0 {
+		k.add("input.latency", "is only for device input")
+	}
 	if in.File != "" && (in.Channels < 0 || in.Channels > maxChannels) {
 		k.add("input.channels", "must be between 0 (the file's channels) and %d, got %d", maxChannels, in.Channels)
 	}
@@ -264,6 +267,9 @@ func (k *checker) output(i, j int, o Output, used map[string]string) {
 		}
 		if !slices.Contains(formats, o.Format) {
 			k.add(key+".format", "must be one of %s; got %q", strings.Join(formats, ", "), o.Format)
+		}
+		if o.Latency != 0 {
+			k.add(key+".latency", "is only for device outputs")
 		}
 		return
 	}

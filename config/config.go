@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -53,6 +54,11 @@ type Input struct {
 	// Realtime paces a file input at the sample rate (for auditioning on
 	// devices) instead of reading it as fast as possible. Files only.
 	Realtime bool
+	// Latency is the device latency sepd asks the audio host for
+	// (PortAudio's suggested latency: with ALSA, the device's buffer; with
+	// JACK the server's period decides); 0, the default, asks for the
+	// device's default low latency. Devices only.
+	Latency time.Duration
 }
 
 // STFT holds the short-time Fourier transform parameters.
@@ -111,6 +117,9 @@ type Output struct {
 	Format string
 	// Device is an output device, written like Input.Device.
 	Device string
+	// Latency is the device latency asked for (see Input.Latency); outputs
+	// on one device use the largest. Devices only.
+	Latency time.Duration
 	// Channels are the device channels (counted from 0) the source's
 	// signal goes to; no channel of a device is used twice. Parse fills in
 	// 0..Input.Channels-1 (just 0 when Input.Channels is 0); nil for a file

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // withSources returns Default() with the given sources and changes applied.
@@ -459,5 +460,33 @@ func TestUpdateExponent(t *testing.T) {
 	out, err = Default().Marshal()
 	if err == nil && strings.Contains(string(out), "update_exponent") {
 		t.Errorf("Marshal writes update_exponent when it is 0:\n%s", out)
+	}
+}
+
+// TestDeviceLatency: input.latency and an output's latency are durations with
+// a unit, from 0 to 2 s, for devices only.
+func TestDeviceLatency(t *testing.T) {
+	c, err := Parse([]byte("input: {device: system, latency: 20ms}\nsources: [{name: v, bases: v.npy, output: {device: system, latency: 0.5s}}]\n"), "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Input.Latency != 20*time.Millisecond || c.Sources[0].Outputs[0].Latency != 500*time.Millisecond {
+		t.Errorf("latencies %v and %v, want 20ms and 500ms", c.Input.Latency, c.Sources[0].Outputs[0].Latency)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"input: {device: system, latency: 20}", "sepd.yaml:1: input.latency: must be a duration with its unit, e.g. 20ms"},
+		{"input: {device: system, latency: 3s}", "sepd.yaml:1: input.latency: must be from 0 to 2s, got \"3s\""},
+		{"input: {device: system, latency: -1ms}", "sepd.yaml:1: input.latency: must be from 0 to 2s"},
+		{"input: {file: a.wav, latency: 20ms}", "input.latency: is only for device input"},
+		{"sources: [{name: v, bases: v.npy, output: {file: v.wav, latency: 20ms}}]", "sources[0].output.latency: is only for device outputs"},
+	} {
+		data := tc.yaml + "\n"
+		if !strings.Contains(tc.yaml, "sources") {
+			data += "sources: [{name: v, bases: v.npy, output: {device: system}}]\n"
+		}
+		_, err := Parse([]byte(data), "sepd.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one with %q", tc.yaml, err, tc.want)
+		}
 	}
 }

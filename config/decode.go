@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -16,11 +17,11 @@ import (
 // The keys each mapping accepts, in the order the documentation lists them.
 var (
 	topKeys        = []string{"sample_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
-	inputKeys      = []string{"device", "channels", "file", "realtime"}
+	inputKeys      = []string{"device", "channels", "file", "realtime", "latency"}
 	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
 	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
-	outputKeys     = []string{"file", "format", "device", "channels"}
+	outputKeys     = []string{"file", "format", "device", "channels", "latency"}
 	metricsKeys    = []string{"listen", "pprof"}
 	logKeys        = []string{"format", "level"}
 	learnedKeys    = []string{"fft_size", "hop", "window", "beta", "sample_rate"}
@@ -75,6 +76,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		}
 		if v := im["realtime"]; v != nil {
 			d.bool(v, "input.realtime", &c.Input.Realtime)
+		}
+		if v := im["latency"]; v != nil {
+			d.duration(v, "input.latency", &c.Input.Latency)
 		}
 	}
 	if v := m["stft"]; v != nil {
@@ -220,7 +224,29 @@ func (d *decoder) output(v *yaml.Node, key string) Output {
 	if v := m["channels"]; v != nil {
 		o.Channels = d.channels(v, key+".channels")
 	}
+	if v := m["latency"]; v != nil {
+		d.duration(v, key+".latency", &o.Latency)
+	}
 	return o
+}
+
+// duration decodes a device latency: a duration with its unit ("20ms",
+// "0.5s"), from 0 to 2 s.
+func (d *decoder) duration(v *yaml.Node, key string, dst *time.Duration) {
+	v = resolve(v)
+	if v.Kind == yaml.ScalarNode {
+		x, err := time.ParseDuration(v.Value)
+		if err == nil && x >= 0 && x <= 2*time.Second {
+			*dst = x
+			return
+		}
+		if err == nil {
+			d.add(key, "must be from 0 to 2s, got %s", describe(v))
+			d.markBad(key)
+			return
+		}
+	}
+	d.typeError(key, v, "must be a duration with its unit, e.g. 20ms")
 }
 
 // channels decodes a list of channel numbers, or a single number.

@@ -30,7 +30,7 @@ sources:
 	// Output:
 	// input: /srv/sepd/mix.wav
 	// stft: 2048 512 hann
-	// source: voice /srv/sepd/bases/voice.npy [{/srv/sepd/out/voice.wav float32  []}]
+	// source: voice /srv/sepd/bases/voice.npy [{/srv/sepd/out/voice.wav float32  0s []}]
 	// source: noise /srv/sepd/bases/noise.npy []
 }
 
@@ -44,7 +44,7 @@ sources:
 	_, err := config.Parse(data, "sepd.yaml")
 	fmt.Println(err)
 	// Output:
-	// config: sepd.yaml:2: input.devise: unknown key (valid: device, channels, file, realtime)
+	// config: sepd.yaml:2: input.devise: unknown key (valid: device, channels, file, realtime, latency)
 	// config: sepd.yaml:3: stft.fft_size: must be at least 16, got 8
 	// config: sepd.yaml:3: stft.window: must be one of hann, sqrt-hann, hamming, blackman; got "hanning"
 	// config: sepd.yaml:5: sources[0].free_components: a source has either bases or free_components, not both

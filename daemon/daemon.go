@@ -89,7 +89,8 @@ type daemon struct {
 	fatal error
 
 	// measureLatency's previous reading.
-	measured struct {
+	devLatency int // the devices' part of the configured latency last exported, frames
+	measured   struct {
 		e      *engine.Engine
 		frames uint64
 		nanos  uint64

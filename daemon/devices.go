@@ -53,9 +53,10 @@ func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *s
 		slack: time.Duration(prefill-hop) * time.Second / time.Duration(max(rate, 1)),
 	}
 	if cfg.Input.File == "" {
-		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, Xruns: xr}
+		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, Latency: cfg.Input.Latency, Xruns: xr}
 	}
 	chans := map[string]int{}
+	lat := map[string]time.Duration{} // per device, the largest asked for
 	for _, s := range cfg.Sources {
 		for _, o := range s.Outputs {
 			if o.Device == "" {
@@ -67,11 +68,12 @@ func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *s
 			for _, ch := range o.Channels {
 				chans[o.Device] = max(chans[o.Device], ch+1)
 			}
+			lat[o.Device] = max(lat[o.Device], o.Latency)
 			p.keys[s.Name] = append(p.keys[s.Name], deviceKey(o))
 		}
 	}
 	for _, name := range p.names {
-		p.lc.Outputs = append(p.lc.Outputs, audio.StreamConfig{Device: name, Channels: chans[name], SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, PrefillFrames: prefill, Xruns: xr})
+		p.lc.Outputs = append(p.lc.Outputs, audio.StreamConfig{Device: name, Channels: chans[name], SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, PrefillFrames: prefill, Latency: lat[name], Xruns: xr})
 	}
 	return p
 }

@@ -26,6 +26,7 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 	if d.live != nil {
 		info := d.live.Info()
 		devLat = info.LatencySamples
+		d.devLatency = devLat
 		if info.Input != nil {
 			d.log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
 		}
@@ -97,6 +98,12 @@ func (d *daemon) measureLatency() {
 	case d.dev.lc.Input != nil:
 		if d.live == nil {
 			return // a reload lost the devices (d.fatal)
+		}
+		if dev := d.live.Info().LatencySamples; dev != d.devLatency {
+			// The server's period changed (see audio.Live): the configured
+			// latency follows.
+			d.devLatency = dev
+			d.metrics.SetConfiguredLatency(time.Duration(e.DelaySamples()+dev) * time.Second / time.Duration(d.rate))
 		}
 		n, ok := d.live.MeasuredLatencySamples()
 		if !ok {
