@@ -43,7 +43,9 @@ import (
 //
 // # Why not a library
 //
-// Measured on 2026-12-06 (48 <-> 16 kHz, blocks of a 256-sample hop):
+// Measured on 2026-12-06 (48 <-> 16 kHz, blocks of a 256-sample hop; the
+// programs are in testdata/resample/survey, `go run .` in soxr/ and
+// tphakala/):
 // libsoxr 0.1.3 (Debian's libsoxr0) at its HQ and VHQ settings returns its
 // output in bursts (48 -> 16 kHz, HQ: 0, 0, 490, 0, 489, ... samples per
 // 768-sample block; VHQ 1100 every fourth or fifth), so handing the engine
