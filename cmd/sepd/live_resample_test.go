@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,7 +92,16 @@ func TestLiveResampledJACK(t *testing.T) {
 		t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
 	}
 	time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
-	during := xruns(t, scrape(t, addr)).Sub(before)
+	m := scrape(t, addr)
+	during := xruns(t, m).Sub(before)
+	// The exported latency counts the conversion as the log does; the
+	// measured one equals it while no underrun moved the lag (as without
+	// conversion, TestLiveReloadDevicesJACK), so it is only logged.
+	if conf := int(math.Round(m["sepd_latency_seconds{kind=configured}"] * liveRate)); conf != logged {
+		t.Errorf("sepd_latency_seconds{kind=configured} is %d samples at 48 kHz, the log says %d", conf, logged)
+	}
+	t.Logf("sepd_latency_seconds: configured %.5f s, measured %.5f s",
+		m["sepd_latency_seconds{kind=configured}"], m["sepd_latency_seconds{kind=measured}"])
 	nr, down := reconnectsSince(t, d, reconnects, liveRate)
 	fftDev := 1024 * liveRate / resampleRate
 	v := jacktest.Judge(res.Recording, res.XrunFrames, jacktest.Expect{
