@@ -161,8 +161,22 @@ func (d *daemon) applyReload() error {
 	var opened *audio.Live
 	if reopen != "" && dev.any() {
 		d.log.Info("reload opens new audio devices", "why", reopen)
-		opened, err = audio.StartLive(d.ctx, dev.lc)
 		stay := " (the running ones stay)"
+		if !d.dev.any() && cfg.DeviceRateHz == 0 {
+			// The first devices of a run that had none: their rate is
+			// theirs, as at the start (deviceRate).
+			devRate, err := deviceRate(d.ctx, cfg, d.rate, d.channels)
+			if err != nil {
+				return fmt.Errorf("%s: %s, but the new devices did not open%s: %w", cfg.Path, reopen, stay, err)
+			}
+			if devRate != d.rate {
+				if _, err := audio.NewResampler(devRate, d.rate); err != nil {
+					return fmt.Errorf("%s: %s, but the devices run at %d Hz: %w", cfg.Path, reopen, devRate, err)
+				}
+			}
+			dev = planDevices(cfg, d.rate, devRate, d.channels, d.xruns, d.log)
+		}
+		opened, err = audio.StartLive(d.ctx, dev.lc)
 		if err != nil && d.live != nil && !errors.Is(err, audio.ErrNoDevice) && !errors.Is(err, audio.ErrSampleRate) {
 			opened, err = d.openAfterClosing(dev, err)
 			stay = "" // its error says which devices are open
@@ -261,7 +275,7 @@ func (d *daemon) applyReload() error {
 				d.log.Warn("closing the previous audio devices", "err", err)
 			}
 		}
-		d.live, d.dev = opened, dev
+		d.live, d.dev, d.devRate = opened, dev, dev.devRate
 		attrs = append(attrs, "why", reopen)
 		if closedFirst {
 			attrs = append(attrs, "closed_first", true)
