@@ -49,7 +49,10 @@ metrics: {listen: "%s"}
 // float rounding because the conversion is block invariant: audio.Resampler
 // computes each output from the same inputs with the same taps whatever the
 // blocks (TestResamplerMatchesScipy), and engine.RateSource reads exactly
-// the device frames that engine.RateSink writes (TestRateFrameBalance).
+// the device frames that engine.RateSink writes (TestRateFrameBalance). In
+// fact the live run and the file run do the same float64 operations in the
+// same order and round to float32 once each: with Tol set to 1e-30 every
+// frame of a run matched (2026-12-06, 122304 frames), bit for bit.
 //
 // Phase: the client starts on a JACK period (256 frames); sepd's hop is 768
 // device frames (256 at 16 kHz), so the mixture starts at 0, 256 or 512
