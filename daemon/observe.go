@@ -52,7 +52,7 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 			"latency_device_samples", int(math.Round(secs*float64(d.dev.devRate))))
 	}
 	d.log.Info(msg, attrs...)
-	return time.Duration(secs * float64(time.Second))
+	return time.Duration(math.Round(secs * float64(time.Second)))
 }
 
 // listenMetrics opens the metrics listener cfg asks for when it is not the one
