@@ -47,4 +47,11 @@
 // name by Close after the header is patched and the data fsynced. A crash or
 // kill never leaves a partial file under the final name; Abort removes the
 // temporary file.
+//
+// # Rates
+//
+// Resampler converts a stream between two rates (a device's and the bases',
+// a file's and the bases') with a polyphase windowed-sinc filter that
+// equals scipy.signal.upfirdn with scipy.signal.firwin's Kaiser design,
+// block by block whatever the blocks (resample.go says why our own).
 package audio

@@ -75,6 +75,9 @@ func (k *checker) top() {
 	if sr := k.c.SampleRateHz; sr < 0 || sr > maxSampleRateHz {
 		k.add("sample_rate", "must be between 0 (the input's own rate) and %d, got %d", maxSampleRateHz, sr)
 	}
+	if dr := k.c.DeviceRateHz; dr < 0 || dr > maxSampleRateHz {
+		k.add("device_rate", "must be between 0 (the devices' default rate) and %d, got %d", maxSampleRateHz, dr)
+	}
 }
 
 func (k *checker) input() {

@@ -25,6 +25,10 @@ type Config struct {
 	// SampleRateHz is the processing rate. 0 takes the input file's rate,
 	// or the device's default rate for a device input.
 	SampleRateHz int
+	// DeviceRateHz is the rate the audio devices run at; the engine's
+	// input and output are converted between it and SampleRateHz. 0 takes
+	// the devices' default rate (on JACK the server's).
+	DeviceRateHz int
 
 	Input      Input
 	STFT       STFT

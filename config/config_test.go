@@ -37,6 +37,7 @@ func TestLoadGood(t *testing.T) {
 		)},
 		{"full.yaml", &Config{
 			SampleRateHz: 48000,
+			DeviceRateHz: 44100,
 			Input:        Input{Device: "USB Audio", Channels: 2},
 			STFT:         STFT{FFTSize: 2048, Hop: 512, Window: "sqrt-hann"},
 			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01},
@@ -351,6 +352,7 @@ func TestValidate(t *testing.T) {
 			c.STFT.Hop = 64
 			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
 		}, "config: learned.hop: bases were learned with hop 256 but stft.hop is 64"},
+		{"device rate", func(c *Config) { c.DeviceRateHz = -48000 }, "config: device_rate: must be between 0 (the devices' default rate) and 1000000, got -48000"},
 		{"path named", func(c *Config) { c.Path = "/etc/sepd.yaml"; c.Log.Level = "loud" }, `config: /etc/sepd.yaml: log.level: must be one of debug, info, warn, error; got "loud"`},
 	}
 	for _, tt := range tests {

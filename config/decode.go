@@ -16,7 +16,7 @@ import (
 
 // The keys each mapping accepts, in the order the documentation lists them.
 var (
-	topKeys        = []string{"sample_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
+	topKeys        = []string{"sample_rate", "device_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
 	inputKeys      = []string{"device", "channels", "file", "realtime", "latency"}
 	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
 	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
@@ -61,6 +61,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 	m := d.fields(root, "", topKeys)
 	if v := m["sample_rate"]; v != nil {
 		d.int(v, "sample_rate", &c.SampleRateHz)
+	}
+	if v := m["device_rate"]; v != nil {
+		d.int(v, "device_rate", &c.DeviceRateHz)
 	}
 	if v := m["input"]; v != nil {
 		c.Input = Input{}

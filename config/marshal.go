@@ -14,6 +14,7 @@ import (
 type (
 	fileConfig struct {
 		SampleRate int            `yaml:"sample_rate,omitempty"`
+		DeviceRate int            `yaml:"device_rate,omitempty"`
 		Input      fileInput      `yaml:"input"`
 		STFT       fileSTFT       `yaml:"stft,flow"`
 		Separation fileSeparation `yaml:"separation,flow"`
@@ -99,6 +100,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	f := fileConfig{
 		SampleRate: c.SampleRateHz,
+		DeviceRate: c.DeviceRateHz,
 		Input: fileInput{
 			Device:   c.Input.Device,
 			Channels: c.Input.Channels,

@@ -63,7 +63,8 @@ type daemon struct {
 	log      *slog.Logger
 	logCtl   LogControl // nil: the log settings stay as they are
 	cfg      *config.Config
-	rate     int
+	rate     int // the engine's (sample_rate, or the input file's)
+	devRate  int // the audio devices' (device_rate, or their default rate); rate without devices
 	channels int
 	ctx      context.Context // the run's: bounds the start of devices on a reload
 	live     *audio.Live     // nil when the configuration has no device
@@ -125,6 +126,7 @@ func Run(ctx context.Context, opts Options) error {
 	log.Info("sepd starting", "version", d.version, "config", cfg.Path)
 
 	// The input: a file (replayed in real time or as fast as possible) or a device.
+	var err error
 	var src engine.Source
 	pace := 0
 	if cfg.Input.File != "" {
@@ -148,7 +150,25 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		d.rate, d.channels = cfg.SampleRateHz, max(cfg.Input.Channels, 1)
 	}
-	d.dev = planDevices(cfg, d.rate, d.channels, d.xruns, log)
+	// The devices run at their own rate (device_rate, or the server's);
+	// the engine's device input and outputs are converted when it is not
+	// the engine's.
+	if d.devRate, err = deviceRate(ctx, cfg, d.rate, d.channels); err != nil {
+		if ctx.Err() == nil {
+			return &SetupError{err}
+		}
+		return err
+	}
+	if d.devRate != d.rate {
+		if _, err := audio.NewResampler(d.devRate, d.rate); err != nil {
+			return setupf("run: the devices run at %d Hz and sample_rate is %d Hz (%s): %w", d.devRate, d.rate, cfg.Path, err)
+		}
+	}
+	d.dev = planDevices(cfg, d.rate, d.devRate, d.channels, d.xruns, log)
+	if d.dev.converts() {
+		log.Info("the audio devices run at another rate than sample_rate: sepd converts", "device_rate_hz", d.devRate, "rate_hz", d.rate,
+			"resampler_delay_device_samples", d.dev.convDelay())
+	}
 
 	plan, err := engine.NewPlan(cfg, d.channels)
 	if err != nil {
@@ -205,7 +225,7 @@ func Run(ctx context.Context, opts Options) error {
 	d.metrics = metrics.New(d.version)
 	d.metrics.SetEngine(e, d.rate)
 	d.metrics.SetXruns(d.xruns)
-	d.metrics.SetConfiguredLatency(time.Duration(total) * time.Second / time.Duration(d.rate))
+	d.metrics.SetConfiguredLatency(total)
 	reloads := make(chan chan error)
 	reload := func() error {
 		ch := make(chan error, 1)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,10 +25,53 @@ type devicePlan struct {
 	names []string            // output devices, in lc.Outputs order
 	keys  map[string][]string // per source, its device outputs: "device\x00ch,ch"
 	slack time.Duration       // the playback prefill's slack beyond the hop
+	// The engine runs at rate, the devices at devRate; when they differ the
+	// engine's device input and outputs are converted (see convert).
+	rate, devRate int
 }
 
-// planDevices says which devices cfg needs at the given rate and input channel
-// count (the input is a device when cfg has no input file).
+// converts reports whether the devices run at another rate than the engine.
+func (p devicePlan) converts() bool { return p.rate != p.devRate }
+
+// convDelay is the delay the rate conversion adds between the devices, in
+// device frames: the input's filter and the outputs' (the same filter at
+// the same common rate), audio.RoundTripDelay for both, half of it for
+// either alone (see audio.Resampler).
+func (p devicePlan) convDelay() float64 {
+	if !p.converts() {
+		return 0
+	}
+	trip := float64(audio.RoundTripDelay(p.devRate, p.rate))
+	switch {
+	case p.lc.Input != nil && len(p.lc.Outputs) > 0:
+		return trip
+	case p.lc.Input != nil || len(p.lc.Outputs) > 0:
+		return trip / 2
+	}
+	return 0
+}
+
+// deviceRate is the rate cfg's devices run at: device_rate, or else the
+// default rate of the device that the input (or the first output) names, as
+// a short-lived audio bridge reports it (audio.DeviceRate); rate when cfg
+// has no device.
+func deviceRate(ctx context.Context, cfg *config.Config, rate, channels int) (int, error) {
+	if cfg.DeviceRateHz > 0 {
+		return cfg.DeviceRateHz, nil
+	}
+	p := planDevices(cfg, rate, rate, channels, nil, nil)
+	if !p.any() {
+		return rate, nil
+	}
+	r, _, err := audio.DeviceRate(ctx, p.lc)
+	return r, err
+}
+
+// planDevices says which devices cfg needs for an engine at rate on devices
+// at devRate, with the input's channel count (the input is a device when cfg
+// has no input file). The blocks and prefill below are device frames; at
+// another rate than the engine's, a hop is ceil(hop devRate / rate) device
+// frames (engine.RateSource reads as many as engine.RateSink writes).
 //
 // Device streams follow the host's period (audio.StreamConfig.FollowHost:
 // JACK's buffer size, whatever it is, and its changes); the bridge's pipe
@@ -43,15 +87,17 @@ type devicePlan struct {
 // dropping a block (measured with hop 512: prefill 1280 gave one ring overrun
 // at every start, 1536 none). The streams round it up to whole periods when
 // the server's period is larger than a block.
-func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *slog.Logger) devicePlan {
-	hop := cfg.STFT.Hop
+func planDevices(cfg *config.Config, rate, devRate, channels int, xr *audio.Xruns, log *slog.Logger) devicePlan {
+	hop := (cfg.STFT.Hop*devRate + rate - 1) / max(rate, 1) // device frames
 	block := min(hop, 256)
 	prefill := (hop + 3*block + hop - 1) / hop * hop
 	p := devicePlan{
 		lc:    audio.LiveConfig{Xruns: xr, Log: log},
 		keys:  map[string][]string{},
-		slack: time.Duration(prefill-hop) * time.Second / time.Duration(max(rate, 1)),
+		slack: time.Duration(prefill-hop) * time.Second / time.Duration(max(devRate, 1)),
+		rate:  rate, devRate: devRate,
 	}
+	rate = devRate // the streams'
 	if cfg.Input.File == "" {
 		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, Latency: cfg.Input.Latency, Xruns: xr}
 	}
@@ -124,7 +170,15 @@ func (d *daemon) deadline(live *audio.Live, dev devicePlan) engine.Source {
 	if dev.lc.Input == nil {
 		return nil
 	}
-	return &deadlineSource{src: live, period: dev.slack, xruns: d.xruns}
+	var src engine.Source = live
+	if dev.converts() {
+		rs, err := engine.NewRateSource(live, d.channels, dev.devRate, dev.rate)
+		if err != nil {
+			panic(err) // rates checked by planDevices' caller: both > 0
+		}
+		src = rs
+	}
+	return &deadlineSource{src: src, period: dev.slack, xruns: d.xruns}
 }
 
 // openAfterClosing is the second way to the devices of dev, when they did not

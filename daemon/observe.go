@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sepd/sepd/config"
@@ -20,7 +21,12 @@ import (
 // delay plus the devices' part (audio.Live documents and measures that
 // split). With a file input the STFT delay is compensated in the files and
 // the figure is the algorithmic one.
-func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, attrs ...any) int {
+//
+// With the devices at another rate than the engine's, the devices' part is
+// in device frames and the rate conversion adds its filters' delay
+// (devicePlan.convDelay); latency_samples is then the total at the engine's
+// rate, rounded, and latency_device_samples the total at the devices'.
+func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, attrs ...any) time.Duration {
 	algo, delay := e.LatencySamples(), e.DelaySamples()
 	devLat := 0
 	if d.live != nil {
@@ -34,15 +40,20 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 			d.log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
 		}
 	}
-	total := algo
+	conv := d.dev.convDelay()
+	secs := float64(algo) / float64(d.rate)
 	if d.dev.lc.Input != nil {
-		total = delay + devLat
+		secs = float64(delay)/float64(d.rate) + (float64(devLat)+conv)/float64(d.dev.devRate)
 	}
 	attrs = append(attrs,
-		"latency_samples", total, "latency_ms", fmt.Sprintf("%.2f", float64(total)*1000/float64(d.rate)),
+		"latency_samples", int(math.Round(secs*float64(d.rate))), "latency_ms", fmt.Sprintf("%.2f", secs*1000),
 		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
+	if d.dev.converts() {
+		attrs = append(attrs, "device_rate_hz", d.dev.devRate, "resampler_delay_device_samples", conv,
+			"latency_device_samples", int(math.Round(secs*float64(d.dev.devRate))))
+	}
 	d.log.Info(msg, attrs...)
-	return total
+	return time.Duration(math.Round(secs * float64(time.Second)))
 }
 
 // listenMetrics opens the metrics listener cfg asks for when it is not the one
@@ -103,13 +114,15 @@ func (d *daemon) measureLatency() {
 			// The server's period changed (see audio.Live): the configured
 			// latency follows.
 			d.devLatency = dev
-			d.metrics.SetConfiguredLatency(time.Duration(e.DelaySamples()+dev) * time.Second / time.Duration(d.rate))
+			secs := float64(e.DelaySamples())/float64(d.rate) + (float64(dev)+d.dev.convDelay())/float64(d.dev.devRate)
+			d.metrics.SetConfiguredLatency(time.Duration(math.Round(secs * float64(time.Second))))
 		}
 		n, ok := d.live.MeasuredLatencySamples()
 		if !ok {
 			return
 		}
-		samples = float64(e.DelaySamples() + n)
+		// The bridge's part is in device frames (see logLatency).
+		samples = float64(e.DelaySamples()) + (float64(n)+d.dev.convDelay())*float64(d.rate)/float64(d.dev.devRate)
 	case d.cfg.Input.Realtime: // a real-time file replay (a reload never changes the input)
 		st := e.Stats()
 		frames, nanos := st.Frames.Load(), st.FrameTimeNanos.Load()
@@ -121,7 +134,7 @@ func (d *daemon) measureLatency() {
 		proc := float64(nanos-prev.nanos) / float64(frames-prev.frames) / 1e9
 		samples = float64(e.LatencySamples()) + proc*float64(d.rate)
 		if d.live != nil {
-			samples += float64(d.live.Info().LatencySamples)
+			samples += (float64(d.live.Info().LatencySamples) + d.dev.convDelay()) * float64(d.rate) / float64(d.dev.devRate)
 		}
 	default:
 		return

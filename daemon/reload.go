@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/config"
@@ -50,7 +49,16 @@ func (d *daemon) buildStage(e *engine.Engine, cfg *config.Config, live *audio.Li
 				if err != nil {
 					return nil, err
 				}
-				fan = append(fan, newChannelMap(w, len(o.Channels), e.HopSamples()))
+				var out engine.Sink = w
+				if dev.converts() {
+					// Converted after the channel mapping: a mono source
+					// played on two channels is converted twice (about
+					// 0.3% of a core each, audio.BenchmarkResampler).
+					if out, err = engine.NewRateSink(w, len(o.Channels), dev.rate, dev.devRate); err != nil {
+						return nil, err
+					}
+				}
+				fan = append(fan, newChannelMap(out, len(o.Channels), e.HopSamples()))
 			}
 		}
 		if !fresh {
@@ -121,6 +129,9 @@ func (d *daemon) applyReload() error {
 	case cfg.Input.File == "" && max(cfg.Input.Channels, 1) != d.channels:
 		return fmt.Errorf("%s: input.channels changes from %d to %d; restart sepd (the engine and the output files have the input's channel count)", cfg.Path, d.channels, max(cfg.Input.Channels, 1))
 	}
+	if cfg.DeviceRateHz != old.DeviceRateHz {
+		return fmt.Errorf("%s: device_rate changes from %d to %d; restart sepd to change the devices' rate", cfg.Path, old.DeviceRateHz, cfg.DeviceRateHz)
+	}
 	plan, err := engine.NewPlan(cfg, d.channels)
 	if err != nil {
 		return engine.InputError(err)
@@ -145,14 +156,28 @@ func (d *daemon) applyReload() error {
 	// Devices: the running ones serve when every stream and every source's
 	// device outputs stay as they are. Otherwise the new ones open beside them
 	// (the old keep playing until the swap) and replace them between two frames.
-	dev := planDevices(cfg, d.rate, d.channels, d.xruns, d.log)
+	dev := planDevices(cfg, d.rate, d.devRate, d.channels, d.xruns, d.log)
 	reopen := dev.changes(d.dev)
 	live := d.live
 	var opened *audio.Live
 	if reopen != "" && dev.any() {
 		d.log.Info("reload opens new audio devices", "why", reopen)
-		opened, err = audio.StartLive(d.ctx, dev.lc)
 		stay := " (the running ones stay)"
+		if !d.dev.any() && cfg.DeviceRateHz == 0 {
+			// The first devices of a run that had none: their rate is
+			// theirs, as at the start (deviceRate).
+			devRate, err := deviceRate(d.ctx, cfg, d.rate, d.channels)
+			if err != nil {
+				return fmt.Errorf("%s: %s, but the new devices did not open%s: %w", cfg.Path, reopen, stay, err)
+			}
+			if devRate != d.rate {
+				if _, err := audio.NewResampler(devRate, d.rate); err != nil {
+					return fmt.Errorf("%s: %s, but the devices run at %d Hz: %w", cfg.Path, reopen, devRate, err)
+				}
+			}
+			dev = planDevices(cfg, d.rate, devRate, d.channels, d.xruns, d.log)
+		}
+		opened, err = audio.StartLive(d.ctx, dev.lc)
 		if err != nil && d.live != nil && !errors.Is(err, audio.ErrNoDevice) && !errors.Is(err, audio.ErrSampleRate) {
 			opened, err = d.openAfterClosing(dev, err)
 			stay = "" // its error says which devices are open
@@ -251,7 +276,7 @@ func (d *daemon) applyReload() error {
 				d.log.Warn("closing the previous audio devices", "err", err)
 			}
 		}
-		d.live, d.dev = opened, dev
+		d.live, d.dev, d.devRate = opened, dev, dev.devRate
 		attrs = append(attrs, "why", reopen)
 		if closedFirst {
 			attrs = append(attrs, "closed_first", true)
@@ -260,7 +285,7 @@ func (d *daemon) applyReload() error {
 	// The latency may have changed: say it, as at the start.
 	attrs = append(attrs, "fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window)
 	total := d.logLatency("reloaded", e, cfg, attrs...)
-	d.metrics.SetConfiguredLatency(time.Duration(total) * time.Second / time.Duration(d.rate))
+	d.metrics.SetConfiguredLatency(total)
 	return nil
 }
 

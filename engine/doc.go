@@ -18,4 +18,8 @@
 // It is not safe for concurrent use: one goroutine owns it. Run drives an Engine from a
 // Source to per-source Sinks and handles the stream delay of the STFT (DelaySamples),
 // so that file outputs have exactly the input's length and alignment.
+//
+// RateSource and RateSink (rate.go) put the engine at the bases' rate between
+// a Source and Sinks at another (a device's, a file's), converting with
+// audio.Resampler; SeparateFile uses them for a file at another rate.
 package engine

@@ -38,10 +38,17 @@ type FileResult struct {
 	Format  audio.Format
 	Samples int64
 	Frames  uint64
+	// RateHz is the rate the engine ran at: Format.SampleRateHz, or the
+	// configuration's sample_rate when the file was converted to it.
+	RateHz int
 }
 
 // SeparateFile runs the engine path over one file as fast as the CPU allows and
-// writes every output with exactly the input's length and alignment. Outputs are
+// writes every output with exactly the input's length and alignment. A file
+// whose rate is not the configuration's sample_rate (the bases') is converted
+// to it and the outputs back to the file's rate (audio.Resampler), aligned
+// with the input: through the resampler, the outputs are those of a live
+// run on devices at the file's rate (see resampled). Outputs are
 // written to temporary names and renamed only when the whole file is done; on any
 // error none of them appears. Errors about the input are marked with ErrInput.
 func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error) {
@@ -64,9 +71,11 @@ func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error)
 	defer r.Close()
 	f := r.Format()
 	res.Format = f
+	// A file at another rate than the bases' is converted to theirs and its
+	// outputs back to its own (see resampled).
+	rate := f.SampleRateHz
 	if want := p.Config.SampleRateHz; want > 0 && want != f.SampleRateHz {
-		return res, InputErrorf("engine: %s: sample rate %d Hz differs from the configuration's sample_rate %d Hz (%s); resample the file or change the configuration",
-			job.Input, f.SampleRateHz, want, p.Config.Path)
+		rate = want
 	}
 	params := p.Params
 	params.Channels = f.Channels
@@ -101,11 +110,31 @@ func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error)
 		aligned = append(aligned, a)
 		sinks[s] = a
 	}
+	var src Source = readerSource{r, job.Input}
 	var progress func(int64)
 	if job.Progress != nil {
 		progress = func(n int64) { job.Progress(n, total) }
 	}
-	n, err := Run(ctx, e, readerSource{r, job.Input}, sinks, RunOptions{Progress: progress, OnFrame: job.OnFrame})
+	var rs *RateSource
+	if rate != f.SampleRateHz {
+		if rs, aligned, err = resampled(sinks, f, rate, e.DelaySamples(), &src); err != nil {
+			abort()
+			return res, err
+		}
+		if job.Progress != nil {
+			progress = func(n int64) {
+				done := n * int64(f.SampleRateHz) / int64(rate)
+				if total >= 0 {
+					done = min(done, total)
+				}
+				job.Progress(done, total)
+			}
+		}
+	}
+	n, err := Run(ctx, e, src, sinks, RunOptions{Progress: progress, OnFrame: job.OnFrame})
+	if rs != nil {
+		n = rs.InputFrames() // the file's frames, as the outputs count them
+	}
 	if err != nil {
 		abort()
 		return res, err
@@ -130,6 +159,7 @@ func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error)
 	}
 	res.Samples = n
 	res.Frames = e.Frames()
+	res.RateHz = rate
 	return res, nil
 }
 
@@ -145,4 +175,46 @@ func (s readerSource) Read(dst [][]float64) (int, error) {
 		return n, InputError(err)
 	}
 	return n, err
+}
+
+// resampled rebuilds an offline run for a file at f.SampleRateHz separated
+// at rate: the source becomes a RateSource into rate, and each source's sink
+// (an Aligned of the engine's delay, into the file outputs) is split: the
+// engine-side Aligned (at rate: the engine's delay, all it consumes) writes
+// to a RateSink back to the file's rate, which writes to the file-side
+// Aligned that drops the two filters' delay, audio.RoundTripDelay (whole
+// at the file's rate), and keeps the file's length. The RateSource pads the
+// file with silence so that the filters' tail comes out. It returns the
+// file-side Aligned sinks.
+func resampled(sinks []Sink, f audio.Format, rate, delay int, src *Source) (*RateSource, []*Aligned, error) {
+	rs, err := NewRateSource(*src, f.Channels, f.SampleRateHz, rate)
+	if err != nil {
+		return nil, nil, err
+	}
+	trip := int64(audio.RoundTripDelay(f.SampleRateHz, rate))
+	var outer []*Aligned
+	for s, sink := range sinks {
+		if sink == nil {
+			continue
+		}
+		a := sink.(*Aligned)
+		fileSide := NewAligned(a.sink, f.Channels, int(trip), a.limit)
+		up, err := NewRateSink(fileSide, f.Channels, rate, f.SampleRateHz)
+		if err != nil {
+			return nil, nil, err
+		}
+		outer = append(outer, fileSide)
+		sinks[s] = NewAligned(up, f.Channels, delay, -1)
+	}
+	rs.End = func(in int64) int64 {
+		for _, a := range outer {
+			a.SetLimit(in)
+		}
+		// Enough frames at rate for the file's frames and the filters' delay
+		// to come out of the RateSink: ceil((in + trip) rate / fileRate).
+		fr := int64(f.SampleRateHz)
+		return ((in+trip)*int64(rate) + fr - 1) / fr
+	}
+	*src = rs
+	return rs, outer, nil
 }

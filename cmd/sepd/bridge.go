@@ -14,13 +14,16 @@ func init() { extraCommands = append(extraCommands, newBridgeCmd) }
 // keeps PortAudio (see audio.Live): hidden, because only sepd starts it, with
 // its control pipe as fd 3.
 func newBridgeCmd() *cobra.Command {
-	var spec string
+	var spec, probe string
 	c := &cobra.Command{
 		Use:    "audio-bridge --spec JSON",
 		Short:  "the audio device process of sepd run (started by sepd, not by hand)",
 		Hidden: true,
 		Args:   argsError(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if probe != "" {
+				return audio.RunBridgeProbe(probe, c.OutOrStdout())
+			}
 			if spec == "" {
 				return usagef("audio-bridge: --spec is required; sepd run starts this command itself")
 			}
@@ -32,5 +35,6 @@ func newBridgeCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&spec, "spec", "", "the streams to open, as JSON (written by sepd run)")
+	c.Flags().StringVar(&probe, "probe", "", "only print the default rate of a device, as JSON (written by sepd run)")
 	return c
 }

@@ -753,17 +753,20 @@ func TestLiveBadDevicesJACK(t *testing.T) {
 		rate, ch      int
 		input, output string
 		want          []string
+		devRate       int // device_rate, when not 0
 	}{
 		{"missing input", 48000, 1, "no-such-device-x", "system",
-			[]string{`no input device matches "no-such-device-x"`, `"system"`}},
+			[]string{`no input device matches "no-such-device-x"`, `"system"`}, 0},
 		{"missing output", 48000, 1, "system", "no-such-device-y",
-			[]string{`no output device matches "no-such-device-y"`, `"system"`}},
-		{"sample rate", 44100, 1, "system", "system",
-			[]string{"44100 Hz", "48000 Hz", `"system"`}},
+			[]string{`no output device matches "no-such-device-y"`, `"system"`}, 0},
+		// sample_rate 44100 alone runs, converting (TestLiveResampledJACK);
+		// devices pinned at a rate the server does not run cannot.
+		{"device rate", 48000, 1, "system", "system",
+			[]string{"44100 Hz", "48000 Hz", `"system"`}, 44100},
 		{"too many channels", 48000, 3, "system", "system",
-			[]string{`"system"`, "3 channels", "has 2"}},
+			[]string{`"system"`, "3 channels", "has 2"}, 0},
 		{"no input channels", 48000, 1, recClient, "system",
-			[]string{fmt.Sprintf("no input device matches %q", recClient), `"system"`}},
+			[]string{fmt.Sprintf("no input device matches %q", recClient), `"system"`}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
@@ -773,6 +776,9 @@ func TestLiveBadDevicesJACK(t *testing.T) {
 			copyFile(t, filepath.Join(dir, "bases.npz"), filepath.Join(sub, "bases.npz"))
 			cfg := filepath.Join(sub, "sepd.yaml")
 			text := fmt.Sprintf(badDeviceConfig, tc.rate, tc.input, tc.ch, tc.output, freePort(t))
+			if tc.devRate != 0 {
+				text = fmt.Sprintf("device_rate: %d\n", tc.devRate) + text
+			}
 			text = strings.Replace(text, "- {name: noise, bases: bases.npz}", "- {name: noise, bases: bases.npz, output: {file: noise.wav}}", 1)
 			if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 				t.Fatal(err)

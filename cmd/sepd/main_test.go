@@ -37,7 +37,6 @@ func TestBadInput(t *testing.T) {
 		{"lying header", two, b("lying.wav"), []string{"lying.wav", "320000"}},
 		{"unsupported encoding", two, b("alaw.wav"), []string{"alaw.wav", "A-law"}},
 		{"empty file", two, b("empty.wav"), []string{"empty.wav", "empty"}},
-		{"rate differs from config", []string{"-c", b("rate.yaml")}, b("rate48k.wav"), []string{"rate48k.wav", "48000", "16000"}},
 		{"NaN in bases", []string{"--bases", "a=" + b("nan.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"nan.npy", "NaN"}},
 		{"Inf in bases", []string{"--bases", "a=" + b("inf.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"inf.npy", "Inf"}},
 		{"negative bases", []string{"--bases", "a=" + b("negative.npy"), "--bases", "b=" + b("good.npy")}, b("good.wav"), []string{"negative.npy", "negative"}},

@@ -104,8 +104,8 @@ func (ps *plotSession) write(res engine.FileResult) error {
 		return nil
 	}
 	imgs, err := ps.rec.WritePNGs(ps.dir, plot.Options{
-		SampleRateHz: res.Format.SampleRateHz,
-		InputSamples: res.Samples,
+		SampleRateHz: res.RateHz, // the engine's frames: at the bases' rate
+		InputSamples: res.Samples * int64(res.RateHz) / int64(res.Format.SampleRateHz),
 		Title:        filepath.Base(ps.input),
 	})
 	ps.imgs = imgs

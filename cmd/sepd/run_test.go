@@ -602,7 +602,7 @@ func replayDir(t *testing.T) string {
 // TestReloadRefusesNewInput: a reload that changes the input file, or adds an
 // output device to a replay on a machine where no such device exists, is refused
 // over POST /-/reload (500, the file itself being valid) with a message that says
-// why, and so is one whose sample_rate is not the input's (400); at the start
+// why, and so is one that changes device_rate (500), or whose sample_rate is not the input's (400); at the start
 // such a file is a usage error (exit 2); sepd_config_last_reload_successful reads 0, and the running configuration
 // goes on to the end of the input: the outputs have its length and sum to it.
 func TestReloadRefusesNewInput(t *testing.T) {
@@ -624,6 +624,7 @@ func TestReloadRefusesNewInput(t *testing.T) {
 		{"file: mix.wav", "file: other.wav", "/other.wav; restart sepd to start on a new input", http.StatusInternalServerError},
 		{"output: {file: out/noise.wav}", "output: [{file: out/noise.wav}, {device: no-such-device, channels: [0]}]",
 			"the device outputs change, but the new devices did not open (the running ones stay)", http.StatusInternalServerError},
+		{"input:", "device_rate: 44100\ninput:", "device_rate changes from 0 to 44100; restart sepd to change the devices' rate", http.StatusInternalServerError},
 		// The file is at 16 kHz: a rate the input does not have is the file's fault (400).
 		{"input:", "sample_rate: 48000\ninput:", "runs at 16000 Hz but the configuration's sample rate is 48000 Hz", http.StatusBadRequest},
 	} {

@@ -327,8 +327,12 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 		}
 		s := float64(r.res.Samples) / float64(r.res.Format.SampleRateHz)
 		secs += s
-		fmt.Fprintf(c.OutOrStdout(), "%s: %.2f s, %d ch, %d Hz, %d frames in %.2f s (%.0fx real time) -> %s\n",
-			r.in, s, r.res.Format.Channels, r.res.Format.SampleRateHz, r.res.Frames, r.elapsed, s/r.elapsed, r.dest)
+		conv := ""
+		if r.res.RateHz != r.res.Format.SampleRateHz {
+			conv = fmt.Sprintf(" (separated at %d Hz, the bases' sample_rate, and converted back)", r.res.RateHz)
+		}
+		fmt.Fprintf(c.OutOrStdout(), "%s: %.2f s, %d ch, %d Hz%s, %d frames in %.2f s (%.0fx real time) -> %s\n",
+			r.in, s, r.res.Format.Channels, r.res.Format.SampleRateHz, conv, r.res.Frames, r.elapsed, s/r.elapsed, r.dest)
 	}
 	if len(runs) > 1 {
 		fmt.Fprintf(c.OutOrStdout(), "%d files: %.2f s of audio in %.2f s (%.0fx real time), %d at a time\n",

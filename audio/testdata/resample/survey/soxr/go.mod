@@ -1,0 +1,3 @@
+module soxrsurvey
+
+go 1.26
