@@ -151,7 +151,7 @@ func TestWriteTable(t *testing.T) {
 		`ALSA (ALSA): 2 devices; "alsa:default" is input 1 "default" (ALSA), output 1 "default" (ALSA)`,
 		"  2      sepd virtual speakers  2*  2*",
 		"  1      default   64  64", // ALSA's default, not sepd's: no star
-		"  (no devices)",           // OSS
+		"  (no devices)",            // OSS
 		`* "default": input 2 "sepd virtual speakers" (JACK), output 2 "sepd virtual speakers" (JACK): a JACK server answered`,
 	} {
 		if !strings.Contains(out, want) {
