@@ -3,8 +3,10 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
 	"github.com/sepd/sepd/metrics"
@@ -27,10 +29,15 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 		info := d.live.Info()
 		devLat = info.LatencySamples
 		if info.Input != nil {
-			d.log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
+			d.log.Log(context.Background(), deviceLogLevel(info.Input), "input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels,
+				"latency", info.Input.DeviceLatency, "latency_source", info.Input.LatencySource, "reported_latency", info.Input.ReportedLatency)
 		}
 		for _, o := range info.Outputs {
-			d.log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
+			d.log.Log(context.Background(), deviceLogLevel(&o), "output device", "device", o.Device.Name, "channels", o.Format.Channels,
+				"latency", o.DeviceLatency, "latency_source", o.LatencySource, "reported_latency", o.ReportedLatency, "prefill_frames", o.PrefillFrames)
+		}
+		if src := info.LatencySource(); src != audio.LatencyReported {
+			attrs = append(attrs, "device_latency", src)
 		}
 	}
 	total := algo
@@ -42,6 +49,24 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 		"algorithmic_samples", algo, "stft_delay_samples", delay, "device_samples", devLat)
 	d.log.Info(msg, attrs...)
 	return total
+}
+
+// deviceLogLevel: a device whose latency PortAudio got wrong is logged as a
+// warning (the record says what sepd used instead), others as info.
+func deviceLogLevel(s *audio.StreamInfo) slog.Level {
+	if s.LatencySource == audio.LatencyReported {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
+}
+
+// deviceLatencySource is where the devices' latencies come from
+// (audio.LiveInfo.LatencySource), "" without devices.
+func (d *daemon) deviceLatencySource() string {
+	if d.live == nil {
+		return ""
+	}
+	return d.live.Info().LatencySource()
 }
 
 // listenMetrics opens the metrics listener cfg asks for when it is not the one
