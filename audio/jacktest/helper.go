@@ -56,6 +56,9 @@ func helper(jobFile string, hr *helperResult) error {
 		fmt.Fprintf(os.Stderr, "jacktest helper: "+msg+"\n", args...)
 	}
 	step("initializing PortAudio")
+	if err := setClientName(); err != nil {
+		return err
+	}
 	if err := portaudio.Initialize(); err != nil {
 		return fmt.Errorf("initializing PortAudio: %w", err)
 	}
