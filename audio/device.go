@@ -140,6 +140,10 @@ type DeviceInfo struct {
 	HighOutputLatency   time.Duration
 	DefaultInput        bool // the host's default input device
 	DefaultOutput       bool // the host's default output device
+	// MonitorOnly: a JACK device whose capture channels are all monitor
+	// ports (PipeWire's libjack lists a sink so: capturing from it records
+	// what the desktop plays). "default" never captures from one.
+	MonitorOnly bool
 }
 
 func (d DeviceInfo) channels(input bool) int {
@@ -218,6 +222,16 @@ func listLocked() (*DeviceList, error) {
 		}
 		l.Devices = append(l.Devices, info)
 	}
+	for _, h := range l.HostAPIs {
+		if h.Type != "JACK" {
+			continue
+		}
+		if mon, ok := jackMonitorOnly(); ok {
+			for i := range l.Devices {
+				l.Devices[i].MonitorOnly = l.Devices[i].HostAPIType == "JACK" && mon[l.Devices[i].Name]
+			}
+		}
+	}
 	return l, nil
 }
 
@@ -258,6 +272,9 @@ func (l *DeviceList) WriteTable(w io.Writer) error {
 			if i == defIn {
 				in += "*"
 			}
+			if d.MonitorOnly {
+				in += " (monitor)"
+			}
 			if i == defOut {
 				out += "*"
 			}
@@ -272,7 +289,7 @@ func (l *DeviceList) WriteTable(w io.Writer) error {
 	}
 	for _, h := range hosts {
 		group(fmt.Sprintf("%s (%s): %d devices; %q is input %s, output %s", h.Name, h.Type, h.Devices,
-			strings.ToLower(h.Type)+":default", l.deviceName(h.DefaultInput), l.deviceName(h.DefaultOutput)),
+			strings.ToLower(h.Type)+":default", l.deviceName(l.defaultIndex(true, h.Type)), l.deviceName(l.defaultIndex(false, h.Type))),
 			func(d DeviceInfo) bool { return d.HostAPI == h.Name && d.HostAPIType == h.Type })
 	}
 	if slices.Contains(listed, false) {
@@ -305,17 +322,16 @@ func (l *DeviceList) deviceName(i int) string {
 
 // defaultReason says why "default" means what defaultIndex returns.
 func (l *DeviceList) defaultReason() string {
-	if l.jackDefault(true) >= 0 || l.jackDefault(false) >= 0 {
-		return "a JACK server answered (jackd, or PipeWire through pw-jack), so JACK's default device; \"alsa:default\" is ALSA's"
+	in, out := l.jackDefault(true), l.jackDefault(false)
+	switch {
+	case in >= 0 || out >= 0:
+		s := "a JACK server answered (jackd, or PipeWire through pw-jack), so JACK's default devices"
+		if in < 0 && l.hasHostAPI("JACK") {
+			s += "; no JACK device captures but sinks' monitors, so the input is PortAudio's default"
+		}
+		return s + `; "alsa:default" is ALSA's`
 	}
 	return "PortAudio's default device (no JACK server answered when PortAudio started)"
-}
-
-func devIndex(i int) string {
-	if i < 0 {
-		return "-"
-	}
-	return strconv.Itoa(i)
 }
 
 func latencyPair(lo, hi time.Duration, channels int) string {
@@ -466,6 +482,9 @@ func (l *DeviceList) defaultIndex(input bool, host string) int {
 		}
 		return l.DefaultOutput
 	}
+	if host == "JACK" {
+		return l.jackDefault(input)
+	}
 	for _, h := range l.HostAPIs {
 		if strings.EqualFold(h.Type, host) {
 			if input {
@@ -486,7 +505,12 @@ func (l *DeviceList) defaultIndex(input bool, host string) int {
 }
 
 // jackDefault is the JACK host API's default device in that direction, -1
-// without a JACK host API or without such a device.
+// without a JACK host API or without such a device. For capture it is the
+// host API's default unless that is MonitorOnly (PortAudio's JACK default is
+// the first client with ports that way, which through PipeWire is often a
+// sink's monitor), then the first JACK device that captures and is not, else
+// none (and "default" falls back to PortAudio's: through PipeWire's ALSA
+// plugin, PipeWire's default source).
 func (l *DeviceList) jackDefault(input bool) int {
 	for _, h := range l.HostAPIs {
 		if h.Type != "JACK" {
@@ -496,8 +520,18 @@ func (l *DeviceList) jackDefault(input bool) int {
 		if input {
 			i = h.DefaultInput
 		}
-		if i >= 0 && i < len(l.Devices) && l.Devices[i].channels(input) > 0 {
+		ok := func(i int) bool {
+			return i >= 0 && i < len(l.Devices) && l.Devices[i].channels(input) > 0 && !(input && l.Devices[i].MonitorOnly)
+		}
+		if ok(i) {
 			return i
+		}
+		if input {
+			for j, d := range l.Devices {
+				if d.HostAPIType == "JACK" && ok(j) {
+					return j
+				}
+			}
 		}
 	}
 	return -1

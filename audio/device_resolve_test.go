@@ -73,7 +73,8 @@ func TestResolveNoDefault(t *testing.T) {
 // desktopDevices looks like what PortAudio lists on a PipeWire desktop with
 // sepd run under pw-jack (see scripts/pipewire): PortAudio's own default is
 // ALSA's "default" (the PipeWire plugin); the JACK host API's is the first
-// JACK client with channels that way.
+// JACK client with channels that way, here a sink whose capture channels are
+// its monitor.
 func desktopDevices() *audio.DeviceList {
 	return &audio.DeviceList{
 		DefaultInput: 1, DefaultOutput: 1,
@@ -85,7 +86,7 @@ func desktopDevices() *audio.DeviceList {
 		Devices: []audio.DeviceInfo{
 			{Index: 0, Name: "pipewire", HostAPI: "ALSA", HostAPIType: "ALSA", InputChannels: 64, OutputChannels: 64},
 			{Index: 1, Name: "default", HostAPI: "ALSA", HostAPIType: "ALSA", InputChannels: 64, OutputChannels: 64, DefaultInput: true, DefaultOutput: true},
-			{Index: 2, Name: "sepd virtual speakers", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 2, OutputChannels: 2},
+			{Index: 2, Name: "sepd virtual speakers", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 2, OutputChannels: 2, MonitorOnly: true},
 			{Index: 3, Name: "sepd virtual mic", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 1, OutputChannels: 1},
 			{Index: 4, Name: "voice", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 1},
 		},
@@ -94,6 +95,8 @@ func desktopDevices() *audio.DeviceList {
 
 func TestResolveHostAPI(t *testing.T) {
 	l := desktopDevices()
+	monitorsOnly := desktopDevices()
+	monitorsOnly.Devices = monitorsOnly.Devices[:3]
 	noJACK := desktopDevices()
 	noJACK.HostAPIs = noJACK.HostAPIs[:2]
 	noJACK.Devices = noJACK.Devices[:2]
@@ -104,10 +107,11 @@ func TestResolveHostAPI(t *testing.T) {
 		want    int    // device index, or -1 for an error
 		errText string // part of the error
 	}{
-		{l, "default", true, 2, ""}, // a JACK server answered: JACK's default
+		{l, "default", true, 3, ""}, // a JACK server answered: JACK's default, but not a monitor
 		{l, "default", false, 2, ""},
-		{l, "", true, 2, ""},
-		{l, "jack:default", true, 2, ""},
+		{l, "", true, 3, ""},
+		{l, "jack:default", true, 3, ""},
+		{l, "jack:sepd virtual speakers", true, 2, ""}, // a monitor, named: what the desktop plays
 		{l, "JACK:", false, 2, ""},
 		{l, "alsa:default", true, 1, ""}, // ALSA's own, by prefix
 		{l, "ALSA:DEFAULT", false, 1, ""},
@@ -121,7 +125,10 @@ func TestResolveHostAPI(t *testing.T) {
 		{l, "jack:voice", false, -1, `no output device matches "jack:voice"`},
 		{l, "jack:sepd", true, -1, `input device "jack:sepd" is ambiguous: 2 "sepd virtual speakers" (JACK, 2 ch), 3 "sepd virtual mic" (JACK, 1 ch); use the index or the exact name`},
 		{l, "oss:default", false, -1, "no default output device in host API OSS"},
-		{noJACK, "default", true, 1, ""}, // no JACK server: PortAudio's default
+		{noJACK, "default", true, 1, ""},       // no JACK server: PortAudio's default
+		{monitorsOnly, "default", true, 1, ""}, // JACK captures only monitors: PortAudio's default
+		{monitorsOnly, "default", false, 2, ""},
+		{monitorsOnly, "jack:default", true, -1, "no default input device in host API JACK"},
 		{noJACK, "jack:default", true, -1, `input device "jack:default": no JACK host API here (host APIs: ALSA, OSS; PortAudio lists JACK only when a JACK server (jackd, or PipeWire through pw-jack) answers as sepd starts)`},
 		{noJACK, "jack:system", false, -1, "no JACK host API here"},
 		{noJACK, "hw:0,0", true, -1, `no input device matches "hw:0,0"`}, // not a host API prefix
@@ -147,12 +154,13 @@ func TestWriteTable(t *testing.T) {
 	out := b.String()
 	t.Logf("\n%s", out)
 	for _, want := range []string{
-		`JACK Audio Connection Kit (JACK): 3 devices; "jack:default" is input 2 "sepd virtual speakers" (JACK), output 2 "sepd virtual speakers" (JACK)`,
+		`JACK Audio Connection Kit (JACK): 3 devices; "jack:default" is input 3 "sepd virtual mic" (JACK), output 2 "sepd virtual speakers" (JACK)`,
 		`ALSA (ALSA): 2 devices; "alsa:default" is input 1 "default" (ALSA), output 1 "default" (ALSA)`,
-		"  2      sepd virtual speakers  2*  2*",
+		"  2      sepd virtual speakers  2 (monitor)  2*",
+		"  3      sepd virtual mic       1*",
 		"  1      default   64  64", // ALSA's default, not sepd's: no star
 		"  (no devices)",            // OSS
-		`* "default": input 2 "sepd virtual speakers" (JACK), output 2 "sepd virtual speakers" (JACK): a JACK server answered`,
+		`* "default": input 3 "sepd virtual mic" (JACK), output 2 "sepd virtual speakers" (JACK): a JACK server answered`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)

@@ -128,21 +128,21 @@ func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns,
 	return v, pre.Total() == 0 && v.CleanStart()
 }
 
-// The JACK devices the pw-jack tests open: capture from the virtual mic
-// (silence: nothing plays into it), play to the virtual speakers. Not
-// "default": PipeWire's libjack lists a sink with its monitor ports as a
-// device that can capture, and PortAudio's JACK default is the first device
-// with inputs, here the speakers' monitor, so "default" in and out would loop
-// sepd's playback back into its capture (TestPipeWireDefaultIsJACK checks
-// what "default" resolves to).
+// The JACK devices the pw-jack tests open: "default", which under pw-jack
+// is the virtual mic in (silence: nothing plays into it) and the virtual
+// speakers out. PortAudio's own JACK default input would be the speakers'
+// monitor, the first device it lists with inputs, and in and out on it would
+// loop sepd's playback into its capture; sepd's skips monitors
+// (TestPipeWireDefaultIsJACK).
 const (
-	pwMic      = "jack:sepd virtual mic"
-	pwSpeakers = "jack:sepd virtual speakers"
+	pwMic      = "default"
+	pwSpeakers = "default"
 )
 
-// TestPipeWireDefaultIsJACK: under pw-jack, "default" means a JACK device
+// TestPipeWireDefaultIsJACK: under pw-jack, "default" means JACK devices
 // (PipeWire's), not ALSA's default, even with pipewire-alsa's configuration
-// making ALSA's default PipeWire too.
+// making ALSA's default PipeWire too; and for capture not a sink's monitor
+// (PortAudio's JACK default here) but the virtual mic.
 func TestPipeWireDefaultIsJACK(t *testing.T) {
 	pipewire(t)
 	t.Setenv("ALSA_CONFIG_PATH", os.Getenv("SEPD_PW_ALSA_CONFIG_PATH"))
@@ -154,9 +154,13 @@ func TestPipeWireDefaultIsJACK(t *testing.T) {
 	l.WriteTable(&b)
 	t.Logf("\n%s", b.String())
 	for _, input := range []bool{true, false} {
+		want := "sepd virtual speakers"
+		if input {
+			want = "sepd virtual mic"
+		}
 		d, err := l.Resolve("default", input)
-		if err != nil || d.HostAPIType != "JACK" {
-			t.Errorf("default (input %v) under pw-jack: %q (%s), %v; want a JACK device", input, d.Name, d.HostAPIType, err)
+		if err != nil || d.HostAPIType != "JACK" || d.Name != want {
+			t.Errorf("default (input %v) under pw-jack: %q (%s), %v; want JACK's %q", input, d.Name, d.HostAPIType, err, want)
 		}
 		if d, err := l.Resolve("alsa:default", input); err != nil || d.Name != "default" || d.HostAPIType != "ALSA" {
 			t.Errorf("alsa:default (input %v): %q (%s), %v; want ALSA's default", input, d.Name, d.HostAPIType, err)
