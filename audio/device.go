@@ -159,6 +159,10 @@ type DeviceList struct {
 	Devices       []DeviceInfo // Devices[i].Index == i
 	DefaultInput  int          // device index, -1 if none
 	DefaultOutput int          // device index, -1 if none
+	// PipeWireSource and PipeWireSink name PipeWire's default source and
+	// sink (the JACK devices of those nodes) when the JACK host API is
+	// PipeWire's libjack; "" otherwise. "default" then means them.
+	PipeWireSource, PipeWireSink string
 }
 
 // ListDevices initializes PortAudio if no stream is open (and terminates it
@@ -230,6 +234,9 @@ func listLocked() (*DeviceList, error) {
 			for i := range l.Devices {
 				l.Devices[i].MonitorOnly = l.Devices[i].HostAPIType == "JACK" && mon[l.Devices[i].Name]
 			}
+		}
+		if onPipeWireJACK() {
+			l.PipeWireSource, l.PipeWireSink, _ = pipewireDefaults()
 		}
 	}
 	return l, nil
@@ -326,6 +333,9 @@ func (l *DeviceList) defaultReason() string {
 	switch {
 	case in >= 0 || out >= 0:
 		s := "a JACK server answered (jackd, or PipeWire through pw-jack), so JACK's default devices"
+		if l.PipeWireSource != "" || l.PipeWireSink != "" {
+			s = "PipeWire's JACK (pw-jack), so PipeWire's default source and sink as JACK devices"
+		}
 		if in < 0 && l.hasHostAPI("JACK") {
 			s += "; no JACK device captures but sinks' monitors, so the input is PortAudio's default"
 		}
@@ -505,30 +515,46 @@ func (l *DeviceList) defaultIndex(input bool, host string) int {
 }
 
 // jackDefault is the JACK host API's default device in that direction, -1
-// without a JACK host API or without such a device. For capture it is the
-// host API's default unless that is MonitorOnly (PortAudio's JACK default is
-// the first client with ports that way, which through PipeWire is often a
-// sink's monitor), then the first JACK device that captures and is not, else
-// none (and "default" falls back to PortAudio's: through PipeWire's ALSA
-// plugin, PipeWire's default source).
+// without a JACK host API or without such a device. On PipeWire's libjack it
+// is the device of PipeWire's default source or sink (PipeWireSource,
+// PipeWireSink), as the desktop's sound settings show them. Otherwise, and
+// when that device is not listed: for playback the host API's default (the
+// first JACK client with inputs: "system" on jackd); for capture that too
+// unless it is MonitorOnly (PortAudio's JACK default is the first client with
+// outputs, which through PipeWire is often a sink's monitor), then the first
+// JACK device that captures and is not, else none (and "default" falls back to
+// PortAudio's default: through PipeWire's ALSA plugin, PipeWire's default
+// source).
 func (l *DeviceList) jackDefault(input bool) int {
 	for _, h := range l.HostAPIs {
 		if h.Type != "JACK" {
 			continue
 		}
+		ok := func(i int) bool {
+			return i >= 0 && i < len(l.Devices) && l.Devices[i].HostAPIType == "JACK" &&
+				l.Devices[i].channels(input) > 0 && !(input && l.Devices[i].MonitorOnly)
+		}
+		pw := l.PipeWireSink
+		if input {
+			pw = l.PipeWireSource
+		}
+		if pw != "" {
+			for j, d := range l.Devices {
+				if d.Name == pw && d.HostAPIType == "JACK" && d.channels(input) > 0 {
+					return j
+				}
+			}
+		}
 		i := h.DefaultOutput
 		if input {
 			i = h.DefaultInput
-		}
-		ok := func(i int) bool {
-			return i >= 0 && i < len(l.Devices) && l.Devices[i].channels(input) > 0 && !(input && l.Devices[i].MonitorOnly)
 		}
 		if ok(i) {
 			return i
 		}
 		if input {
-			for j, d := range l.Devices {
-				if d.HostAPIType == "JACK" && ok(j) {
+			for j := range l.Devices {
+				if ok(j) {
 					return j
 				}
 			}

@@ -95,6 +95,13 @@ func desktopDevices() *audio.DeviceList {
 
 func TestResolveHostAPI(t *testing.T) {
 	l := desktopDevices()
+	// pw-jack with PipeWire's defaults known (pw-dump): they win over the
+	// first JACK device that captures.
+	pw := desktopDevices()
+	pw.Devices[4].OutputChannels = 1 // "voice", a sepd microphone (a null sink), listed after the mic
+	pw.Devices[3], pw.Devices[4] = pw.Devices[4], pw.Devices[3]
+	pw.Devices[3].Index, pw.Devices[4].Index = 3, 4
+	pw.PipeWireSource, pw.PipeWireSink = "sepd virtual mic", "sepd virtual speakers"
 	monitorsOnly := desktopDevices()
 	monitorsOnly.Devices = monitorsOnly.Devices[:3]
 	noJACK := desktopDevices()
