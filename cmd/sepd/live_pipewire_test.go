@@ -44,28 +44,21 @@ func pipewire(t *testing.T) string {
 	return name
 }
 
-// virtualMic creates the PipeWire node the README's recipe creates for a
-// source (see "The separated sources as microphones"): an
-// Audio/Source/Virtual that sepd plays into (its input port, through
-// pw-jack: the JACK device named desc) and that applications record from (its
-// capture port, or the node by name), until the test ends.
-func virtualMic(t *testing.T, name, desc string) {
+// recipeMic waits until the node of deploy/pipewire/60-sepd-microphones.conf
+// (the README's recipe, which scripts/pipewire installs in its instance) whose
+// description is desc shows as a JACK client: an Audio/Source/Virtual that
+// sepd plays into (its input port) and that applications record from (its
+// capture port, or the node by name).
+func recipeMic(t *testing.T, desc string) {
 	t.Helper()
-	props := fmt.Sprintf(`{ factory.name=support.null-audio-sink node.name=%s node.description="%s"
-		media.class=Audio/Source/Virtual object.linger=true audio.position=[MONO] }`, name, desc)
-	if out, err := exec.Command("pw-cli", "create-node", "adapter", props).CombinedOutput(); err != nil {
-		t.Fatalf("pw-cli create-node %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() { exec.Command("pw-cli", "destroy", name).Run() })
-	// Wait until JACK clients see it (jack_lsp runs on PipeWire's libjack too).
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		out, _ := exec.Command("jack_lsp").Output()
+		out, _ := exec.Command("jack_lsp").Output() // on PipeWire's libjack too
 		if strings.Contains(string(out), desc+":input_") {
 			return
 		}
 		if time.Now().After(deadline) {
 			nodes, _ := exec.Command("pw-cli", "ls", "Node").CombinedOutput()
-			t.Fatalf("%q does not show as a JACK client within 5 s; jack_lsp:\n%s\npw-cli ls Node:\n%s", desc, out, nodes)
+			t.Fatalf("%q (deploy/pipewire/60-sepd-microphones.conf) does not show as a JACK client within 5 s; jack_lsp:\n%s\npw-cli ls Node:\n%s", desc, out, nodes)
 		}
 	}
 }
@@ -73,10 +66,11 @@ func virtualMic(t *testing.T, name, desc string) {
 // pwQuantum is the graph's period in these tests.
 const pwQuantum = 256
 
-// pipewireMicsConfig: sepd under pw-jack, capturing the virtual mic of
-// scripts/pipewire, each source to its own virtual microphone.
+// pipewireMicsConfig: sepd under pw-jack, capturing PipeWire's default source
+// (the virtual mic of scripts/pipewire), each source to its own virtual
+// microphone.
 const pipewireMicsConfig = `sample_rate: 48000
-input: {device: "jack:sepd virtual mic", channels: 1}
+input: {device: default, channels: 1}
 stft: {fft_size: 1024, hop: 256}
 sources:
   - {name: voice, bases: %s, output: {device: "jack:sepd voice", channels: [0]}}
@@ -86,7 +80,8 @@ metrics: {listen: "%s"}
 
 // TestPipeWireSourcesAsMicsJACK makes each separated source a microphone on
 // PipeWire, as the README's recipe does: the nodes sepd-voice and sepd-noise
-// (Audio/Source/Virtual), sepd under pw-jack playing voice into the one and
+// (Audio/Source/Virtual, deploy/pipewire/60-sepd-microphones.conf, which
+// scripts/pipewire installs), sepd under pw-jack playing voice into the one and
 // noise into the other. A jacktest client plays the committed mixture into
 // sepd's input and records the node "sepd voice" sample-exactly, while
 // pw-record records the node sepd-noise, as any application (a browser, a
@@ -123,8 +118,8 @@ func TestPipeWireSourcesAsMicsJACK(t *testing.T) {
 		ref[s] = float32s(y[0])
 	}
 
-	virtualMic(t, "sepd-voice", "sepd voice")
-	virtualMic(t, "sepd-noise", "sepd noise")
+	recipeMic(t, "sepd voice")
+	recipeMic(t, "sepd noise")
 	if _, err := sepdBinary(); err != nil {
 		t.Fatal(err)
 	}
