@@ -51,13 +51,15 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 	return total
 }
 
-// deviceLogLevel: a device whose latency PortAudio got wrong is logged as a
-// warning (the record says what sepd used instead), others as info.
+// deviceLogLevel: a device whose latency is unknown is logged as a warning
+// (the totals count it as 0), others as info (an estimated one says so in
+// latency_source, beside PortAudio's figure: through PipeWire's JACK every
+// device's is estimated, which is no fault).
 func deviceLogLevel(s *audio.StreamInfo) slog.Level {
-	if s.LatencySource == audio.LatencyReported {
-		return slog.LevelInfo
+	if s.LatencySource == audio.LatencyUnknown {
+		return slog.LevelWarn
 	}
-	return slog.LevelWarn
+	return slog.LevelInfo
 }
 
 // deviceLatencySource is where the devices' latencies come from
