@@ -104,7 +104,7 @@ func TestPipeWireSourcesAsMicsJACK(t *testing.T) {
 	in := filepath.Join(dir, "mix.wav")
 	writeFloatWAV(t, in, mix[0])
 	cfg := filepath.Join(dir, "offline.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, "mix.wav", 1024, 256, voice, noise)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, "mix.wav", 1024, 256, 0, voice, noise)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, stderr := sepd(t, "separate", "-q", "-c", cfg, "-o", filepath.Join(dir, "offline"), in); code != 0 {
