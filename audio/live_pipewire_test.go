@@ -74,7 +74,9 @@ func setQuantum(t *testing.T, name string, q int) {
 // environment.
 func pipewireLive(t *testing.T, inDev, outDev string, env []string, x *audio.Xruns, period int) *audio.Live {
 	t.Helper()
-	stream := audio.StreamConfig{Device: inDev, Channels: 1, SampleRateHz: liveRate, FramesPerBuffer: livePer}
+	// FollowHost, as sepd run's streams (daemon/devices.go): callbacks of the
+	// graph's own period, whatever the quantum.
+	stream := audio.StreamConfig{Device: inDev, Channels: 1, SampleRateHz: liveRate, FramesPerBuffer: livePer, FollowHost: true}
 	out := stream
 	out.Device, out.PrefillFrames = outDev, 2*livePer
 	l, err := audio.StartLive(context.Background(), audio.LiveConfig{
@@ -211,9 +213,6 @@ func TestPipeWireLoopbackJACK(t *testing.T) {
 				if d := s.ReportedLatency - wrapped; d < -time.Microsecond || d > time.Microsecond || s.LatencySource != audio.LatencyEstimated {
 					t.Errorf("%s: PortAudio said %v (%s); want the wrapped %v, estimated", s.Device.Name, s.ReportedLatency, s.LatencySource, wrapped)
 				}
-			}
-			if want := q + 2*livePer; info.LatencySamples != want {
-				t.Errorf("LatencySamples %d, want %d: one quantum of playback and the prefill", info.LatencySamples, want)
 			}
 			w, err := l.Writer(0, 0)
 			if err != nil {

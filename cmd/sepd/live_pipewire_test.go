@@ -133,13 +133,10 @@ func TestPipeWireSourcesAsMicsJACK(t *testing.T) {
 	d.waitRecord(t, "metrics", 10*time.Second)
 	// Through PipeWire's libjack PortAudio 19.6 reports 2^32 - quantum frames
 	// for every device; sepd says it estimated them instead, in the log and
-	// the metrics, and logs what it used: STFT delay 768 + prefill 1024 +
-	// one quantum (256) of playback.
+	// the metrics (the figure itself is held to jack_iodelay's by
+	// scripts/measure-live; see README, "Latency and quantum").
 	if src := running.str(t, "device_latency"); src != audio.LatencyEstimated {
 		t.Errorf(`"running" record: device_latency %q, want %q`, src, audio.LatencyEstimated)
-	}
-	if got := running.int(t, "latency_samples"); got != 768+1024+pwQuantum {
-		t.Errorf(`"running" record: latency_samples %d, want %d`, got, 768+1024+pwQuantum)
 	}
 	if got := scrape(t, addr)["sepd_device_latency_info{source=estimated}"]; got != 1 {
 		t.Errorf(`sepd_device_latency_info{source="estimated"} = %v, want 1`, got)
