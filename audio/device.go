@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,6 +140,10 @@ type DeviceInfo struct {
 	HighOutputLatency   time.Duration
 	DefaultInput        bool // the host's default input device
 	DefaultOutput       bool // the host's default output device
+	// MonitorOnly: a JACK device whose capture channels are all monitor
+	// ports (PipeWire's libjack lists a sink so: capturing from it records
+	// what the desktop plays). "default" never captures from one.
+	MonitorOnly bool
 }
 
 func (d DeviceInfo) channels(input bool) int {
@@ -154,6 +159,10 @@ type DeviceList struct {
 	Devices       []DeviceInfo // Devices[i].Index == i
 	DefaultInput  int          // device index, -1 if none
 	DefaultOutput int          // device index, -1 if none
+	// PipeWireSource and PipeWireSink name PipeWire's default source and
+	// sink (the JACK devices of those nodes) when the JACK host API is
+	// PipeWire's libjack; "" otherwise. "default" then means them.
+	PipeWireSource, PipeWireSink string
 }
 
 // ListDevices initializes PortAudio if no stream is open (and terminates it
@@ -217,6 +226,20 @@ func listLocked() (*DeviceList, error) {
 		}
 		l.Devices = append(l.Devices, info)
 	}
+	// Only PipeWire's libjack has monitor ports and a default source of its
+	// own; on jackd this costs nothing (a JACK client opened per listing
+	// slowed TestResolveDeviceJACK from 0.7 to 5 s on a loaded machine).
+	for _, h := range l.HostAPIs {
+		if h.Type != "JACK" || !onPipeWireJACK() {
+			continue
+		}
+		l.PipeWireSource, l.PipeWireSink, _ = pipewireDefaults()
+		if mon, ok := jackMonitorOnly(); ok {
+			for i := range l.Devices {
+				l.Devices[i].MonitorOnly = l.Devices[i].HostAPIType == "JACK" && mon[l.Devices[i].Name]
+			}
+		}
+	}
 	return l, nil
 }
 
@@ -229,39 +252,97 @@ func hostAPIType(t portaudio.HostApiType) (s string) {
 	return t.String()
 }
 
-// WriteTable writes the list for `sepd devices`: the host APIs, then one
-// device per line with its index (what a config may name), host API type,
-// channels, default rate and latencies; "*" marks the default input/output.
-// It allocates.
+// WriteTable writes the list for `sepd devices`: one table per host API
+// (JACK first when a JACK server answered, since "default" then means JACK's
+// default device), each with the device spec that names its default
+// ("jack:default"), then one device per line with its index (what a config
+// may name), channels, default rate and latencies. "*" marks the devices that
+// "default" opens; the last lines say which they are and why. It allocates.
 func (l *DeviceList) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST API\tTYPE\tDEVICES\tDEFAULT IN\tDEFAULT OUT")
-	for _, h := range l.HostAPIs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", h.Name, h.Type, h.Devices, devIndex(h.DefaultInput), devIndex(h.DefaultOutput))
-	}
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "INDEX\tNAME\tAPI\tIN\tOUT\tRATE Hz\tLATENCY IN low/high ms\tLATENCY OUT low/high ms")
-	for _, d := range l.Devices {
-		in, out := strconv.Itoa(d.InputChannels), strconv.Itoa(d.OutputChannels)
-		if d.DefaultInput {
-			in += "*"
+	hosts := append([]HostAPIInfo(nil), l.HostAPIs...)
+	slices.SortStableFunc(hosts, func(a, b HostAPIInfo) int {
+		return cmpBool(b.Type == "JACK", a.Type == "JACK")
+	})
+	defIn, defOut := l.defaultIndex(true, ""), l.defaultIndex(false, "")
+	listed := make([]bool, len(l.Devices))
+	group := func(title string, match func(DeviceInfo) bool) {
+		fmt.Fprintln(tw, title)
+		fmt.Fprintln(tw, "  INDEX\tNAME\tIN\tOUT\tRATE Hz\tLATENCY IN low/high ms\tLATENCY OUT low/high ms")
+		n := 0
+		for i, d := range l.Devices {
+			if listed[i] || !match(d) {
+				continue
+			}
+			listed[i] = true
+			n++
+			in, out := strconv.Itoa(d.InputChannels), strconv.Itoa(d.OutputChannels)
+			if i == defIn {
+				in += "*"
+			}
+			if d.MonitorOnly {
+				in += " (monitor)"
+			}
+			if i == defOut {
+				out += "*"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%g\t%s\t%s\n", d.Index, d.Name, in, out,
+				d.DefaultSampleRateHz, latencyPair(d.LowInputLatency, d.HighInputLatency, d.InputChannels),
+				latencyPair(d.LowOutputLatency, d.HighOutputLatency, d.OutputChannels))
 		}
-		if d.DefaultOutput {
-			out += "*"
+		if n == 0 {
+			fmt.Fprintln(tw, "  (no devices)")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%g\t%s\t%s\n", d.Index, d.Name, d.HostAPIType, in, out,
-			d.DefaultSampleRateHz, latencyPair(d.LowInputLatency, d.HighInputLatency, d.InputChannels),
-			latencyPair(d.LowOutputLatency, d.HighOutputLatency, d.OutputChannels))
+		fmt.Fprintln(tw)
 	}
-	fmt.Fprintln(tw, "\n* default device. Name a device in the config by index, exact name, a unique part of its name, or \"default\".")
+	for _, h := range hosts {
+		group(fmt.Sprintf("%s (%s): %d devices; %q is input %s, output %s", h.Name, h.Type, h.Devices,
+			strings.ToLower(h.Type)+":default", l.deviceName(l.defaultIndex(true, h.Type)), l.deviceName(l.defaultIndex(false, h.Type))),
+			func(d DeviceInfo) bool { return d.HostAPI == h.Name && d.HostAPIType == h.Type })
+	}
+	if slices.Contains(listed, false) {
+		group("other devices", func(DeviceInfo) bool { return true })
+	}
+	fmt.Fprintf(tw, "* \"default\": input %s, output %s: %s.\n", l.deviceName(defIn), l.deviceName(defOut), l.defaultReason())
+	fmt.Fprintln(tw, "Name a device in the config by index, exact name, a unique part of its name, or \"default\";")
+	fmt.Fprintln(tw, "prefix the host API to look only there: \"jack:default\", \"alsa:default\", \"jack:system\", \"alsa:pipewire\".")
 	return tw.Flush()
 }
 
-func devIndex(i int) string {
-	if i < 0 {
-		return "-"
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
 	}
-	return strconv.Itoa(i)
+	return -1
+}
+
+// deviceName is `2 "system" (JACK)` for device index i, "none" for -1.
+func (l *DeviceList) deviceName(i int) string {
+	if i < 0 || i >= len(l.Devices) {
+		return "none"
+	}
+	d := l.Devices[i]
+	return fmt.Sprintf("%d %q (%s)", d.Index, d.Name, d.HostAPIType)
+}
+
+// defaultReason says why "default" means what defaultIndex returns.
+func (l *DeviceList) defaultReason() string {
+	in, out := l.jackDefault(true), l.jackDefault(false)
+	switch {
+	case in >= 0 || out >= 0:
+		s := "a JACK server answered (jackd, or PipeWire through pw-jack), so JACK's default devices"
+		if l.PipeWireSource != "" || l.PipeWireSink != "" {
+			s = "PipeWire's JACK (pw-jack), so PipeWire's default source and sink as JACK devices"
+		}
+		if in < 0 && l.hasHostAPI("JACK") {
+			s += "; no JACK device captures but sinks' monitors, so the input is PortAudio's default"
+		}
+		return s + `; "alsa:default" is ALSA's`
+	}
+	return "PortAudio's default device (no JACK server answered when PortAudio started)"
 }
 
 func latencyPair(lo, hi time.Duration, channels int) string {
@@ -283,43 +364,63 @@ func ResolveDevice(spec string, wantInput bool) (DeviceInfo, error) {
 }
 
 // Resolve finds the device that spec names among the devices that can capture
-// (wantInput) or play: "default" (any case) or "" is the host's default
-// device; a decimal number is a device index; otherwise an exact name, or else
-// a case-insensitive substring of exactly one name. Several devices with that
-// exact name, several substring matches or none is an error wrapping
-// ErrNoDevice that lists the candidates with their indexes. It allocates only
-// for errors.
+// (wantInput) or play. A spec may start with a host API type and a colon
+// ("jack:", "alsa:", "oss:", any case) to look only among that host API's
+// devices; the rest is "default" (any case) or "", a decimal device index,
+// an exact name, or else a case-insensitive substring of exactly one name.
+// "jack:default" is the JACK host API's default device (the first JACK client
+// PortAudio lists with channels that way: "system" on jackd); plain "default"
+// is that too when a JACK server answered when PortAudio started (jackd, or
+// PipeWire through pw-jack: running sepd under a JACK server says that JACK is
+// wanted), and otherwise PortAudio's default device (ALSA's "default").
+// Several devices with that exact name, several substring matches or none,
+// or a host API that is not there, is an error wrapping ErrNoDevice that lists
+// the candidates with their indexes. It allocates only for errors.
 func (l *DeviceList) Resolve(spec string, wantInput bool) (DeviceInfo, error) {
 	dir := "output"
-	def := l.DefaultOutput
 	if wantInput {
-		dir, def = "input", l.DefaultInput
+		dir = "input"
+	}
+	host, name := splitHostAPI(spec)
+	if host != "" && !l.hasHostAPI(host) {
+		why := ""
+		if host == "JACK" {
+			why = "; PortAudio lists JACK only when a JACK server (jackd, or PipeWire through pw-jack) answers as sepd starts"
+		}
+		return DeviceInfo{}, fmt.Errorf("audio: %s device %q: no %s host API here (%s%s); %s devices: %s: %w",
+			dir, spec, host, l.hostAPIsText(), why, dir, l.candidates(wantInput, nil), ErrNoDevice)
 	}
 	usable := func(i int) bool {
-		return i >= 0 && i < len(l.Devices) && l.Devices[i].channels(wantInput) > 0
+		return i >= 0 && i < len(l.Devices) && l.Devices[i].channels(wantInput) > 0 &&
+			(host == "" || strings.EqualFold(l.Devices[i].HostAPIType, host))
 	}
-	if spec == "" || strings.EqualFold(spec, "default") {
+	if name == "" || strings.EqualFold(name, "default") {
+		def := l.defaultIndex(wantInput, host)
 		if !usable(def) {
-			return DeviceInfo{}, fmt.Errorf("audio: no default %s device; %s devices: %s: %w", dir, dir, l.candidates(wantInput, nil), ErrNoDevice)
+			what := "default " + dir + " device"
+			if host != "" {
+				what = fmt.Sprintf("default %s device in host API %s", dir, host)
+			}
+			return DeviceInfo{}, fmt.Errorf("audio: no %s; %s devices: %s: %w", what, dir, l.candidates(wantInput, nil), ErrNoDevice)
 		}
 		return l.Devices[def], nil
 	}
-	if i, err := strconv.Atoi(spec); err == nil {
+	if i, err := strconv.Atoi(name); err == nil {
 		if !usable(i) {
 			return DeviceInfo{}, fmt.Errorf("audio: %s device index %d: no such %s device; %s devices: %s: %w", dir, i, dir, dir, l.candidates(wantInput, nil), ErrNoDevice)
 		}
 		return l.Devices[i], nil
 	}
 	var exact, sub []int
-	lspec := strings.ToLower(spec)
+	lname := strings.ToLower(name)
 	for i, d := range l.Devices {
 		if !usable(i) {
 			continue
 		}
-		if d.Name == spec {
+		if d.Name == name {
 			exact = append(exact, i)
 		}
-		if strings.Contains(strings.ToLower(d.Name), lspec) {
+		if strings.Contains(strings.ToLower(d.Name), lname) {
 			sub = append(sub, i)
 		}
 	}
@@ -334,6 +435,133 @@ func (l *DeviceList) Resolve(spec string, wantInput bool) (DeviceInfo, error) {
 		return DeviceInfo{}, fmt.Errorf("audio: %s device %q is ambiguous: %s; use the index or the exact name: %w", dir, spec, l.candidates(wantInput, sub), ErrNoDevice)
 	}
 	return DeviceInfo{}, fmt.Errorf("audio: no %s device matches %q; %s devices: %s: %w", dir, spec, dir, l.candidates(wantInput, nil), ErrNoDevice)
+}
+
+// hostAPIPrefixes are the host API types a device spec may start with
+// ("jack:system"): the Linux ones PortAudio 19.6 can have.
+var hostAPIPrefixes = []string{"JACK", "ALSA", "OSS"}
+
+// splitHostAPI splits "jack:system" into "JACK" and "system". A spec whose
+// part before the first colon is not a host API type ("hw:0,0", "HDA Intel
+// PCH: ALC257 Analog (hw:0,0)") is a name, returned whole with host "".
+func splitHostAPI(spec string) (host, name string) {
+	pre, rest, ok := strings.Cut(spec, ":")
+	if ok {
+		for _, h := range hostAPIPrefixes {
+			if strings.EqualFold(pre, h) {
+				return h, strings.TrimSpace(rest)
+			}
+		}
+	}
+	return "", spec
+}
+
+func (l *DeviceList) hasHostAPI(typ string) bool {
+	for _, h := range l.HostAPIs {
+		if strings.EqualFold(h.Type, typ) {
+			return true
+		}
+	}
+	for _, d := range l.Devices { // lists made by hand may lack HostAPIs
+		if strings.EqualFold(d.HostAPIType, typ) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *DeviceList) hostAPIsText() string {
+	if len(l.HostAPIs) == 0 {
+		return "no host APIs"
+	}
+	names := make([]string, len(l.HostAPIs))
+	for i, h := range l.HostAPIs {
+		names[i] = h.Type
+	}
+	return "host APIs: " + strings.Join(names, ", ")
+}
+
+// defaultIndex is the device "default" means in host API host ("": any, see
+// Resolve), -1 if none.
+func (l *DeviceList) defaultIndex(input bool, host string) int {
+	if host == "" {
+		if i := l.jackDefault(input); i >= 0 {
+			return i
+		}
+		if input {
+			return l.DefaultInput
+		}
+		return l.DefaultOutput
+	}
+	if host == "JACK" {
+		return l.jackDefault(input)
+	}
+	for _, h := range l.HostAPIs {
+		if strings.EqualFold(h.Type, host) {
+			if input {
+				return h.DefaultInput
+			}
+			return h.DefaultOutput
+		}
+	}
+	// A list made by hand without HostAPIs: the overall default if it is there.
+	i := l.DefaultOutput
+	if input {
+		i = l.DefaultInput
+	}
+	if i >= 0 && i < len(l.Devices) && strings.EqualFold(l.Devices[i].HostAPIType, host) {
+		return i
+	}
+	return -1
+}
+
+// jackDefault is the JACK host API's default device in that direction, -1
+// without a JACK host API or without such a device. On PipeWire's libjack it
+// is the device of PipeWire's default source or sink (PipeWireSource,
+// PipeWireSink), as the desktop's sound settings show them. Otherwise, and
+// when that device is not listed: for playback the host API's default (the
+// first JACK client with inputs: "system" on jackd); for capture that too
+// unless it is MonitorOnly (PortAudio's JACK default is the first client with
+// outputs, which through PipeWire is often a sink's monitor), then the first
+// JACK device that captures and is not, else none (and "default" falls back to
+// PortAudio's default: through PipeWire's ALSA plugin, PipeWire's default
+// source).
+func (l *DeviceList) jackDefault(input bool) int {
+	for _, h := range l.HostAPIs {
+		if h.Type != "JACK" {
+			continue
+		}
+		ok := func(i int) bool {
+			return i >= 0 && i < len(l.Devices) && l.Devices[i].HostAPIType == "JACK" &&
+				l.Devices[i].channels(input) > 0 && !(input && l.Devices[i].MonitorOnly)
+		}
+		pw := l.PipeWireSink
+		if input {
+			pw = l.PipeWireSource
+		}
+		if pw != "" {
+			for j, d := range l.Devices {
+				if d.Name == pw && d.HostAPIType == "JACK" && d.channels(input) > 0 {
+					return j
+				}
+			}
+		}
+		i := h.DefaultOutput
+		if input {
+			i = h.DefaultInput
+		}
+		if ok(i) {
+			return i
+		}
+		if input {
+			for j := range l.Devices {
+				if ok(j) {
+					return j
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // candidates lists the devices idx (nil: every device usable in that

@@ -72,17 +72,119 @@ func TestResolveNoDefault(t *testing.T) {
 	}
 }
 
+// desktopDevices looks like what PortAudio lists on a PipeWire desktop with
+// sepd run under pw-jack (see scripts/pipewire): PortAudio's own default is
+// ALSA's "default" (the PipeWire plugin); the JACK host API's is the first
+// JACK client with channels that way, here a sink whose capture channels are
+// its monitor.
+func desktopDevices() *audio.DeviceList {
+	return &audio.DeviceList{
+		DefaultInput: 1, DefaultOutput: 1,
+		HostAPIs: []audio.HostAPIInfo{
+			{Index: 0, Name: "ALSA", Type: "ALSA", Devices: 2, DefaultInput: 1, DefaultOutput: 1},
+			{Index: 1, Name: "OSS", Type: "OSS", DefaultInput: -1, DefaultOutput: -1},
+			{Index: 2, Name: "JACK Audio Connection Kit", Type: "JACK", Devices: 3, DefaultInput: 2, DefaultOutput: 2},
+		},
+		Devices: []audio.DeviceInfo{
+			{Index: 0, Name: "pipewire", HostAPI: "ALSA", HostAPIType: "ALSA", InputChannels: 64, OutputChannels: 64},
+			{Index: 1, Name: "default", HostAPI: "ALSA", HostAPIType: "ALSA", InputChannels: 64, OutputChannels: 64, DefaultInput: true, DefaultOutput: true},
+			{Index: 2, Name: "sepd virtual speakers", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 2, OutputChannels: 2, MonitorOnly: true},
+			{Index: 3, Name: "sepd virtual mic", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 1, OutputChannels: 1},
+			{Index: 4, Name: "voice", HostAPI: "JACK Audio Connection Kit", HostAPIType: "JACK", InputChannels: 1},
+		},
+	}
+}
+
+func TestResolveHostAPI(t *testing.T) {
+	l := desktopDevices()
+	// pw-jack with PipeWire's defaults known (pw-dump): they win over the
+	// first JACK device that captures.
+	pw := desktopDevices()
+	pw.Devices[4].OutputChannels = 1 // "voice", a sepd microphone (a null sink), listed after the mic
+	pw.Devices[3], pw.Devices[4] = pw.Devices[4], pw.Devices[3]
+	pw.Devices[3].Index, pw.Devices[4].Index = 3, 4
+	pw.PipeWireSource, pw.PipeWireSink = "sepd virtual mic", "sepd virtual speakers"
+	monitorsOnly := desktopDevices()
+	monitorsOnly.Devices = monitorsOnly.Devices[:3]
+	noJACK := desktopDevices()
+	noJACK.HostAPIs = noJACK.HostAPIs[:2]
+	noJACK.Devices = noJACK.Devices[:2]
+	for _, tc := range []struct {
+		l       *audio.DeviceList
+		spec    string
+		input   bool
+		want    int    // device index, or -1 for an error
+		errText string // part of the error
+	}{
+		{l, "default", true, 3, ""}, // a JACK server answered: JACK's default, but not a monitor
+		{l, "default", false, 2, ""},
+		{l, "", true, 3, ""},
+		{l, "jack:default", true, 3, ""},
+		{l, "jack:sepd virtual speakers", true, 2, ""}, // a monitor, named: what the desktop plays
+		{l, "JACK:", false, 2, ""},
+		{l, "alsa:default", true, 1, ""}, // ALSA's own, by prefix
+		{l, "ALSA:DEFAULT", false, 1, ""},
+		{l, "alsa:pipewire", false, 0, ""},
+		{l, "jack:virtual mic", true, 3, ""},
+		{l, "jack: sepd virtual mic", true, 3, ""},
+		{l, "jack:3", false, 3, ""},
+		{l, "jack:0", false, -1, "output device index 0: no such output device"},
+		{l, "alsa:virtual mic", true, -1, `no input device matches "alsa:virtual mic"`},
+		{l, "jack:voice", true, 4, ""},
+		{l, "jack:voice", false, -1, `no output device matches "jack:voice"`},
+		{l, "jack:sepd", true, -1, `input device "jack:sepd" is ambiguous: 2 "sepd virtual speakers" (JACK, 2 ch), 3 "sepd virtual mic" (JACK, 1 ch); use the index or the exact name`},
+		{l, "oss:default", false, -1, "no default output device in host API OSS"},
+		{noJACK, "default", true, 1, ""},       // no JACK server: PortAudio's default
+		{monitorsOnly, "default", true, 1, ""}, // JACK captures only monitors: PortAudio's default
+		{monitorsOnly, "default", false, 2, ""},
+		{monitorsOnly, "jack:default", true, -1, "no default input device in host API JACK"},
+		{noJACK, "jack:default", true, -1, `input device "jack:default": no JACK host API here (host APIs: ALSA, OSS; PortAudio lists JACK only when a JACK server (jackd, or PipeWire through pw-jack) answers as sepd starts)`},
+		{noJACK, "jack:system", false, -1, "no JACK host API here"},
+		{noJACK, "hw:0,0", true, -1, `no input device matches "hw:0,0"`}, // not a host API prefix
+	} {
+		d, err := tc.l.Resolve(tc.spec, tc.input)
+		if tc.want >= 0 {
+			if err != nil || d.Index != tc.want {
+				t.Errorf("Resolve(%q, input=%v) = %d, %v; want %d", tc.spec, tc.input, d.Index, err, tc.want)
+			}
+			continue
+		}
+		if err == nil || !errors.Is(err, audio.ErrNoDevice) || !strings.Contains(err.Error(), tc.errText) {
+			t.Errorf("Resolve(%q, input=%v) = %d, error %v; want ErrNoDevice containing %q", tc.spec, tc.input, d.Index, err, tc.errText)
+		}
+	}
+}
+
 func TestWriteTable(t *testing.T) {
-	l := fakeDevices()
-	l.HostAPIs = []audio.HostAPIInfo{{Name: "JACK Audio Connection Kit", Type: "JACK", Devices: 2, DefaultInput: 2, DefaultOutput: 2}}
 	var b strings.Builder
-	if err := l.WriteTable(&b); err != nil {
+	if err := desktopDevices().WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"JACK Audio Connection Kit  JACK", "2      system", "2*", "3      sysmon"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, b.String())
+	out := b.String()
+	t.Logf("\n%s", out)
+	for _, want := range []string{
+		`JACK Audio Connection Kit (JACK): 3 devices; "jack:default" is input 3 "sepd virtual mic" (JACK), output 2 "sepd virtual speakers" (JACK)`,
+		`ALSA (ALSA): 2 devices; "alsa:default" is input 1 "default" (ALSA), output 1 "default" (ALSA)`,
+		"  2      sepd virtual speakers  2 (monitor)  2*",
+		"  3      sepd virtual mic       1*",
+		"  1      default   64  64", // ALSA's default, not sepd's: no star
+		"  (no devices)",            // OSS
+		`* "default": input 3 "sepd virtual mic" (JACK), output 2 "sepd virtual speakers" (JACK): a JACK server answered`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q", want)
 		}
+	}
+	// JACK's table comes first: "default" means JACK here.
+	if strings.Index(out, "JACK Audio") > strings.Index(out, "ALSA (ALSA)") {
+		t.Error("the JACK host API is not listed first")
+	}
+	b.Reset()
+	l := desktopDevices()
+	l.HostAPIs, l.Devices = l.HostAPIs[:2], l.Devices[:2]
+	l.WriteTable(&b)
+	if want := `* "default": input 1 "default" (ALSA), output 1 "default" (ALSA): PortAudio's default device (no JACK server answered`; !strings.Contains(b.String(), want) {
+		t.Errorf("table without JACK lacks %q:\n%s", want, b.String())
 	}
 }
 
@@ -137,6 +239,12 @@ func TestResolveDeviceJACK(t *testing.T) {
 		{"sys", true, "", `input device "sys" is ambiguous`},
 		{"sysmon", false, "", `no output device matches "sysmon"`},
 		{"nonesuch", true, "", `no input device matches "nonesuch"; input devices:`},
+		// Host API prefixes: JACK's own default, and names only among its devices.
+		{"jack:default", true, "system", ""},
+		{"JACK:system", false, "system", ""},
+		{"jack:SysMon", true, "sysmon", ""},
+		{"alsa:system", false, "", `no output device matches "alsa:system"`},
+		{"oss:default", false, "", "OSS"},
 	} {
 		d, err := audio.ResolveDevice(tc.spec, tc.input)
 		if tc.want != "" {

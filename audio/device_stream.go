@@ -105,8 +105,14 @@ type StreamInfo struct {
 	Period int
 	// DeviceLatency is PortAudio's stream latency: InputLatency for a capture,
 	// OutputLatency for a playback (through JACK: the port latency plus
-	// PortAudio's own buffering).
+	// PortAudio's own buffering), or sepd's estimate where PortAudio's figure
+	// is nonsense (see LatencySource).
 	DeviceLatency time.Duration
+	// ReportedLatency is PortAudio's figure as it came.
+	ReportedLatency time.Duration
+	// LatencySource says where DeviceLatency comes from: LatencyReported,
+	// LatencyEstimated or LatencyUnknown (see checkDeviceLatency).
+	LatencySource string
 }
 
 // abortTimeout bounds how long Close waits for PortAudio to stop a stream;
@@ -254,10 +260,11 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 		return nil, wrap("starting", err)
 	}
 	if in := s.ps.Info(); in != nil {
-		s.info.DeviceLatency = in.OutputLatency
+		s.info.ReportedLatency = in.OutputLatency
 		if input {
-			s.info.DeviceLatency = in.InputLatency
+			s.info.ReportedLatency = in.InputLatency
 		}
+		s.info.DeviceLatency, s.info.LatencySource = checkDeviceLatency(s.info.ReportedLatency, cfg.SampleRateHz, input)
 	}
 	go s.watch()
 	return s, nil

@@ -47,7 +47,8 @@ type Config struct {
 // is set.
 type Input struct {
 	// Device is "default", a device index in decimal ("3"), or a name or a
-	// unique case-insensitive substring of one.
+	// unique case-insensitive substring of one, optionally after a host API
+	// prefix ("jack:system", "alsa:default"; see audio.DeviceList.Resolve).
 	Device string
 	// Channels is the number of channels to capture from a device (>= 1,
 	// default 1). For a file, 0 takes the file's channel count and any

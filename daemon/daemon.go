@@ -226,6 +226,7 @@ func Run(ctx context.Context, opts Options) error {
 	d.metrics.SetEngine(e, d.rate)
 	d.metrics.SetXruns(d.xruns)
 	d.metrics.SetConfiguredLatency(total)
+	d.metrics.SetDeviceLatencySource(d.deviceLatencySource())
 	reloads := make(chan chan error)
 	reload := func() error {
 		ch := make(chan error, 1)

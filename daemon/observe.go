@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
+	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
 	"github.com/sepd/sepd/metrics"
@@ -34,10 +36,15 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 		devLat = info.LatencySamples
 		d.devLatency = devLat
 		if info.Input != nil {
-			d.log.Info("input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels, "latency", info.Input.DeviceLatency)
+			d.log.Log(context.Background(), deviceLogLevel(info.Input), "input device", "device", info.Input.Device.Name, "channels", info.Input.Format.Channels,
+				"latency", info.Input.DeviceLatency, "latency_source", info.Input.LatencySource, "reported_latency", info.Input.ReportedLatency)
 		}
 		for _, o := range info.Outputs {
-			d.log.Info("output device", "device", o.Device.Name, "channels", o.Format.Channels, "latency", o.DeviceLatency, "prefill_frames", o.PrefillFrames)
+			d.log.Log(context.Background(), deviceLogLevel(&o), "output device", "device", o.Device.Name, "channels", o.Format.Channels,
+				"latency", o.DeviceLatency, "latency_source", o.LatencySource, "reported_latency", o.ReportedLatency, "prefill_frames", o.PrefillFrames)
+		}
+		if src := info.LatencySource(); src != audio.LatencyReported {
+			attrs = append(attrs, "device_latency", src)
 		}
 	}
 	conv := d.dev.convDelay()
@@ -54,6 +61,26 @@ func (d *daemon) logLatency(msg string, e *engine.Engine, cfg *config.Config, at
 	}
 	d.log.Info(msg, attrs...)
 	return time.Duration(math.Round(secs * float64(time.Second)))
+}
+
+// deviceLogLevel: a device whose latency is unknown is logged as a warning
+// (the totals count it as 0), others as info (an estimated one says so in
+// latency_source, beside PortAudio's figure: through PipeWire's JACK every
+// device's is estimated, which is no fault).
+func deviceLogLevel(s *audio.StreamInfo) slog.Level {
+	if s.LatencySource == audio.LatencyUnknown {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// deviceLatencySource is where the devices' latencies come from
+// (audio.LiveInfo.LatencySource), "" without devices.
+func (d *daemon) deviceLatencySource() string {
+	if d.live == nil {
+		return ""
+	}
+	return d.live.Info().LatencySource()
 }
 
 // listenMetrics opens the metrics listener cfg asks for when it is not the one

@@ -286,6 +286,7 @@ func (d *daemon) applyReload() error {
 	attrs = append(attrs, "fft_size", cfg.STFT.FFTSize, "hop", cfg.STFT.Hop, "window", cfg.STFT.Window)
 	total := d.logLatency("reloaded", e, cfg, attrs...)
 	d.metrics.SetConfiguredLatency(total)
+	d.metrics.SetDeviceLatencySource(d.deviceLatencySource())
 	return nil
 }
 

@@ -40,6 +40,7 @@
 //	sepd_xruns_total{kind}                              counter, kind = audio.XrunKind.String()
 //	sepd_reconnects_total                               counter
 //	sepd_latency_seconds{kind="configured"|"measured"}  gauge, each once set
+//	sepd_device_latency_info{source}                    gauge, always 1: reported, estimated or unknown (audio.LatencyReported...)
 //	sepd_config_last_reload_successful                  gauge, 0 or 1
 //	sepd_config_last_reload_success_timestamp_seconds   gauge, Unix time
 //	sepd_build_info{version,goversion}                  gauge, always 1

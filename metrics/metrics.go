@@ -25,6 +25,7 @@ type Metrics struct {
 
 	latencyConfigured atomic.Uint64 // float64 bits, seconds; NaN until set
 	latencyMeasured   atomic.Uint64
+	latencySource     atomic.Pointer[string] // sepd_device_latency_info's source; nil or "": absent
 
 	reloadOK   atomic.Bool
 	reloadTime atomic.Int64 // Unix nanoseconds of the last successful load
@@ -140,6 +141,16 @@ func (m *Metrics) SetConfiguredLatency(d time.Duration) {
 // allocation.
 func (m *Metrics) SetMeasuredLatency(d time.Duration) {
 	m.latencyMeasured.Store(math.Float64bits(d.Seconds()))
+}
+
+// SetDeviceLatencySource sets sepd_device_latency_info{source}: where the
+// devices' latencies in sepd_latency_seconds come from, "reported"
+// (PortAudio's), "estimated" (PortAudio's figure was wrapped; sepd's estimate
+// from the server's buffer size) or "unknown" (counted as 0, so the latency
+// is a lower bound); see audio.LiveInfo.LatencySource. "" removes the series
+// (no devices). It allocates the string's box.
+func (m *Metrics) SetDeviceLatencySource(source string) {
+	m.latencySource.Store(&source)
 }
 
 // RecordReload records the outcome of a configuration reload (SIGHUP or
@@ -285,6 +296,8 @@ var (
 		"Times a device stream was closed and opened again.", nil, nil)
 	descLatency = prometheus.NewDesc("sepd_latency_seconds",
 		"Input-to-output latency: configured (algorithmic plus device buffers) and measured.", []string{"kind"}, nil)
+	descLatencySource = prometheus.NewDesc("sepd_device_latency_info",
+		"Always 1; source says where the devices' part of sepd_latency_seconds comes from: reported (PortAudio), estimated (PortAudio's figure was wrapped, sepd's estimate from the server's buffer size) or unknown (counted as 0).", []string{"source"}, nil)
 	descReloadOK = prometheus.NewDesc("sepd_config_last_reload_successful",
 		"Whether the last configuration reload succeeded (1) or failed and the previous configuration still runs (0).", nil, nil)
 	descReloadTime = prometheus.NewDesc("sepd_config_last_reload_success_timestamp_seconds",
@@ -299,7 +312,7 @@ type collector struct{ m *Metrics }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descFrames, descFrameSeconds, descIterTotal, descIterLast, descNonFinite,
-		descInputLevel, descSourceLevel, descXruns, descReconnects, descLatency,
+		descInputLevel, descSourceLevel, descXruns, descReconnects, descLatency, descLatencySource,
 		descReloadOK, descReloadTime, descBuildInfo,
 	} {
 		ch <- d
@@ -349,6 +362,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if s := math.Float64frombits(l.v.Load()); !math.IsNaN(s) {
 			ch <- prometheus.MustNewConstMetric(descLatency, prometheus.GaugeValue, s, l.kind)
 		}
+	}
+	if src := m.latencySource.Load(); src != nil && *src != "" {
+		ch <- prometheus.MustNewConstMetric(descLatencySource, prometheus.GaugeValue, 1, *src)
 	}
 
 	ok := 0.0

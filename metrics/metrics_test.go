@@ -545,3 +545,26 @@ func TestConcurrentScrape(t *testing.T) {
 		t.Errorf("final sepd_frames_total = %v, want %v", last, want)
 	}
 }
+
+// TestDeviceLatencySource: sepd_device_latency_info says where the devices'
+// latency comes from, one series at a time, and none without devices.
+func TestDeviceLatencySource(t *testing.T) {
+	m := metrics.New("dev")
+	if fams := gather(t, m); fams["sepd_device_latency_info"] != nil {
+		t.Error("sepd_device_latency_info present before it was set")
+	}
+	for _, src := range []string{"estimated", "reported", "unknown"} {
+		m.SetDeviceLatencySource(src)
+		fams := gather(t, m)
+		if got := sample(t, fams, "sepd_device_latency_info", "source", src); got != 1 {
+			t.Errorf("sepd_device_latency_info{source=%q} = %v, want 1", src, got)
+		}
+		if n := len(fams["sepd_device_latency_info"].GetMetric()); n != 1 {
+			t.Errorf("%d series after setting %q, want 1", n, src)
+		}
+	}
+	m.SetDeviceLatencySource("")
+	if fams := gather(t, m); fams["sepd_device_latency_info"] != nil {
+		t.Error(`sepd_device_latency_info present after SetDeviceLatencySource("")`)
+	}
+}

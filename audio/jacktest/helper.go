@@ -56,6 +56,9 @@ func helper(jobFile string, hr *helperResult) error {
 		fmt.Fprintf(os.Stderr, "jacktest helper: "+msg+"\n", args...)
 	}
 	step("initializing PortAudio")
+	if err := setClientName(); err != nil {
+		return err
+	}
 	if err := portaudio.Initialize(); err != nil {
 		return fmt.Errorf("initializing PortAudio: %w", err)
 	}
@@ -64,23 +67,32 @@ func helper(jobFile string, hr *helperResult) error {
 	if err != nil {
 		return fmt.Errorf("no JACK host API (is the server %q running?): %w", os.Getenv("JACK_DEFAULT_SERVER"), err)
 	}
-	var dev *portaudio.DeviceInfo
+	if j.RecordFrom == "" {
+		j.RecordFrom = j.Target
+	}
+	var dev, from *portaudio.DeviceInfo
 	var names []string
 	for _, d := range jack.Devices {
 		names = append(names, fmt.Sprintf("%q (%d in, %d out)", d.Name, d.MaxInputChannels, d.MaxOutputChannels))
 		if d.Name == j.Target {
 			dev = d
 		}
+		if d.Name == j.RecordFrom {
+			from = d
+		}
 	}
 	if dev == nil {
 		return fmt.Errorf("no JACK client %q; clients with ports: %v", j.Target, names)
+	}
+	if from == nil {
+		return fmt.Errorf("no JACK client %q to record from; clients with ports: %v", j.RecordFrom, names)
 	}
 	p := portaudio.StreamParameters{SampleRate: float64(j.SampleRateHz), FramesPerBuffer: j.FramesPerBuffer}
 	if j.SignalChannels > 0 {
 		p.Output = portaudio.StreamDeviceParameters{Device: dev, Channels: j.SignalChannels, Latency: dev.DefaultLowOutputLatency}
 	}
 	if j.RecordChannels > 0 {
-		p.Input = portaudio.StreamDeviceParameters{Device: dev, Channels: j.RecordChannels, Latency: dev.DefaultLowInputLatency}
+		p.Input = portaudio.StreamDeviceParameters{Device: from, Channels: j.RecordChannels, Latency: from.DefaultLowInputLatency}
 	}
 	rec := make([]float32, j.RecordFrames*j.RecordChannels)
 	var pos int // frames done; only the callback touches it until done is closed
@@ -121,7 +133,7 @@ func helper(jobFile string, hr *helperResult) error {
 			close(done)
 		}
 	}
-	step("opening %d out, %d in on %q", j.SignalChannels, j.RecordChannels, j.Target)
+	step("opening %d out on %q, %d in from %q", j.SignalChannels, j.Target, j.RecordChannels, j.RecordFrom)
 	s, err := portaudio.OpenStream(p, cb)
 	if err != nil {
 		return fmt.Errorf("opening a duplex stream on %q: %w", j.Target, err)

@@ -52,6 +52,12 @@ type Config struct {
 	// Target is the JACK client (PortAudio device name) of the program under
 	// test; "" means "PortAudio". Its ports must exist when Run is called.
 	Target string
+	// RecordFrom is the JACK client whose output ports are recorded; ""
+	// means Target. Another one serves a program that is not a JACK client
+	// of its own: through PipeWire, play into a virtual microphone
+	// (Target) that the program captures, and record the virtual speakers'
+	// monitor it plays to.
+	RecordFrom string
 	// Signal[c] is played into the target's input port c, from the helper's
 	// first callback on; silence follows it.
 	Signal [][]float32
@@ -92,6 +98,7 @@ const helperEnv = "SEPD_JACKTEST_HELPER"
 // job is what Run hands to the helper process.
 type job struct {
 	Target          string
+	RecordFrom      string
 	SignalFile      string // float32 little endian, interleaved, SignalChannels per frame
 	SignalChannels  int
 	SignalFrames    int
@@ -143,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	j := job{
-		Target: cfg.Target, SignalFile: filepath.Join(dir, "signal.f32"),
+		Target: cfg.Target, RecordFrom: cfg.RecordFrom, SignalFile: filepath.Join(dir, "signal.f32"),
 		SignalChannels: len(cfg.Signal), SignalFrames: frames,
 		RecordChannels: cfg.RecordChannels, RecordFrames: cfg.RecordFrames,
 		RecordFile: filepath.Join(dir, "record.f32"), SampleRateHz: cfg.SampleRateHz,
