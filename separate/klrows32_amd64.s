@@ -2,19 +2,17 @@
 
 #include "textflag.h"
 
-// The fused KL pass (klRowsAVX512) with W stored as float32 (klrows32.go).
-// Three ways of computing with it, measured against each other:
-//   A: every element converted to float64 (VCVTPS2PD), dots and W^T r in float64;
-//   B: dots in float32 (16 lanes), W^T r in float64 through VCVTPS2PD;
-//   C: dots and W^T r in float32; the caller adds num32 into float64 every block.
-// Arguments as klRowsAVX512's, w float32 with row stride kp (a multiple of 16).
+// The fused passes of klrows_amd64.s with W stored as float32 (klrows32.go):
+// the dot products W_f . h in 16 float32 lanes, reduced in float64; the
+// ratios in float64; the sums W^T r in float32, which the caller adds into
+// float64 every klBlock rows.
 
 DATA klEps32<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon
 GLOBL klEps32<>(SB), RODATA|NOPTR, $8
 
-// func klRows32A(w *float32, h *float64, v *float64, num *float64, rows, kp int)
-// A: W float32, h and num float64, every element converted.
-TEXT ·klRows32A(SB), NOSPLIT, $0-48
+// func klRows32AVX512(w *float32, h *float32, v *float64, num *float32, rows, kp int)
+// num += r_f W_f for four rows at a time; a group whose v are all zero is skipped.
+TEXT ·klRows32AVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ h+8(FP), DX
 	MOVQ v+16(FP), R8
@@ -25,10 +23,10 @@ TEXT ·klRows32A(SB), NOSPLIT, $0-48
 	VXORPD Y15, Y15, Y15
 	VBROADCASTSD klEps32<>(SB), Y14
 
-groupA:
+group:
 	VMOVUPD (R8), Y10            // v_f .. v_f+3
 	VPTEST  Y10, Y10
-	JZ      nextA
+	JZ      next
 	MOVQ SI, R9
 	LEAQ (SI)(BX*1), R10
 	LEAQ (R10)(BX*1), R11
@@ -44,128 +42,7 @@ groupA:
 	VXORPD Z7, Z7, Z7
 	XORQ AX, AX
 
-dotA:
-	VMOVUPD (DX)(AX*2), Z8
-	VMOVUPD 64(DX)(AX*2), Z9
-	VCVTPS2PD (R9)(AX*1), Z16
-	VCVTPS2PD 32(R9)(AX*1), Z17
-	VCVTPS2PD (R10)(AX*1), Z18
-	VCVTPS2PD 32(R10)(AX*1), Z19
-	VCVTPS2PD (R11)(AX*1), Z20
-	VCVTPS2PD 32(R11)(AX*1), Z21
-	VCVTPS2PD (R12)(AX*1), Z22
-	VCVTPS2PD 32(R12)(AX*1), Z23
-	VFMADD231PD Z16, Z8, Z0
-	VFMADD231PD Z17, Z9, Z4
-	VFMADD231PD Z18, Z8, Z1
-	VFMADD231PD Z19, Z9, Z5
-	VFMADD231PD Z20, Z8, Z2
-	VFMADD231PD Z21, Z9, Z6
-	VFMADD231PD Z22, Z8, Z3
-	VFMADD231PD Z23, Z9, Z7
-	PREFETCHT0 (R13)(AX*4)
-	PREFETCHT0 64(R13)(AX*4)
-	PREFETCHT0 128(R13)(AX*4)
-	PREFETCHT0 192(R13)(AX*4)
-	ADDQ $64, AX
-	CMPQ AX, BX
-	JLT  dotA
-
-	VADDPD Z4, Z0, Z0
-	VADDPD Z5, Z1, Z1
-	VADDPD Z6, Z2, Z2
-	VADDPD Z7, Z3, Z3
-	VEXTRACTF64X4 $1, Z0, Y4
-	VEXTRACTF64X4 $1, Z1, Y5
-	VEXTRACTF64X4 $1, Z2, Y6
-	VEXTRACTF64X4 $1, Z3, Y7
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	VHADDPD Y1, Y0, Y0           // a01 b01 a23 b23
-	VHADDPD Y3, Y2, Y2           // c01 d01 c23 d23
-	VPERM2F128 $0x20, Y2, Y0, Y4 // a01 b01 c01 d01
-	VPERM2F128 $0x31, Y2, Y0, Y5 // a23 b23 c23 d23
-	VADDPD Y5, Y4, Y4            // (W h)_f .. (W h)_f+3
-	VCMPPD $0, Y15, Y4, Y5       // == 0
-	VBLENDVPD Y5, Y14, Y4, Y4    // 0 -> epsilon
-	VDIVPD Y4, Y10, Y4           // r = v / W h
-	VBROADCASTSD X4, Z10
-	VPERMPD $0x55, Y4, Y11
-	VBROADCASTSD X11, Z11
-	VPERMPD $0xaa, Y4, Y12
-	VBROADCASTSD X12, Z12
-	VPERMPD $0xff, Y4, Y13
-	VBROADCASTSD X13, Z13
-	XORQ AX, AX
-
-axpyA:
-	VMOVUPD (DI)(AX*2), Z0
-	VMOVUPD 64(DI)(AX*2), Z1
-	VCVTPS2PD (R9)(AX*1), Z16
-	VCVTPS2PD 32(R9)(AX*1), Z17
-	VCVTPS2PD (R10)(AX*1), Z18
-	VCVTPS2PD 32(R10)(AX*1), Z19
-	VCVTPS2PD (R11)(AX*1), Z20
-	VCVTPS2PD 32(R11)(AX*1), Z21
-	VCVTPS2PD (R12)(AX*1), Z22
-	VCVTPS2PD 32(R12)(AX*1), Z23
-	VFMADD231PD Z16, Z10, Z0
-	VFMADD231PD Z17, Z10, Z1
-	VFMADD231PD Z18, Z11, Z0
-	VFMADD231PD Z19, Z11, Z1
-	VFMADD231PD Z20, Z12, Z0
-	VFMADD231PD Z21, Z12, Z1
-	VFMADD231PD Z22, Z13, Z0
-	VFMADD231PD Z23, Z13, Z1
-	VMOVUPD Z0, (DI)(AX*2)
-	VMOVUPD Z1, 64(DI)(AX*2)
-	ADDQ $64, AX
-	CMPQ AX, BX
-	JLT  axpyA
-
-nextA:
-	ADDQ $32, R8
-	LEAQ (SI)(BX*4), SI
-	SUBQ $4, CX
-	JGT  groupA
-	VZEROUPPER
-	RET
-
-// func klRows32B(w *float32, h *float32, v *float64, num *float64, rows, kp int)
-// B: dots in float32 against h32, num float64 through conversion.
-TEXT ·klRows32B(SB), NOSPLIT, $0-48
-	MOVQ w+0(FP), SI
-	MOVQ h+8(FP), DX
-	MOVQ v+16(FP), R8
-	MOVQ num+24(FP), DI
-	MOVQ rows+32(FP), CX
-	MOVQ kp+40(FP), BX
-	SHLQ $2, BX                  // row stride in bytes
-	VXORPD Y15, Y15, Y15
-	VBROADCASTSD klEps32<>(SB), Y14
-
-groupB:
-	VMOVUPD (R8), Y10            // v_f .. v_f+3
-	VPTEST  Y10, Y10
-	JZ      nextB
-	MOVQ SI, R9
-	LEAQ (SI)(BX*1), R10
-	LEAQ (R10)(BX*1), R11
-	LEAQ (R11)(BX*1), R12
-	LEAQ (R12)(BX*1), R13        // the next group
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
-	VXORPD Z6, Z6, Z6
-	VXORPD Z7, Z7, Z7
-	XORQ AX, AX
-
-dotB:
+dot:
 	VMOVUPS (DX)(AX*1), Z8
 	VFMADD231PS (R9)(AX*1), Z8, Z0
 	VFMADD231PS (R10)(AX*1), Z8, Z1
@@ -177,127 +54,7 @@ dotB:
 	PREFETCHT0 192(R13)(AX*4)
 	ADDQ $64, AX
 	CMPQ AX, BX
-	JLT  dotB
-
-	VEXTRACTF32X8 $1, Z0, Y4
-	VEXTRACTF32X8 $1, Z1, Y5
-	VEXTRACTF32X8 $1, Z2, Y6
-	VEXTRACTF32X8 $1, Z3, Y7
-	VCVTPS2PD Y0, Z0
-	VCVTPS2PD Y1, Z1
-	VCVTPS2PD Y2, Z2
-	VCVTPS2PD Y3, Z3
-	VCVTPS2PD Y4, Z4
-	VCVTPS2PD Y5, Z5
-	VCVTPS2PD Y6, Z6
-	VCVTPS2PD Y7, Z7
-	VADDPD Z4, Z0, Z0
-	VADDPD Z5, Z1, Z1
-	VADDPD Z6, Z2, Z2
-	VADDPD Z7, Z3, Z3
-	VEXTRACTF64X4 $1, Z0, Y4
-	VEXTRACTF64X4 $1, Z1, Y5
-	VEXTRACTF64X4 $1, Z2, Y6
-	VEXTRACTF64X4 $1, Z3, Y7
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	VHADDPD Y1, Y0, Y0           // a01 b01 a23 b23
-	VHADDPD Y3, Y2, Y2           // c01 d01 c23 d23
-	VPERM2F128 $0x20, Y2, Y0, Y4 // a01 b01 c01 d01
-	VPERM2F128 $0x31, Y2, Y0, Y5 // a23 b23 c23 d23
-	VADDPD Y5, Y4, Y4            // (W h)_f .. (W h)_f+3
-	VCMPPD $0, Y15, Y4, Y5       // == 0
-	VBLENDVPD Y5, Y14, Y4, Y4    // 0 -> epsilon
-	VDIVPD Y4, Y10, Y4           // r = v / W h
-	VBROADCASTSD X4, Z10
-	VPERMPD $0x55, Y4, Y11
-	VBROADCASTSD X11, Z11
-	VPERMPD $0xaa, Y4, Y12
-	VBROADCASTSD X12, Z12
-	VPERMPD $0xff, Y4, Y13
-	VBROADCASTSD X13, Z13
-	XORQ AX, AX
-
-axpyB:
-	VMOVUPD (DI)(AX*2), Z0
-	VMOVUPD 64(DI)(AX*2), Z1
-	VCVTPS2PD (R9)(AX*1), Z16
-	VCVTPS2PD 32(R9)(AX*1), Z17
-	VCVTPS2PD (R10)(AX*1), Z18
-	VCVTPS2PD 32(R10)(AX*1), Z19
-	VCVTPS2PD (R11)(AX*1), Z20
-	VCVTPS2PD 32(R11)(AX*1), Z21
-	VCVTPS2PD (R12)(AX*1), Z22
-	VCVTPS2PD 32(R12)(AX*1), Z23
-	VFMADD231PD Z16, Z10, Z0
-	VFMADD231PD Z17, Z10, Z1
-	VFMADD231PD Z18, Z11, Z0
-	VFMADD231PD Z19, Z11, Z1
-	VFMADD231PD Z20, Z12, Z0
-	VFMADD231PD Z21, Z12, Z1
-	VFMADD231PD Z22, Z13, Z0
-	VFMADD231PD Z23, Z13, Z1
-	VMOVUPD Z0, (DI)(AX*2)
-	VMOVUPD Z1, 64(DI)(AX*2)
-	ADDQ $64, AX
-	CMPQ AX, BX
-	JLT  axpyB
-
-nextB:
-	ADDQ $32, R8
-	LEAQ (SI)(BX*4), SI
-	SUBQ $4, CX
-	JGT  groupB
-	VZEROUPPER
-	RET
-
-// func klRows32C(w *float32, h *float32, v *float64, num *float32, rows, kp int)
-// C: dots and num in float32 (h32, num32).
-TEXT ·klRows32C(SB), NOSPLIT, $0-48
-	MOVQ w+0(FP), SI
-	MOVQ h+8(FP), DX
-	MOVQ v+16(FP), R8
-	MOVQ num+24(FP), DI
-	MOVQ rows+32(FP), CX
-	MOVQ kp+40(FP), BX
-	SHLQ $2, BX                  // row stride in bytes
-	VXORPD Y15, Y15, Y15
-	VBROADCASTSD klEps32<>(SB), Y14
-
-groupC:
-	VMOVUPD (R8), Y10            // v_f .. v_f+3
-	VPTEST  Y10, Y10
-	JZ      nextC
-	MOVQ SI, R9
-	LEAQ (SI)(BX*1), R10
-	LEAQ (R10)(BX*1), R11
-	LEAQ (R11)(BX*1), R12
-	LEAQ (R12)(BX*1), R13        // the next group
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
-	VXORPD Z6, Z6, Z6
-	VXORPD Z7, Z7, Z7
-	XORQ AX, AX
-
-dotC:
-	VMOVUPS (DX)(AX*1), Z8
-	VFMADD231PS (R9)(AX*1), Z8, Z0
-	VFMADD231PS (R10)(AX*1), Z8, Z1
-	VFMADD231PS (R11)(AX*1), Z8, Z2
-	VFMADD231PS (R12)(AX*1), Z8, Z3
-	PREFETCHT0 (R13)(AX*4)
-	PREFETCHT0 64(R13)(AX*4)
-	PREFETCHT0 128(R13)(AX*4)
-	PREFETCHT0 192(R13)(AX*4)
-	ADDQ $64, AX
-	CMPQ AX, BX
-	JLT  dotC
+	JLT  dot
 
 	VEXTRACTF32X8 $1, Z0, Y4
 	VEXTRACTF32X8 $1, Z1, Y5
@@ -341,7 +98,7 @@ dotC:
 	VBROADCASTSS X5, Z13
 	XORQ AX, AX
 
-axpyC:
+axpy:
 	VMOVUPS (DI)(AX*1), Z0
 	VFMADD231PS (R9)(AX*1), Z10, Z0
 	VFMADD231PS (R10)(AX*1), Z11, Z0
@@ -350,13 +107,154 @@ axpyC:
 	VMOVUPS Z0, (DI)(AX*1)
 	ADDQ $64, AX
 	CMPQ AX, BX
-	JLT  axpyC
+	JLT  axpy
 
-nextC:
+next:
 	ADDQ $32, R8
 	LEAQ (SI)(BX*4), SI
 	SUBQ $4, CX
-	JGT  groupC
+	JGT  group
 	VZEROUPPER
 	RET
 
+// func rowsDot32AVX512(w, h *float32, y *float64, rows, kp int)
+// y_f = W_f . h, four rows at a time, in float32 lanes reduced in float64.
+TEXT ·rowsDot32AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ rows+24(FP), CX
+	MOVQ kp+32(FP), BX
+	SHLQ $2, BX
+
+dgroup:
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ AX, AX
+
+ddot:
+	VMOVUPS (DX)(AX*1), Z8
+	VFMADD231PS (R9)(AX*1), Z8, Z0
+	VFMADD231PS (R10)(AX*1), Z8, Z1
+	VFMADD231PS (R11)(AX*1), Z8, Z2
+	VFMADD231PS (R12)(AX*1), Z8, Z3
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  ddot
+
+	VEXTRACTF32X8 $1, Z0, Y4
+	VEXTRACTF32X8 $1, Z1, Y5
+	VEXTRACTF32X8 $1, Z2, Y6
+	VEXTRACTF32X8 $1, Z3, Y7
+	VCVTPS2PD Y0, Z0
+	VCVTPS2PD Y1, Z1
+	VCVTPS2PD Y2, Z2
+	VCVTPS2PD Y3, Z3
+	VCVTPS2PD Y4, Z4
+	VCVTPS2PD Y5, Z5
+	VCVTPS2PD Y6, Z6
+	VCVTPS2PD Y7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VHADDPD Y1, Y0, Y0
+	VHADDPD Y3, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y5
+	VADDPD Y5, Y4, Y4
+	VMOVUPD Y4, (DI)
+	ADDQ $32, DI
+	MOVQ R13, SI
+	SUBQ $4, CX
+	JGT  dgroup
+	VZEROUPPER
+	RET
+
+// func rowsAxpy2x32AVX512(w *float32, a, d *float64, num, den *float32, rows, kp int)
+// num += a_f W_f and den += d_f W_f in float32, four rows at a time.
+TEXT ·rowsAxpy2x32AVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), R8
+	MOVQ d+16(FP), DX
+	MOVQ num+24(FP), DI
+	MOVQ den+32(FP), R14
+	MOVQ rows+40(FP), CX
+	MOVQ kp+48(FP), BX
+	SHLQ $2, BX
+
+agroup:
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	VCVTPD2PSY (R8), X4
+	VBROADCASTSS X4, Z10
+	VPSRLDQ $4, X4, X5
+	VBROADCASTSS X5, Z11
+	VPSRLDQ $8, X4, X5
+	VBROADCASTSS X5, Z12
+	VPSRLDQ $12, X4, X5
+	VBROADCASTSS X5, Z13
+	VCVTPD2PSY (DX), X4
+	VBROADCASTSS X4, Z14
+	VPSRLDQ $4, X4, X5
+	VBROADCASTSS X5, Z15
+	VPSRLDQ $8, X4, X5
+	VBROADCASTSS X5, Z16
+	VPSRLDQ $12, X4, X5
+	VBROADCASTSS X5, Z17
+	XORQ AX, AX
+
+aloop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (R14)(AX*1), Z1
+	VMOVUPS (R9)(AX*1), Z2
+	VMOVUPS (R10)(AX*1), Z3
+	VMOVUPS (R11)(AX*1), Z4
+	VMOVUPS (R12)(AX*1), Z5
+	VFMADD231PS Z2, Z10, Z0
+	VFMADD231PS Z2, Z14, Z1
+	VFMADD231PS Z3, Z11, Z0
+	VFMADD231PS Z3, Z15, Z1
+	VFMADD231PS Z4, Z12, Z0
+	VFMADD231PS Z4, Z16, Z1
+	VFMADD231PS Z5, Z13, Z0
+	VFMADD231PS Z5, Z17, Z1
+	VMOVUPS Z0, (DI)(AX*1)
+	VMOVUPS Z1, (R14)(AX*1)
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  aloop
+
+	ADDQ $32, R8
+	ADDQ $32, DX
+	MOVQ R13, SI
+	SUBQ $4, CX
+	JGT  agroup
+	VZEROUPPER
+	RET
