@@ -41,9 +41,9 @@ var (
 // rows x kp) and h in float32; n32 (length kp) is float32 scratch. It
 // allocates nothing.
 func klRows32(w, h []float32, v []float64, n32 []float32, num []float64, rows, kp int) {
+	clear(n32)
 	for lo := 0; lo < rows; lo += klBlock {
 		m := min(klBlock, rows-lo)
-		clear(n32)
 		n := 0
 		if klRows32Asm != nil && klRowsAsm != nil {
 			n = m &^ 3
@@ -52,16 +52,25 @@ func klRows32(w, h []float32, v []float64, n32 []float32, num []float64, rows, k
 			}
 		}
 		klRows32Go(w[(lo+n)*kp:], h, v[lo+n:lo+m], n32, m-n, kp)
-		addTo(num, n32)
+		addClear32(num, n32)
 	}
 }
 
-// addTo adds x into y, element by element, in float64.
-func addTo(y []float64, x []float32) {
+// addClear32Asm is addClear32 in assembly for len(x) a multiple of 16, or nil.
+var addClear32Asm func(y []float64, x []float32)
+
+// addClear32 adds x into y, element by element, in float64, and sets x to
+// zero. It allocates nothing.
+func addClear32(y []float64, x []float32) {
+	if addClear32Asm != nil && klRowsAsm != nil && len(x)%16 == 0 {
+		addClear32Asm(y, x)
+		return
+	}
 	y = y[:len(x)]
 	for j, a := range x {
 		y[j] += float64(a)
 	}
+	clear(x)
 }
 
 // klRows32Go is the portable klRows32 for one block: num += r_f W_f in float32.
@@ -122,10 +131,10 @@ func rowsDot32(w, h []float32, y []float64, rows, kp int) {
 // klBlock rows taken in float32 (n32, d32: scratch of length kp) and added
 // into num and den. It allocates nothing.
 func rowsAxpy2x32(w []float32, a, d []float64, n32, d32 []float32, num, den []float64, rows, kp int) {
+	clear(n32)
+	clear(d32)
 	for lo := 0; lo < rows; lo += klBlock {
 		m := min(klBlock, rows-lo)
-		clear(n32)
-		clear(d32)
 		n := 0
 		if rowsAxpy2x32Asm != nil && klRowsAsm != nil {
 			n = m &^ 3
@@ -134,8 +143,8 @@ func rowsAxpy2x32(w []float32, a, d []float64, n32, d32 []float32, num, den []fl
 			}
 		}
 		rowsAxpy2x32Go(w[(lo+n)*kp:], a[lo+n:lo+m], d[lo+n:lo+m], n32, d32, m-n, kp)
-		addTo(num, n32)
-		addTo(den, d32)
+		addClear32(num, n32)
+		addClear32(den, d32)
 	}
 }
 

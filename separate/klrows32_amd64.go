@@ -9,6 +9,7 @@ func init() {
 		klRows32Asm = klRows32AVX512Slices
 		rowsDot32Asm = rowsDot32AVX512Slices
 		rowsAxpy2x32Asm = rowsAxpy2x32AVX512Slices
+		addClear32Asm = addClear32AVX512Slices
 	}
 }
 
@@ -47,4 +48,18 @@ func rowsAxpy2x32AVX512Slices(w []float32, a, d []float64, num, den []float32, r
 		panic("separate: rowsAxpy2x32AVX512: bad dimensions")
 	}
 	rowsAxpy2x32AVX512(&w[0], &a[0], &d[0], &num[0], &den[0], rows, kp)
+}
+
+// addClear32AVX512 is addClear32's loop for n a multiple of 16.
+//
+//go:noescape
+func addClear32AVX512(y *float64, x *float32, n int)
+
+func addClear32AVX512Slices(y []float64, x []float32) {
+	if len(x)%16 != 0 || len(y) < len(x) {
+		panic("separate: addClear32AVX512: bad dimensions")
+	}
+	if len(x) > 0 {
+		addClear32AVX512(&y[0], &x[0], len(x))
+	}
 }

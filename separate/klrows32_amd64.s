@@ -258,3 +258,26 @@ aloop:
 	JGT  agroup
 	VZEROUPPER
 	RET
+
+// func addClear32AVX512(y *float64, x *float32, n int)
+// y[j] += x[j] in float64 and x[j] = 0, for j < n (a multiple of 16).
+TEXT ·addClear32AVX512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Z2, Z2, Z2
+
+aloop32:
+	VCVTPS2PD (SI), Z0
+	VCVTPS2PD 32(SI), Z1
+	VADDPD (DI), Z0, Z0
+	VADDPD 64(DI), Z1, Z1
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPS Z2, (SI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JGT  aloop32
+	VZEROUPPER
+	RET
