@@ -3,8 +3,6 @@ package stft
 import (
 	"fmt"
 	"strings"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // MinFFTSize is the smallest fftSize NewAnalyzer and NewSynthesizer accept.
@@ -125,7 +123,7 @@ func plan(fftSize, hop int, kind WindowKind) (w, d []float64, err error) {
 // newest FFTSize() samples, windowed. It owns its FFT and buffers; create it
 // once, not per frame. An Analyzer is not safe for concurrent use.
 type Analyzer struct {
-	fft   *fourier.FFT
+	fft   *realFFT
 	hop   int
 	win   []float64 // analysis window, len fftSize
 	hist  []float64 // the newest fftSize input samples, oldest first
@@ -145,7 +143,7 @@ func NewAnalyzer(fftSize, hop int, kind WindowKind) (*Analyzer, error) {
 		return nil, err
 	}
 	return &Analyzer{
-		fft:   fourier.NewFFT(fftSize),
+		fft:   newRealFFT(fftSize),
 		hop:   hop,
 		win:   w,
 		hist:  make([]float64, fftSize),
@@ -189,7 +187,8 @@ func (a *Analyzer) Analyze(dst []complex128, block []float64) []complex128 {
 	for i, w := range a.win {
 		a.frame[i] = w * a.hist[i]
 	}
-	return a.fft.Coefficients(dst, a.frame)
+	a.fft.forward(dst, a.frame)
+	return dst
 }
 
 // Reset clears the history to zeros, so that the Analyzer behaves as a new
@@ -218,9 +217,9 @@ func (a *Analyzer) Reset() {
 //	D. W. Griffin and J. S. Lim, "Signal estimation from modified short-time
 //	Fourier transform", IEEE Trans. ASSP 32(2), 236-243, 1984.
 type Synthesizer struct {
-	fft   *fourier.FFT
+	fft   *realFFT
 	hop   int
-	win   []float64 // synthesis window ws[n]/N (the 1/N undoes fourier's unnormalised inverse)
+	win   []float64 // synthesis window ws[n]/N (the 1/N undoes the unnormalised inverse FFT)
 	acc   []float64 // overlap-add accumulator; acc[0] is the next output sample
 	frame []float64 // scratch: inverse FFT of one spectrum
 }
@@ -239,7 +238,7 @@ func NewSynthesizer(fftSize, hop int, kind WindowKind) (*Synthesizer, error) {
 		ws[n] = v / (d[n%hop] * float64(fftSize))
 	}
 	return &Synthesizer{
-		fft:   fourier.NewFFT(fftSize),
+		fft:   newRealFFT(fftSize),
 		hop:   hop,
 		win:   ws,
 		acc:   make([]float64, fftSize),
@@ -274,7 +273,7 @@ func (s *Synthesizer) Synthesize(dst []float64, spec []complex128) []float64 {
 	} else if len(dst) != s.hop {
 		panic(fmt.Sprintf("stft: Synthesize got dst of length %d, want Hop() = %d", len(dst), s.hop))
 	}
-	s.fft.Sequence(s.frame, spec)
+	s.fft.inverse(s.frame, spec)
 	for i, w := range s.win {
 		s.acc[i] += w * s.frame[i]
 	}
