@@ -7,14 +7,18 @@ import (
 	"time"
 )
 
-// pipeDepth is the number of frames RunParallel keeps in flight: enough for
+// pipeDepth is the number of batches RunParallel keeps in flight: enough for
 // every stage (read, analyse, project, synthesise, write) to hold one.
-const pipeDepth = 6
+// pipeBatch is the number of frames in a batch: a handoff between goroutines
+// costs a few microseconds, a frame at fft 1024 some tens.
+const (
+	pipeDepth = 6
+	pipeBatch = 16
+)
 
-// pipeSlot is one frame on its way through RunParallel: its input hop, the
-// spectra, magnitude and masks, and the output block. The slots circulate;
-// nothing is allocated per frame.
-type pipeSlot struct {
+// pipeFrame is one frame on its way through RunParallel: its input hop, the
+// spectra, magnitude and masks, and the output block.
+type pipeFrame struct {
 	in    [][]float64    // [channel][hop]
 	spec  [][]complex128 // [channel][bin]
 	mag   []float64      // [bin]
@@ -24,12 +28,20 @@ type pipeSlot struct {
 	start time.Time      // when the projection started (for Stats)
 }
 
+// pipeSlot is a batch of up to pipeBatch consecutive frames (n of them in
+// use). The slots circulate; nothing is allocated per frame.
+type pipeSlot struct {
+	f [pipeBatch]pipeFrame
+	n int
+}
+
 // RunParallel is Run for offline use, with the work of each frame spread
 // over goroutines: per channel one for its analysis and one for its
 // synthesis (every source), and one for the projection, which the channels
 // share (it sees the magnitude over all channels, as Process does). Frames
-// flow through pipeDepth slots in order, so channel c's analysis of frame
-// t+1 and synthesis of frame t-1 run while frame t is projected. Each
+// flow in order, in batches of pipeBatch through pipeDepth slots, so channel
+// c's analysis of batch b+1 and synthesis of batch b-1 run while batch b is
+// projected. Each
 // stage runs the steps of Process (analyze, magnitude, Separator.Process,
 // synthesize) on the same state in the same order, so the outputs equal
 // Run's bit for bit (TestRunParallelMatchesRun). opt.Progress is honoured;
@@ -46,13 +58,17 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 	hop, chans, bins := e.HopSamples(), e.Channels(), e.p.FFTSize/2+1
 	free := make(chan *pipeSlot, pipeDepth)
 	for range pipeDepth {
-		sl := &pipeSlot{mag: make([]float64, bins), out: e.NewBlock()}
-		for range chans {
-			sl.in = append(sl.in, make([]float64, hop))
-			sl.spec = append(sl.spec, make([]complex128, bins))
-		}
-		for range e.Sources() {
-			sl.masks = append(sl.masks, make([]float64, bins))
+		sl := &pipeSlot{}
+		for k := range sl.f {
+			fr := &sl.f[k]
+			fr.mag, fr.out = make([]float64, bins), e.NewBlock()
+			for range chans {
+				fr.in = append(fr.in, make([]float64, hop))
+				fr.spec = append(fr.spec, make([]complex128, bins))
+			}
+			for range e.Sources() {
+				fr.masks = append(fr.masks, make([]float64, bins))
+			}
 		}
 		free <- sl
 	}
@@ -69,7 +85,9 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 	for c := range chans {
 		go func() {
 			for sl := range anaIn[c] {
-				e.analyze(c, sl.spec[c], sl.in[c])
+				for k := range sl.n {
+					e.analyze(c, sl.f[k].spec[c], sl.f[k].in[c])
+				}
 				anaOut[c] <- sl
 			}
 			close(anaOut[c])
@@ -77,7 +95,10 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 		go func() {
 			masked := make([]complex128, bins)
 			for sl := range synIn[c] {
-				e.synthesize(c, sl.out, sl.masks, sl.spec[c], masked)
+				for k := range sl.n {
+					fr := &sl.f[k]
+					e.synthesize(c, fr.out, fr.masks, fr.spec[c], masked)
+				}
 				synOut[c] <- sl
 			}
 			close(synOut[c])
@@ -98,10 +119,13 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 				}
 				sl = s
 			}
-			sl.start = time.Now()
-			magnitude(sl.mag, sl.spec)
-			e.sep.Process(sl.masks, sl.mag)
-			sl.iters = e.sep.LastIterations()
+			for k := range sl.n {
+				fr := &sl.f[k]
+				fr.start = time.Now()
+				magnitude(fr.mag, fr.spec)
+				e.sep.Process(fr.masks, fr.mag)
+				fr.iters = e.sep.LastIterations()
+			}
 			for c := range chans {
 				synIn[c] <- sl
 			}
@@ -114,9 +138,9 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 	drain := -1 // zero frames still to feed once the input has ended
 	var runErr error
 	view := make([][]float64, chans)
-	// feed reads the next hop into a free slot and starts it; false when
-	// there is nothing more to feed.
-	feed := func(sl *pipeSlot) (bool, error) {
+	// feed reads the next hop into in; false when there is nothing more to
+	// feed.
+	feed := func(in [][]float64) (bool, error) {
 		if !ended {
 			n := 0
 			for n < hop {
@@ -124,8 +148,8 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 					ended = true
 					break
 				}
-				for c := range sl.in {
-					view[c] = sl.in[c][n:]
+				for c := range in {
+					view[c] = in[c][n:]
 				}
 				k, err := src.Read(view)
 				n += k
@@ -137,8 +161,8 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 					return false, err
 				}
 			}
-			for c := range sl.in {
-				clear(sl.in[c][n:])
+			for c := range in {
+				clear(in[c][n:])
 			}
 			consumed += int64(n)
 			if n > 0 {
@@ -160,8 +184,8 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 			return false, nil
 		}
 		drain--
-		for c := range sl.in {
-			clear(sl.in[c])
+		for c := range in {
+			clear(in[c])
 		}
 		return true, nil
 	}
@@ -169,12 +193,19 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 	for {
 		for more && !failed && inflight < pipeDepth {
 			sl := <-free
-			ok, err := feed(sl)
-			if err != nil {
-				runErr, failed = err, true
+			sl.n = 0
+			for sl.n < pipeBatch {
+				ok, err := feed(sl.f[sl.n].in)
+				if err != nil {
+					runErr, failed = err, true
+				}
+				if !ok {
+					more = false
+					break
+				}
+				sl.n++
 			}
-			if !ok {
-				more = false
+			if sl.n == 0 || failed {
 				free <- sl
 				break
 			}
@@ -194,18 +225,22 @@ func RunParallel(ctx context.Context, e *Engine, src Source, sinks []Sink, opt R
 			sl = <-synOut[c]
 		}
 		inflight--
-		if !failed {
+		for k := range sl.n {
+			if failed {
+				break
+			}
+			fr := &sl.f[k]
 			for s, sink := range st.Sinks {
 				if sink == nil {
 					continue
 				}
-				if err := sink.Write(sl.out[s]); err != nil {
+				if err := sink.Write(fr.out[s]); err != nil {
 					runErr, failed = err, true
 					break
 				}
 			}
-			e.levels(sl.out, sl.in)
-			e.stats.observe(sl.start, time.Now(), sl.iters)
+			e.levels(fr.out, fr.in)
+			e.stats.observe(fr.start, time.Now(), fr.iters)
 		}
 		free <- sl
 	}
