@@ -13,6 +13,8 @@ import (
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/audio/jacktest"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // TestReopenJACK reopens live streams while the server is up (what the daemon
@@ -144,7 +146,7 @@ func startChild(t *testing.T, server, mode string) (<-chan string, func() error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := normal.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	lines := make(chan string, 16)

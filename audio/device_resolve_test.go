@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sepd/sepd/audio"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // fakeDevices looks like what PortAudio lists on a desktop with JACK running
@@ -90,7 +92,7 @@ func TestWriteTable(t *testing.T) {
 func TestResolveDeviceJACK(t *testing.T) {
 	jackServer(t)
 	cmd := exec.Command("jack_simple_client", "sysmon")
-	if err := cmd.Start(); err != nil {
+	if err := normal.Start(cmd); err != nil {
 		t.Fatalf("jack_simple_client (package jackd2): %v", err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()

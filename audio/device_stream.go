@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,14 +25,26 @@ type StreamConfig struct {
 	// server's -r, nothing else).
 	SampleRateHz int
 	// FramesPerBuffer is the number of frames per callback; 0 means 256.
+	// With FollowHost it is only the granularity of Read and Write (the
+	// bridge's pipe block), not the callback's.
 	FramesPerBuffer int
+	// FollowHost asks PortAudio for callbacks of the host's own buffer size
+	// (paFramesPerBufferUnspecified): through JACK, the server's period,
+	// whatever it is and whenever it changes. Without it, PortAudio cuts
+	// the host's buffers into FramesPerBuffer-frame callbacks, several in a
+	// burst when the period is larger, which hides the period from the
+	// stream's timing (see StreamInfo.Period).
+	FollowHost bool
 	// RingFrames is the ring capacity, rounded up to a power of two; 0 means
-	// 16 * FramesPerBuffer (85 ms at 256 frames and 48 kHz).
+	// 16 * FramesPerBuffer (85 ms at 256 frames and 48 kHz), and with
+	// FollowHost at least 32768 (8 periods of JACK's largest usual, 4096).
 	RingFrames int
 	// PrefillFrames (playback only): the callback plays silence until the
 	// ring holds this many frames, at the start and again after an underrun.
 	// It is the jitter margin between the engine and the device, and adds
-	// that much latency. 0 means 2 * FramesPerBuffer.
+	// that much latency. 0 means 2 * FramesPerBuffer. With FollowHost it is
+	// rounded up to whole host periods at every callback (see
+	// StreamInfo.PrefillFrames).
 	PrefillFrames int
 	// Latency is the suggested device latency; 0 means the device's default
 	// low latency.
@@ -60,6 +73,9 @@ func (c StreamConfig) withDefaults() (StreamConfig, error) {
 	}
 	if c.RingFrames <= 0 {
 		c.RingFrames = 16 * c.FramesPerBuffer
+		if c.FollowHost {
+			c.RingFrames = max(c.RingFrames, followRing)
+		}
 	}
 	if c.PrefillFrames <= 0 {
 		c.PrefillFrames = 2 * c.FramesPerBuffer
@@ -80,7 +96,13 @@ type StreamInfo struct {
 	Format          Format
 	FramesPerBuffer int
 	RingFrames      int // ring capacity
-	PrefillFrames   int // playback: frames buffered before the device plays (0 for capture)
+	// PrefillFrames (playback): frames buffered before the device plays; 0
+	// for a capture. With FollowHost, once the stream ran, the configured
+	// prefill rounded up to whole periods (and to whole FramesPerBuffer).
+	PrefillFrames int
+	// Period is the host's buffer size the callbacks last saw, in frames
+	// (with FollowHost: JACK's period); 0 before the first callback.
+	Period int
 	// DeviceLatency is PortAudio's stream latency: InputLatency for a capture,
 	// OutputLatency for a playback (through JACK: the port latency plus
 	// PortAudio's own buffering).
@@ -103,6 +125,12 @@ type stream struct {
 	xruns *Xruns
 
 	callbacks atomic.Uint64 // callback runs, for the watchdog
+	// Capture position: frames through the callbacks so far, and a
+	// generation that is odd while a callback updates the ring and frames
+	// (see position).
+	frames    atomic.Uint64
+	gen       atomic.Uint64
+	period    atomic.Int64  // frames of the last callback
 	primed    atomic.Bool   // playback: the prefill is reached
 	flush     atomic.Bool   // playback: play whatever is left (Drain)
 	notify    chan struct{} // capture: capacity 1, TrySend after every callback
@@ -191,6 +219,9 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 		return nil, fmt.Errorf("audio: %s: %d channels requested, it has %d", s.what(), cfg.Channels, have)
 	}
 	p := portaudio.StreamParameters{SampleRate: float64(cfg.SampleRateHz), FramesPerBuffer: cfg.FramesPerBuffer}
+	if cfg.FollowHost {
+		p.FramesPerBuffer = portaudio.FramesPerBufferUnspecified
+	}
 	dp := portaudio.StreamDeviceParameters{Device: devs[dev.Index], Channels: cfg.Channels, Latency: cfg.Latency}
 	var cb any
 	if input {
@@ -236,10 +267,16 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 // slice is C memory, never kept), counts and notifies. No allocation, no lock.
 func (s *stream) captureCallback(in []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 	s.callbacks.Add(1)
+	n := len(in) / s.cfg.Channels
+	s.period.Store(int64(n))
 	if flags&portaudio.InputOverflow != 0 {
 		s.xruns.Inc(InputOverflow)
 	}
-	if s.ring.WriteOverwrite(in) > 0 {
+	s.gen.Add(1)
+	over := s.ring.WriteOverwrite(in) > 0
+	s.frames.Add(uint64(n))
+	s.gen.Add(1)
+	if over {
 		s.xruns.Inc(RingOverrun)
 	}
 	select {
@@ -252,11 +289,13 @@ func (s *stream) captureCallback(in []float32, _ portaudio.StreamCallbackTimeInf
 // device buffer, silence until the prefill is reached and for what is missing.
 func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 	s.callbacks.Add(1)
+	period := len(out) / s.cfg.Channels
+	s.period.Store(int64(period))
 	if flags&portaudio.OutputUnderflow != 0 {
 		s.xruns.Inc(OutputUnderflow)
 	}
 	if !s.primed.Load() {
-		if s.ring.Len() < s.info.PrefillFrames && !s.flush.Load() {
+		if s.ring.Len() < s.prefill(period) && !s.flush.Load() {
 			clear(out)
 			return
 		}
@@ -269,6 +308,68 @@ func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeI
 			s.xruns.Inc(RingUnderrun)
 			s.primed.Store(false) // build the margin up again
 		}
+	}
+}
+
+// infoNow is s.info with what the callbacks have seen so far: the period,
+// and the prefill it gives.
+func (s *stream) infoNow() StreamInfo {
+	in := s.info
+	in.Period = int(s.period.Load())
+	if !s.input {
+		in.PrefillFrames = s.prefill(in.Period)
+	}
+	return in
+}
+
+// followRing is the smallest default ring of a FollowHost stream.
+const followRing = 32768
+
+// prefill is the playback's prefill when the host's buffers are period
+// frames: the configured one, and with FollowHost followPrefill's.
+func (s *stream) prefill(period int) int {
+	if !s.cfg.FollowHost || period <= 0 {
+		return s.info.PrefillFrames
+	}
+	return min(followPrefill(s.cfg.PrefillFrames, period, s.cfg.FramesPerBuffer), s.ring.Cap())
+}
+
+// followPrefill is the prefill, and the capture-to-playback lag the bridge
+// holds (see relayPlayback), of a FollowHost playback whose configured
+// prefill was made for callbacks of block frames, when the host's period is
+// period frames. When the period is longer than a block, a captured block
+// reaches the pipe up to period - block frames later (it waits for the
+// period's end) and a played one must be there up to period - block frames
+// earlier (the period's first frame plays first), so the prefill grows by
+// twice that; and it is a whole number of periods, the nearest, since the
+// lag the bridge can hold moves by whole periods (measured through
+// jack_iodelay with prefill 1024, block 256: periods 512, 1024, 2048 and
+// 4096 held lags of 1536, 3072, 4096 and 8192 frames, the multiples of the
+// period nearest to prefill + 2 (period - block)). It is never below prefill
+// and is rounded up to whole blocks.
+func followPrefill(prefill, period, block int) int {
+	want := prefill + 2*max(period-block, 0)
+	return marginFrames(max(prefill, (want+period/2)/period*period), block)
+}
+
+// lagQuantum is the unit in which a capture-to-playback lag is read when the
+// host's buffers are period frames and the pipe's blocks block frames: a
+// reading can be off by a period (see relayPlayback), or by a block when
+// blocks span several periods.
+func lagQuantum(period, block int) int { return max(period, block) }
+
+// position returns the capture position of the oldest frame in the ring:
+// the frames captured before it. It does not allocate.
+func (s *stream) position() uint64 {
+	for {
+		g := s.gen.Load()
+		if g&1 == 0 {
+			f, n := s.frames.Load(), s.ring.Len()
+			if s.gen.Load() == g {
+				return f - uint64(n)
+			}
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -391,7 +492,7 @@ func (c *Capture) Format() Format {
 func (c *Capture) Frames() int64 { return -1 }
 
 // Info describes the open stream (device, latency, buffer sizes).
-func (c *Capture) Info() StreamInfo { c.mu.Lock(); defer c.mu.Unlock(); return c.cur.info }
+func (c *Capture) Info() StreamInfo { c.mu.Lock(); defer c.mu.Unlock(); return c.cur.infoNow() }
 
 // Xruns returns the counters the stream increments.
 func (c *Capture) Xruns() *Xruns { return c.cfg.Xruns }
@@ -551,7 +652,7 @@ func (p *Playback) Format() Format {
 }
 
 // Info describes the open stream (device, latency, buffer sizes).
-func (p *Playback) Info() StreamInfo { p.mu.Lock(); defer p.mu.Unlock(); return p.cur.info }
+func (p *Playback) Info() StreamInfo { p.mu.Lock(); defer p.mu.Unlock(); return p.cur.infoNow() }
 
 // Xruns returns the counters the stream increments.
 func (p *Playback) Xruns() *Xruns { return p.cfg.Xruns }

@@ -70,6 +70,8 @@ type Live struct {
 	outChans []int // channels per output device
 	outOff   []int // first wide column of each output device
 	outCh    int   // wide frame: every output device's channels
+	follow   bool  // the streams follow the host's period (FollowHost)
+	prefill  []int // each output's configured PrefillFrames
 	stall    time.Duration
 
 	mu   sync.Mutex
@@ -189,6 +191,7 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 		done:      make(chan struct{}),
 	}
 	l.lag.Store(-1)
+	l.follow = spec.Input != nil && spec.Input.FollowHost
 	outRing := 0
 	for _, o := range cfg.Outputs {
 		o, err := o.withDefaults()
@@ -200,6 +203,8 @@ func StartLive(ctx context.Context, cfg LiveConfig) (*Live, error) {
 		l.outOff = append(l.outOff, l.outCh)
 		l.outChans = append(l.outChans, o.Channels)
 		l.outCh += o.Channels
+		l.prefill = append(l.prefill, o.PrefillFrames)
+		l.follow = l.follow || o.FollowHost
 		outRing = max(outRing, o.RingFrames)
 		stall = max(stall, o.StallTimeout)
 	}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // The bridge process as the daemon side sees it: starting it, the goroutines
@@ -94,7 +96,7 @@ func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
 	// Its own process group: a terminal's Ctrl-C goes to the daemon only,
 	// which then stops the bridge after draining the playback.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err := c.cmd.Start()
+	err := normal.Start(c.cmd) // not real-time, whatever this thread is (see normal)
 	inR.Close()
 	outW.Close()
 	ctlW.Close()
@@ -231,6 +233,9 @@ func (c *liveChild) readControl() {
 				l.lag.Store(*m.Lag)
 			} else {
 				l.lag.Store(-1)
+			}
+			if m.Period > 0 {
+				l.followPeriod(m.Period)
 			}
 		case first && (m.Type == "ready" || m.Type == "error"):
 			first = false

@@ -3,6 +3,7 @@ package audio
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -98,14 +99,7 @@ func (l *Live) watch(c *liveChild) string {
 // goUp makes c the current child: Read takes its capture, writes go to it.
 func (l *Live) goUp(c *liveChild) {
 	info := LiveInfo{Input: c.ready.Input, Outputs: c.ready.Outputs, JACKClientName: c.ready.Client}
-	if info.Input != nil {
-		info.LatencySamples = l.durFrames(info.Input.DeviceLatency)
-	}
-	out := 0
-	for _, o := range info.Outputs {
-		out = max(out, l.durFrames(o.DeviceLatency)+marginFrames(o.PrefillFrames, l.block))
-	}
-	info.LatencySamples += out
+	l.setLatency(&info)
 	l.mu.Lock()
 	l.info = info
 	l.mu.Unlock()
@@ -177,4 +171,61 @@ func (l *Live) ringFrames() int {
 		return 0
 	}
 	return 2 * l.out.Cap()
+}
+
+// setLatency computes info.LatencySamples from its streams.
+func (l *Live) setLatency(info *LiveInfo) {
+	info.LatencySamples = 0
+	if info.Input != nil {
+		info.LatencySamples = l.durFrames(info.Input.DeviceLatency)
+	}
+	out := 0
+	for _, o := range info.Outputs {
+		dev := l.durFrames(o.DeviceLatency)
+		if l.follow && o.Period >= l.block {
+			// The bridge's lag counts the period being played already
+			// (see relayPlayback); PortAudio's output latency is then the
+			// port's, which includes that period. (Measured with
+			// jack_iodelay: with periods shorter than a block it does
+			// not.)
+			dev = max(dev-o.Period, 0)
+		}
+		out = max(out, dev+marginFrames(o.PrefillFrames, l.block))
+	}
+	info.LatencySamples += out
+}
+
+// followPeriod takes the host period the bridge reports: when the server's
+// period changed (JACK's buffer size, a PipeWire quantum), the streams'
+// Period, the outputs' prefill (whole periods, see StreamConfig.FollowHost)
+// and LatencySamples follow, and the change is logged. It allocates only
+// when the period changes.
+func (l *Live) followPeriod(p int) {
+	l.mu.Lock()
+	info := l.info
+	was := 0
+	if info.Input != nil {
+		was = info.Input.Period
+	} else if len(info.Outputs) > 0 {
+		was = info.Outputs[0].Period
+	}
+	if was == p || !l.follow {
+		l.mu.Unlock()
+		return
+	}
+	if info.Input != nil {
+		in := *info.Input
+		in.Period = p
+		info.Input = &in
+	}
+	info.Outputs = slices.Clone(info.Outputs)
+	for i := range info.Outputs {
+		info.Outputs[i].Period = p
+		info.Outputs[i].PrefillFrames = min(followPrefill(l.prefill[i], p, l.block), info.Outputs[i].RingFrames)
+	}
+	l.setLatency(&info)
+	l.info = info
+	l.mu.Unlock()
+	l.cfg.Log.Info("the audio server's period changed", "from_frames", was, "to_frames", p,
+		"latency_samples", info.LatencySamples, "latency_ms", float64(info.LatencySamples)*1e3/float64(l.rate))
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/audio/jacktest"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // The live tests run the bridge as the real `sepd audio-bridge`: the test
@@ -50,7 +52,7 @@ func sepdBinary(t *testing.T) string {
 		tmp := fmt.Sprintf("%s.%d", p, os.Getpid())
 		err := os.MkdirAll(dir, 0o700)
 		if err == nil {
-			out, berr := exec.Command("go", "build", "-o", tmp, "github.com/sepd/sepd/cmd/sepd").CombinedOutput()
+			out, berr := normal.CombinedOutput(exec.Command("go", "build", "-o", tmp, "github.com/sepd/sepd/cmd/sepd"))
 			if berr != nil {
 				err = fmt.Errorf("go build ./cmd/sepd: %v\n%s", berr, out)
 			} else {

@@ -116,11 +116,28 @@ func (k *checker) stft() {
 		k.add("stft.fft_size", "must be at most %d, got %d", maxFFTSize, s.FFTSize)
 		fftOK = false
 	}
+	hopOK := true
 	switch {
 	case s.Hop < 1:
 		k.add("stft.hop", "must be at least 1, got %d", s.Hop)
+		hopOK = false
 	case fftOK && s.Hop > s.FFTSize && !k.bad("stft.fft_size", "stft.hop"):
 		k.add("stft.hop", "must be at most stft.fft_size (%d), got %d", s.FFTSize, s.Hop)
+		hopOK = false
+	}
+	// latency: the low-delay STFT's synthesis window (0: fft_size, the
+	// symmetric STFT). It must overlap itself at least twice per hop
+	// (2*hop) and fit in the frame.
+	switch l := s.Latency; {
+	case l == 0 || l == s.FFTSize:
+	case l < 0:
+		k.add("stft.latency", "must be at least 1 (or left out for the usual STFT), got %d", l)
+	case !fftOK || !hopOK || k.bad("stft.fft_size", "stft.hop", "stft.latency"):
+	case l > s.FFTSize:
+		k.add("stft.latency", "must be at most stft.fft_size = %d%s, got %d", s.FFTSize, k.dflt("stft.fft_size"), l)
+	case l < 2*s.Hop:
+		k.add("stft.latency", "must be at least 2*stft.hop = %d with stft.hop %d%s, got %d; lower stft.hop (e.g. %d) or raise stft.latency",
+			2*s.Hop, s.Hop, k.dflt("stft.hop"), l, max(1, l/2))
 	}
 	if !slices.Contains(windows, s.Window) {
 		k.add("stft.window", "must be one of %s; got %q", strings.Join(windows, ", "), s.Window)
@@ -146,6 +163,9 @@ func (k *checker) separation() {
 	}
 	if !(s.Floor >= 0 && s.Floor < 1) {
 		k.add("separation.floor", "must be at least 0 and less than 1, got %s", num(s.Floor))
+	}
+	if !(s.UpdateExponent >= 0 && s.UpdateExponent <= 1) {
+		k.add("separation.update_exponent", "must be greater than 0 and at most 1 (0: scikit-learn's exponent), got %s", num(s.UpdateExponent))
 	}
 }
 
@@ -367,7 +387,10 @@ func (k *checker) learned() {
 	if l.FFTSize != c.STFT.FFTSize {
 		mismatch("fft_size", "fft_size", strconv.Itoa(l.FFTSize), "stft.fft_size", strconv.Itoa(c.STFT.FFTSize))
 	}
-	if l.Hop != c.STFT.Hop {
+	// The low-delay STFT runs at a hop of its own on bases learned at the
+	// usual one: the hop sets how many frames learning saw, not what a
+	// basis is.
+	if l.Hop != c.STFT.Hop && (c.STFT.Latency == 0 || c.STFT.Latency == c.STFT.FFTSize) {
 		mismatch("hop", "hop", strconv.Itoa(l.Hop), "stft.hop", strconv.Itoa(c.STFT.Hop))
 	}
 	if l.Window != c.STFT.Window {

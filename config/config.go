@@ -60,6 +60,12 @@ type STFT struct {
 	FFTSize int    // window and FFT length in samples, >= 16, default 1024
 	Hop     int    // samples between frames, 1 <= Hop <= FFTSize, default FFTSize/4
 	Window  string // hann (default), sqrt-hann, hamming or blackman
+	// Latency is the length in samples of the synthesis window of the
+	// low-delay STFT (stft.NewLowDelaySynthesizer): the stream delay becomes
+	// Latency - Hop instead of FFTSize - Hop, the analysis window stays
+	// FFTSize long. 0 (the default) or FFTSize: the usual symmetric STFT.
+	// Otherwise 2*Hop <= Latency <= FFTSize.
+	Latency int
 }
 
 // Separation holds the parameters of the per-frame NMF projection and the
@@ -71,6 +77,10 @@ type Separation struct {
 	MaskPower  float64 // mask exponent p, in (0, 10]; default 2 (Wiener)
 	Sparsity   float64 // L1 weight on the activations, >= 0; default 0
 	Floor      float64 // warm-start floor relative to max(h), in [0, 1); default 0.03 (measured: see separate.Separator)
+	// UpdateExponent is the exponent of the activations' update ratio, in
+	// (0, 1]; 0 (default) is scikit-learn's 1/(2-beta) below beta 1 and 1
+	// above (see separate.Params.UpdateExponent).
+	UpdateExponent float64
 }
 
 // Source is one named source: its bases and where its signal goes.
@@ -116,6 +126,9 @@ type Metrics struct {
 	// ListenSet is true when metrics.listen was written in the file, so
 	// that a command-line flag can tell a default from a choice.
 	ListenSet bool
+	// Pprof serves Go's runtime profiles on the listener under
+	// /debug/pprof/ (metrics.pprof). Default false.
+	Pprof bool
 }
 
 // Log configures the slog logger.

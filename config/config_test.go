@@ -111,9 +111,13 @@ func TestParseDefaults(t *testing.T) {
 		{"device index as integer", "input: {device: 0x2}", func(c *Config) any { return c.Input.Device }, "2"},
 		{"device name that looks like a number", "input: {device: \"12\"}", func(c *Config) any { return c.Input.Device }, "12"},
 		{"null values are defaults", "stft: {fft_size: ~, hop: }\nseparation:\n", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 256, Window: "hann"}},
+		{"latency unset: the symmetric STFT", "stft: {fft_size: 1024, hop: 64}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 64, Window: "hann"}},
+		{"low-delay STFT", "stft: {fft_size: 1024, hop: 64, latency: 128}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 1024, Hop: 64, Window: "hann", Latency: 128}},
+		{"latency equal to fft_size", "stft: {fft_size: 512, latency: 512}", func(c *Config) any { return c.STFT }, STFT{FFTSize: 512, Hop: 128, Window: "hann", Latency: 512}},
 		{"listen unset", "", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464"}},
 		{"listen set to the default", "metrics: {listen: 127.0.0.1:9464}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", ListenSet: true}},
 		{"listen disabled", "metrics: {listen: ''}", func(c *Config) any { return c.Metrics }, Metrics{ListenSet: true}},
+		{"profiling on", "metrics: {pprof: true}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", Pprof: true}},
 		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.03}},
 		{"file output format", "", func(c *Config) any { return c.Sources[0].Outputs }, []Output{{File: "out/v.wav", Format: "float32"}}},
 	}
@@ -341,6 +345,11 @@ func TestValidate(t *testing.T) {
 			c.SampleRateHz = 16000
 			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
 		}, "config: learned.sample_rate: bases were learned with sample_rate 8000 but sample_rate is 16000"},
+		{"latency below 2*hop", func(c *Config) { c.STFT.Latency = 300 }, "config: stft.latency: must be at least 2*stft.hop = 512 with stft.hop 256, got 300; lower stft.hop (e.g. 150) or raise stft.latency"},
+		{"learned hop with the symmetric STFT", func(c *Config) {
+			c.STFT.Hop = 64
+			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
+		}, "config: learned.hop: bases were learned with hop 256 but stft.hop is 64"},
 		{"path named", func(c *Config) { c.Path = "/etc/sepd.yaml"; c.Log.Level = "loud" }, `config: /etc/sepd.yaml: log.level: must be one of debug, info, warn, error; got "loud"`},
 	}
 	for _, tt := range tests {
@@ -419,5 +428,36 @@ learned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}
 `
 	if string(out) != want {
 		t.Errorf("Marshal:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestUpdateExponent: separation.update_exponent reads into
+// Separation.UpdateExponent, is written back by Marshal only when set, and
+// reads back the same.
+func TestUpdateExponent(t *testing.T) {
+	c, err := Parse([]byte("separation: {beta: 0.5, update_exponent: 1}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Separation.UpdateExponent != 1 {
+		t.Fatalf("UpdateExponent = %v, want 1", c.Separation.UpdateExponent)
+	}
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "update_exponent: 1") {
+		t.Errorf("Marshal lost update_exponent:\n%s", out)
+	}
+	back, err := Parse(out, "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Separation.UpdateExponent != 1 {
+		t.Errorf("read back: UpdateExponent = %v, want 1", back.Separation.UpdateExponent)
+	}
+	out, err = Default().Marshal()
+	if err == nil && strings.Contains(string(out), "update_exponent") {
+		t.Errorf("Marshal writes update_exponent when it is 0:\n%s", out)
 	}
 }

@@ -17,11 +17,11 @@ import (
 var (
 	topKeys        = []string{"sample_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
 	inputKeys      = []string{"device", "channels", "file", "realtime"}
-	stftKeys       = []string{"fft_size", "hop", "window"}
-	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor"}
+	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
+	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels"}
-	metricsKeys    = []string{"listen"}
+	metricsKeys    = []string{"listen", "pprof"}
 	logKeys        = []string{"format", "level"}
 	learnedKeys    = []string{"fft_size", "hop", "window", "beta", "sample_rate"}
 )
@@ -88,6 +88,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		if v := sm["window"]; v != nil {
 			d.str(v, "stft.window", &c.STFT.Window, false)
 		}
+		if v := sm["latency"]; v != nil {
+			d.int(v, "stft.latency", &c.STFT.Latency)
+		}
 	}
 	if v := m["separation"]; v != nil {
 		sm := d.section(v, "separation", separationKeys)
@@ -110,6 +113,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		if v := sm["floor"]; v != nil {
 			d.float(v, "separation.floor", &s.Floor)
 		}
+		if v := sm["update_exponent"]; v != nil {
+			d.float(v, "separation.update_exponent", &s.UpdateExponent)
+		}
 	}
 	if v := m["sources"]; v != nil {
 		c.Sources = d.sources(v)
@@ -118,6 +124,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		mm := d.section(v, "metrics", metricsKeys)
 		if v := mm["listen"]; v != nil {
 			c.Metrics.ListenSet = d.str(v, "metrics.listen", &c.Metrics.Listen, true)
+		}
+		if v := mm["pprof"]; v != nil {
+			d.bool(v, "metrics.pprof", &c.Metrics.Pprof)
 		}
 	}
 	if v := m["log"]; v != nil {

@@ -8,7 +8,7 @@
 // separate.Separator, and where each source goes:
 //
 //	sepd.yaml --Load--> *Config --> input (device | file)
-//	                            --> stft (fft_size, hop, window)
+//	                            --> stft (fft_size, hop, window, latency)
 //	                            --> separate (bases per source, beta, iterations, ...)
 //	                            --> outputs per source (device channels | WAV files)
 //	                            --> metrics listener, logger
@@ -63,7 +63,9 @@
 // `sepd learn` records in a learned section the fft_size, hop, window, beta
 // and sample rate the bases were learned with. When present, all five must
 // be there and agree with stft, separation.beta and (when not 0)
-// sample_rate; a difference is an error naming both values. With
+// sample_rate; a difference is an error naming both values. With the
+// low-delay STFT (stft.latency below fft_size) the hop is not compared: it
+// runs at a hop of its own on bases learned at the usual one. With
 // sample_rate 0 the engine has to compare the input's rate with
 // Learned.SampleRateHz itself.
 package config

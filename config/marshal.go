@@ -32,6 +32,7 @@ type (
 		FFTSize int    `yaml:"fft_size"`
 		Hop     int    `yaml:"hop"`
 		Window  string `yaml:"window"`
+		Latency int    `yaml:"latency,omitempty"`
 	}
 	fileSeparation struct {
 		Beta       float64 `yaml:"beta"`
@@ -40,6 +41,9 @@ type (
 		MaskPower  float64 `yaml:"mask_power"`
 		Sparsity   float64 `yaml:"sparsity"`
 		Floor      float64 `yaml:"floor"`
+		// UpdateExponent is written only when set, so that files from
+		// before it existed read and write back the same.
+		UpdateExponent float64 `yaml:"update_exponent,omitempty"`
 	}
 	fileSource struct {
 		Name           string `yaml:"name"`
@@ -109,6 +113,8 @@ func (c *Config) Marshal() ([]byte, error) {
 			MaskPower:  c.Separation.MaskPower,
 			Sparsity:   c.Separation.Sparsity,
 			Floor:      c.Separation.Floor,
+
+			UpdateExponent: c.Separation.UpdateExponent,
 		},
 		Log: fileLog(c.Log),
 	}

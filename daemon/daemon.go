@@ -216,6 +216,7 @@ func Run(ctx context.Context, opts Options) error {
 		return <-ch
 	}
 	d.handler = d.metrics.Handler(reload, log)
+	d.metrics.SetProfiling(cfg.Metrics.Pprof)
 	d.listenMetrics(cfg)
 	rctx, rcancel := context.WithCancel(ctx)
 	defer rcancel()

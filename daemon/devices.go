@@ -29,7 +29,9 @@ type devicePlan struct {
 // planDevices says which devices cfg needs at the given rate and input channel
 // count (the input is a device when cfg has no input file).
 //
-// Device blocks: a JACK-sized period (256 frames, or the hop when smaller).
+// Device streams follow the host's period (audio.StreamConfig.FollowHost:
+// JACK's buffer size, whatever it is, and its changes); the bridge's pipe
+// block is 256 frames, or the hop when smaller.
 // The playback prefill is the hop plus three blocks: the hop's filling and
 // three periods of slack for the engine, whose thread is not real-time
 // (measured: with one block of slack a 60 s run had ring xruns whenever
@@ -39,7 +41,8 @@ type devicePlan struct {
 // boundary, and a prefill between two would start playing with up to a hop
 // more queued than the lag the bridge holds, which it then corrects by
 // dropping a block (measured with hop 512: prefill 1280 gave one ring overrun
-// at every start, 1536 none).
+// at every start, 1536 none). The streams round it up to whole periods when
+// the server's period is larger than a block.
 func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *slog.Logger) devicePlan {
 	hop := cfg.STFT.Hop
 	block := min(hop, 256)
@@ -50,7 +53,7 @@ func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *s
 		slack: time.Duration(prefill-hop) * time.Second / time.Duration(max(rate, 1)),
 	}
 	if cfg.Input.File == "" {
-		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, Xruns: xr}
+		p.lc.Input = &audio.StreamConfig{Device: cfg.Input.Device, Channels: channels, SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, Xruns: xr}
 	}
 	chans := map[string]int{}
 	for _, s := range cfg.Sources {
@@ -68,7 +71,7 @@ func planDevices(cfg *config.Config, rate, channels int, xr *audio.Xruns, log *s
 		}
 	}
 	for _, name := range p.names {
-		p.lc.Outputs = append(p.lc.Outputs, audio.StreamConfig{Device: name, Channels: chans[name], SampleRateHz: rate, FramesPerBuffer: block, PrefillFrames: prefill, Xruns: xr})
+		p.lc.Outputs = append(p.lc.Outputs, audio.StreamConfig{Device: name, Channels: chans[name], SampleRateHz: rate, FramesPerBuffer: block, FollowHost: true, PrefillFrames: prefill, Xruns: xr})
 	}
 	return p
 }

@@ -100,6 +100,7 @@ func (d *daemon) reload() error {
 		d.log.Error("reload failed; the running configuration stays", "config", d.cfg.Path, "err", err)
 		return err
 	}
+	d.metrics.SetProfiling(d.cfg.Metrics.Pprof)
 	d.listenMetrics(d.cfg)
 	if d.logCtl != nil {
 		d.logCtl.Apply(d.cfg.Log, func(change string) { d.log.Info("log settings change", "change", change) })

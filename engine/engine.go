@@ -16,8 +16,11 @@ type Params struct {
 	FFTSize    int
 	HopSamples int
 	Window     stft.WindowKind
-	Channels   int
-	Separation separate.Params
+	// LatencyWindow is stft.latency: the low-delay STFT's synthesis window in
+	// samples (stft.NewLowDelaySynthesizer). 0 or FFTSize: the symmetric STFT.
+	LatencyWindow int
+	Channels      int
+	Separation    separate.Params
 }
 
 // Engine turns one hop of input per channel into one hop per source and channel.
@@ -33,6 +36,8 @@ type Engine struct {
 	mag    []float64      // [bin]
 	masks  [][]float64    // [source][bin]
 	stats  *Stats
+	delay  int // the synthesizers' stream delay
+	lat    int // the synthesizers' algorithmic latency
 }
 
 // New validates p against the bases and builds an Engine with all its buffers.
@@ -46,6 +51,9 @@ func New(b *separate.Bases, p Params) (*Engine, error) {
 	}
 	if p.Window == "" {
 		p.Window = stft.Hann
+	}
+	if p.LatencyWindow == 0 {
+		p.LatencyWindow = p.FFTSize
 	}
 	bins := p.FFTSize/2 + 1
 	if b.F() != bins {
@@ -61,7 +69,7 @@ func New(b *separate.Bases, p Params) (*Engine, error) {
 		storeLevel(&e.stats.sourceLevels[i], Silence)
 	}
 	for c := 0; c < p.Channels; c++ {
-		a, err := stft.NewAnalyzer(p.FFTSize, p.HopSamples, p.Window)
+		a, err := stft.NewLowDelayAnalyzer(p.FFTSize, p.HopSamples, p.LatencyWindow, p.Window)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
@@ -72,7 +80,7 @@ func New(b *separate.Bases, p Params) (*Engine, error) {
 	for s := 0; s < S; s++ {
 		row := make([]*stft.Synthesizer, p.Channels)
 		for c := range row {
-			row[c], err = stft.NewSynthesizer(p.FFTSize, p.HopSamples, p.Window)
+			row[c], err = stft.NewLowDelaySynthesizer(p.FFTSize, p.HopSamples, p.LatencyWindow, p.Window)
 			if err != nil {
 				return nil, fmt.Errorf("engine: %w", err)
 			}
@@ -80,6 +88,10 @@ func New(b *separate.Bases, p Params) (*Engine, error) {
 		e.syn = append(e.syn, row)
 		e.masks = append(e.masks, make([]float64, bins))
 	}
+	if S == 0 {
+		return nil, errors.New("engine: bases have no source")
+	}
+	e.delay, e.lat = e.syn[0][0].DelaySamples(), e.syn[0][0].LatencySamples()
 	e.masked = make([]complex128, bins)
 	e.mag = make([]float64, bins)
 	return e, nil
@@ -103,11 +115,15 @@ func (e *Engine) Channels() int { return e.p.Channels }
 // HopSamples is the number of samples per channel that Process takes and gives.
 func (e *Engine) HopSamples() int { return e.p.HopSamples }
 
-// DelaySamples is the stream delay: output sample i is input sample i-DelaySamples.
-func (e *Engine) DelaySamples() int { return stft.DelaySamples(e.p.FFTSize, e.p.HopSamples) }
+// DelaySamples is the stream delay: output sample i is input sample
+// i-DelaySamples. It is the synthesizers' (stft.Synthesizer.DelaySamples):
+// fft_size - hop for the symmetric STFT, latency - hop for the low-delay one.
+func (e *Engine) DelaySamples() int { return e.delay }
 
-// LatencySamples is the algorithmic latency of a live run (fft_size - 1).
-func (e *Engine) LatencySamples() int { return stft.LatencySamples(e.p.FFTSize) }
+// LatencySamples is the algorithmic latency of a live run, the synthesizers'
+// (stft.Synthesizer.LatencySamples): fft_size - 1, or latency - 1 for the
+// low-delay STFT.
+func (e *Engine) LatencySamples() int { return e.lat }
 
 // Stats returns the Engine's counters; safe to read from any goroutine.
 func (e *Engine) Stats() *Stats { return e.stats }

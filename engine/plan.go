@@ -44,10 +44,11 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 		return nil, err
 	}
 	p := Params{
-		FFTSize:    cfg.STFT.FFTSize,
-		HopSamples: cfg.STFT.Hop,
-		Window:     win,
-		Channels:   channels,
+		FFTSize:       cfg.STFT.FFTSize,
+		HopSamples:    cfg.STFT.Hop,
+		Window:        win,
+		LatencyWindow: cfg.STFT.Latency,
+		Channels:      channels,
 		Separation: separate.Params{
 			Beta:       cfg.Separation.Beta,
 			Iterations: cfg.Separation.Iterations,
@@ -56,6 +57,8 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 			MaskPower:  cfg.Separation.MaskPower,
 			Floor:      cfg.Separation.Floor,
 			Forget:     separate.DefaultForget,
+
+			UpdateExponent: cfg.Separation.UpdateExponent,
 		},
 	}
 	return &Plan{Config: cfg, Bases: b, Reports: reports, Params: p}, nil

@@ -49,10 +49,20 @@ func (e *Engine) SameStream(p Params) error {
 		return fmt.Errorf("stft.fft_size changes from %d to %d", e.p.FFTSize, p.FFTSize)
 	case p.HopSamples != e.p.HopSamples:
 		return fmt.Errorf("stft.hop changes from %d to %d", e.p.HopSamples, p.HopSamples)
+	case latencyWindow(p) != e.p.LatencyWindow: // e.p's is never 0 (New)
+		return fmt.Errorf("stft.latency changes from %d to %d", e.p.LatencyWindow, latencyWindow(p))
 	case p.Window != e.p.Window:
 		return fmt.Errorf("stft.window changes from %s to %s", e.p.Window, p.Window)
 	case p.Channels != e.p.Channels:
 		return fmt.Errorf("input channels change from %d to %d", e.p.Channels, p.Channels)
 	}
 	return nil
+}
+
+// latencyWindow is p's synthesis window length, FFTSize when it is left 0.
+func latencyWindow(p Params) int {
+	if p.LatencyWindow == 0 {
+		return p.FFTSize
+	}
+	return p.LatencyWindow
 }

@@ -29,6 +29,8 @@ type Metrics struct {
 	reloadOK   atomic.Bool
 	reloadTime atomic.Int64 // Unix nanoseconds of the last successful load
 
+	profiling atomic.Bool // serve /debug/pprof/ (SetProfiling)
+
 	version string
 }
 

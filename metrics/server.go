@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"time"
 
@@ -28,6 +29,10 @@ import (
 //	                 configuration is at fault (the error wraps a config.Error or
 //	                 engine.ErrInput); 500 with the error text otherwise.
 //	                 Other methods get 405. Without a reload func the path is 404.
+//	GET  /debug/pprof/...  Go's runtime profiles (net/http/pprof: heap, allocs,
+//	                 goroutine, profile, trace, ...) while SetProfiling(true),
+//	                 else 404: for finding where memory or CPU goes in a
+//	                 running daemon
 //	GET  /           a short index of the above
 //
 // reload is the daemon's one reload path, the one SIGHUP takes too; it runs on
@@ -75,11 +80,34 @@ func (m *Metrics) Handler(reload func() error, log *slog.Logger) http.Handler {
 			io.WriteString(w, "ok\n")
 		})
 	}
+	prof := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !m.profiling.Load() {
+				http.Error(w, "profiling is off (metrics.pprof: false)", http.StatusNotFound)
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("GET /debug/pprof/", prof(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/cmdline", prof(pprof.Cmdline))
+	mux.HandleFunc("GET /debug/pprof/profile", prof(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/symbol", prof(pprof.Symbol))
+	mux.HandleFunc("GET /debug/pprof/trace", prof(pprof.Trace))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		if m.profiling.Load() {
+			io.WriteString(w, index+"GET /debug/pprof/\n")
+			return
+		}
 		io.WriteString(w, index)
 	})
 	return mux
 }
+
+// SetProfiling turns the /debug/pprof/ endpoints of Handler on or off
+// (metrics.pprof; off by default, since a profile reveals the process's
+// internals and costs CPU while it runs). Safe to call at any time.
+func (m *Metrics) SetProfiling(on bool) { m.profiling.Store(on) }
 
 // promLog adapts a slog.Logger to promhttp.Logger.
 type promLog struct{ l *slog.Logger }

@@ -153,6 +153,33 @@ func TestReload(t *testing.T) {
 	})
 }
 
+// TestProfiling: /debug/pprof/ answers 404 until SetProfiling(true) (metrics.pprof),
+// then serves the runtime's profiles, and stops again when turned off by a reload.
+func TestProfiling(t *testing.T) {
+	m := metrics.New("dev")
+	base := serve(t, m, nil)
+	for _, tc := range []struct {
+		on   bool
+		path string
+		code int
+		body string // a fragment
+	}{
+		{false, "/debug/pprof/", http.StatusNotFound, "metrics.pprof"},
+		{false, "/debug/pprof/heap", http.StatusNotFound, "metrics.pprof"},
+		{true, "/debug/pprof/", http.StatusOK, "goroutine"},
+		{true, "/debug/pprof/heap?debug=1", http.StatusOK, "heap profile"},
+		{true, "/debug/pprof/goroutine?debug=1", http.StatusOK, "goroutine profile"},
+		{true, "/", http.StatusOK, "/debug/pprof/"},
+		{false, "/debug/pprof/goroutine?debug=1", http.StatusNotFound, "metrics.pprof"},
+	} {
+		m.SetProfiling(tc.on)
+		code, body := do(t, http.MethodGet, base+tc.path)
+		if code != tc.code || !strings.Contains(body, tc.body) {
+			t.Errorf("profiling %v: GET %s: %d %.80q, want %d with %q", tc.on, tc.path, code, body, tc.code, tc.body)
+		}
+	}
+}
+
 // TestRecordReload: a failed reload sets the gauge to 0 and keeps the time of
 // the last success; the next success moves both.
 func TestRecordReload(t *testing.T) {

@@ -27,6 +27,10 @@ type kernel struct {
 	gamma float64 // exponent of the update ratio: 1/(2-beta) for beta < 1, else 1
 	l1    float64 // added to the denominator
 
+	// gammaH, when not 0, replaces gamma in step's update of h (the
+	// Separator's Params.UpdateExponent); the free bases' update keeps gamma.
+	gammaH float64
+
 	direct bool      // beta == 2: den = W^T (W h) instead of (W^T W) h, for bases that change
 	colDen []float64 // K: column sums of W + l1 (zero -> epsilon), for beta == 1
 
@@ -224,6 +228,9 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		}
 	}
 	g := kn.gamma
+	if kn.gammaH != 0 {
+		g = kn.gammaH
+	}
 	zeroTiny := kn.beta < 1
 	for j, hj := range h {
 		d := den[j]

@@ -365,6 +365,8 @@ func TestNewSeparatorErrors(t *testing.T) {
 		{"mask power", func(p *Params) { p.MaskPower = 0 }, "mask_power = 0"},
 		{"floor", func(p *Params) { p.Floor = 1 }, "floor = 1"},
 		{"forget", func(p *Params) { p.Forget = 1.5 }, "forget = 1.5"},
+		{"update exponent", func(p *Params) { p.UpdateExponent = 1.5 }, "update_exponent = 1.5"},
+		{"update exponent < 0", func(p *Params) { p.UpdateExponent = -0.5 }, "update_exponent = -0.5"},
 	} {
 		p := DefaultParams()
 		tc.edit(&p)
@@ -413,4 +415,56 @@ func TestProcessPanics(t *testing.T) {
 // Separator's reads W in float32 unless columns are free).
 func float64Kernel(s *Separator) {
 	s.kn = newKernel(s.w, s.p.Beta, s.p.Sparsity, len(s.free) > 0)
+	s.kn.gammaH = s.p.UpdateExponent
+}
+
+// TestUpdateExponent: one update from the cold start, on a frame of the
+// fixture, equals the formula of the Separator's doc written out here in
+// plain loops: h * (W^T[(Wh)^(beta-2) v] / W^T (Wh)^(beta-1))^gamma with
+// gamma = 1/(2-beta) by default (scikit-learn's) and UpdateExponent when it
+// is set; and for beta 1, where gamma is 1 already, UpdateExponent 1 changes
+// nothing. 1e-12 relative: the kernel's sums are ordered differently (with W
+// in float64, float64Kernel; the float32 passes are bounded by
+// TestKLRows32Bound and TestSeparatorMatchesSolveH).
+func TestUpdateExponent(t *testing.T) {
+	g := loadGolden(t)
+	v := column(fixtureV(t), 7)
+	b := fixtureBases(t)
+	W := b.W
+	for _, tc := range []struct{ beta, exp, gamma float64 }{
+		{0.5, 0, 2.0 / 3}, {0.5, 1, 1}, {0.5, 0.8, 0.8}, {0, 1, 1}, {0, 0, 0.5}, {1, 1, 1}, {1, 0, 1}, {2, 0.5, 0.5},
+	} {
+		p := DefaultParams()
+		p.Beta, p.Iterations, p.UpdateExponent = tc.beta, 1, tc.exp
+		s, err := NewSeparator(b, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		float64Kernel(s)
+		s.Process(newMasks(2, g.F), v)
+
+		sum := 0.0
+		for _, x := range v {
+			sum += x
+		}
+		h0 := math.Sqrt(sum / float64(g.F) / float64(g.K))
+		wh := make([]float64, g.F)
+		for f := range wh {
+			for k := 0; k < g.K; k++ {
+				wh[f] += W.At(f, k) * h0
+			}
+		}
+		for k := 0; k < g.K; k++ {
+			num, den := 0.0, 0.0
+			for f := range wh {
+				num += W.At(f, k) * math.Pow(wh[f], tc.beta-2) * v[f]
+				den += W.At(f, k) * math.Pow(wh[f], tc.beta-1)
+			}
+			want := h0 * math.Pow(num/den, tc.gamma)
+			if got := s.Activations()[k]; math.Abs(got-want) > 1e-12*want {
+				t.Errorf("beta %v, UpdateExponent %v: h[%d] = %v, want %v (gamma %v)", tc.beta, tc.exp, k, got, want, tc.gamma)
+				break
+			}
+		}
+	}
 }

@@ -77,3 +77,24 @@ func ExampleLatencySamples() {
 	// Output:
 	// stream delay 768 samples; live latency 1023 samples = 63.9 ms at 16000 Hz
 }
+
+// The low-delay STFT of issue 12 at 48 kHz: the spectra keep fft_size's bins
+// (the bases learned at 1024 apply), the delay follows the synthesis window.
+func ExampleNewLowDelaySynthesizer() {
+	const rateHz, fftSize, hop, latency = 48000, 1024, 64, 128
+	an, err := stft.NewLowDelayAnalyzer(fftSize, hop, latency, stft.Hann)
+	if err != nil {
+		panic(err)
+	}
+	syn, err := stft.NewLowDelaySynthesizer(fftSize, hop, latency, stft.Hann)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d bins; stream delay %d samples; live latency %d samples = %.2f ms at %d Hz\n",
+		an.Bins(), syn.DelaySamples(), syn.LatencySamples(), 1e3*float64(syn.LatencySamples())/rateHz, rateHz)
+	_, err = stft.NewLowDelaySynthesizer(fftSize, hop, 100, stft.Hann)
+	fmt.Println(err)
+	// Output:
+	// 513 bins; stream delay 64 samples; live latency 127 samples = 2.65 ms at 48000 Hz
+	// stft: latency 100 is out of range for fft_size 1024 and hop 64: use 2*hop = 128 <= latency <= fft_size = 1024 (fft_size for the usual symmetric STFT)
+}

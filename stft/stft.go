@@ -2,6 +2,7 @@ package stft
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -80,11 +81,102 @@ func invertible(d []float64) bool {
 	return lo > minNormRatio*hi
 }
 
-// plan validates fftSize, hop and kind and returns the analysis window and
-// its overlap-add normaliser (see olaNorm). Its errors name the
+// plan validates fftSize, hop, latency and kind and returns the analysis
+// window wa (fftSize samples) and the support of the synthesis window,
+// ws[i] = synthesis window at frame sample fftSize-latency+i, divided by
+// fftSize for the unnormalised inverse FFT (latency samples). For
+// latency == fftSize they are the symmetric pair of symmetricPlan; below it
+// the low-delay pair of lowDelayPlan. Its errors name the configuration keys
+// stft.fft_size, stft.hop, stft.latency and stft.window and say what to use
+// instead.
+func plan(fftSize, hop, latency int, kind WindowKind) (wa, ws []float64, err error) {
+	if latency == fftSize {
+		w, d, err := symmetricPlan(fftSize, hop, kind)
+		if err != nil {
+			return nil, nil, err
+		}
+		ws := make([]float64, fftSize)
+		for n, v := range w {
+			ws[n] = v / (d[n%hop] * float64(fftSize))
+		}
+		return w, ws, nil
+	}
+	return lowDelayPlan(fftSize, hop, latency, kind)
+}
+
+// lowDelayPlan builds the asymmetric pair of the package documentation for
+// latency L < fftSize N: wa rises as the first half of the kind's window of
+// length 2(N - L/2) and falls over its last L/2 samples as the second half
+// of a square-root Hann window of length L; wa times the synthesis window
+// is the periodic Hann window of length L on the last L samples of the
+// frame, divided by its overlap-add at this hop so that the frames sum to 1
+// at every sample. wa is scaled to the sum of the symmetric window of the
+// kind, so that spectra keep the level bases learned with it expect.
+func lowDelayPlan(N, hop, L int, kind WindowKind) (wa, ws []float64, err error) {
+	if N < MinFFTSize {
+		return nil, nil, fmt.Errorf("stft: fft_size %d is too small: use at least %d (1024 or 2048 are usual)", N, MinFFTSize)
+	}
+	if hop < 1 || hop > N {
+		return nil, nil, fmt.Errorf("stft: hop %d is out of range for fft_size %d: use 1 <= hop <= %d (fft_size/4 = %d is usual)", hop, N, N, N/4)
+	}
+	if L < 2*hop || L > N {
+		return nil, nil, fmt.Errorf("stft: latency %d is out of range for fft_size %d and hop %d: use 2*hop = %d <= latency <= fft_size = %d (fft_size for the usual symmetric STFT)",
+			L, N, hop, 2*hop, N)
+	}
+	sym, err := Window(kind, N)
+	if err != nil {
+		return nil, nil, err
+	}
+	fall := L / 2       // samples of the falling part
+	riseLen := N - fall // samples of the rising part, the peak at its end
+	rise, err := Window(kind, 2*riseLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	wa = make([]float64, N)
+	copy(wa, rise[:riseLen])
+	for n := riseLen; n < N; n++ {
+		wa[n] = math.Sin(math.Pi * float64(n-(N-L)) / float64(L))
+	}
+	var sumSym, sumA float64
+	for n := range wa {
+		sumSym += sym[n]
+		sumA += wa[n]
+	}
+	for n := range wa {
+		wa[n] *= sumSym / sumA
+	}
+	// prod[m]: the periodic Hann window of length L, wa times the synthesis
+	// window at frame sample N-L+m; d: its overlap-add at this hop.
+	off := N - L
+	prod := make([]float64, L)
+	d := make([]float64, hop)
+	for m := range prod {
+		s := math.Sin(math.Pi * float64(m) / float64(L))
+		prod[m] = s * s
+		d[(off+m)%hop] += prod[m]
+	}
+	if !invertible(d) {
+		at, lo, hi := weakestNorm(d)
+		return nil, nil, fmt.Errorf("stft: latency %d with fft_size %d and hop %d cannot be inverted: "+
+			"the overlap-added window is %.3g at sample %d of every hop (largest %.3g); use latency >= %d (2*hop)",
+			L, N, hop, lo, at, hi, 2*hop)
+	}
+	ws = make([]float64, L)
+	for m, p := range prod {
+		if p == 0 {
+			continue // m == 0: the Hann window's zero; wa is not zero there
+		}
+		ws[m] = p / (wa[off+m] * d[(off+m)%hop] * float64(N))
+	}
+	return wa, ws, nil
+}
+
+// symmetricPlan validates fftSize, hop and kind and returns the analysis
+// window and its overlap-add normaliser (see olaNorm). Its errors name the
 // configuration keys stft.fft_size, stft.hop and stft.window and say what
 // to use instead.
-func plan(fftSize, hop int, kind WindowKind) (w, d []float64, err error) {
+func symmetricPlan(fftSize, hop int, kind WindowKind) (w, d []float64, err error) {
 	if fftSize < MinFFTSize {
 		return nil, nil, fmt.Errorf("stft: fft_size %d is too small: use at least %d (1024 or 2048 are usual)", fftSize, MinFFTSize)
 	}
@@ -136,9 +228,22 @@ type Analyzer struct {
 // unknown kind, and when the window cannot be inverted at this hop (for
 // example hann with hop == fftSize), because the matching Synthesizer could
 // not rebuild the signal; the error says what to use instead. NewAnalyzer
-// allocates.
+// allocates. It is NewLowDelayAnalyzer with latency fftSize.
 func NewAnalyzer(fftSize, hop int, kind WindowKind) (*Analyzer, error) {
-	w, _, err := plan(fftSize, hop, kind)
+	return NewLowDelayAnalyzer(fftSize, hop, fftSize, kind)
+}
+
+// NewLowDelayAnalyzer returns an Analyzer for the low-delay STFT of the
+// given latency (the length of the synthesis window; see the package
+// documentation): its analysis window is fftSize samples long, so its
+// spectra have fftSize/2+1 bins as usual, but asymmetric, rising over
+// fftSize - latency/2 samples as the first half of the window kind and
+// falling over the last latency/2 as a square-root Hann. Latency fftSize
+// gives the usual symmetric window, exactly NewAnalyzer's. It returns an
+// error unless 2*hop <= latency <= fftSize (or latency == fftSize), and the
+// errors of NewAnalyzer. It allocates.
+func NewLowDelayAnalyzer(fftSize, hop, latency int, kind WindowKind) (*Analyzer, error) {
+	w, _, err := plan(fftSize, hop, latency, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -219,35 +324,60 @@ func (a *Analyzer) Reset() {
 type Synthesizer struct {
 	fft   *realFFT
 	hop   int
-	win   []float64 // synthesis window ws[n]/N (the 1/N undoes the unnormalised inverse FFT)
-	acc   []float64 // overlap-add accumulator; acc[0] is the next output sample
-	frame []float64 // scratch: inverse FFT of one spectrum
+	off   int       // fftSize - latency: the frame samples before the synthesis window's support
+	win   []float64 // synthesis window ws[off+i]/N on its support (the 1/N undoes the unnormalised inverse FFT)
+	acc   []float64 // overlap-add accumulator, len latency; acc[0] is the next output sample
+	frame []float64 // scratch: inverse FFT of one spectrum, len fftSize
 }
 
 // NewSynthesizer returns a Synthesizer for frames of fftSize samples
 // advancing by hop samples, for spectra analysed with window kind, with an
 // empty (zero) overlap-add buffer. It returns the same errors as
-// NewAnalyzer. NewSynthesizer allocates.
+// NewAnalyzer. NewSynthesizer allocates. It is NewLowDelaySynthesizer with
+// latency fftSize.
 func NewSynthesizer(fftSize, hop int, kind WindowKind) (*Synthesizer, error) {
-	w, d, err := plan(fftSize, hop, kind)
+	return NewLowDelaySynthesizer(fftSize, hop, fftSize, kind)
+}
+
+// NewLowDelaySynthesizer returns a Synthesizer for the spectra of
+// NewLowDelayAnalyzer(fftSize, hop, latency, kind): its synthesis window is
+// zero but on the newest latency samples of a frame, so its stream delay is
+// latency - hop instead of fftSize - hop. It returns the same errors as
+// NewLowDelayAnalyzer and allocates.
+func NewLowDelaySynthesizer(fftSize, hop, latency int, kind WindowKind) (*Synthesizer, error) {
+	_, ws, err := plan(fftSize, hop, latency, kind)
 	if err != nil {
 		return nil, err
-	}
-	ws := make([]float64, fftSize)
-	for n, v := range w {
-		ws[n] = v / (d[n%hop] * float64(fftSize))
 	}
 	return &Synthesizer{
 		fft:   newRealFFT(fftSize),
 		hop:   hop,
+		off:   fftSize - latency,
 		win:   ws,
-		acc:   make([]float64, fftSize),
+		acc:   make([]float64, latency),
 		frame: make([]float64, fftSize),
 	}, nil
 }
 
 // FFTSize returns the frame length in samples. It does not allocate.
-func (s *Synthesizer) FFTSize() int { return len(s.win) }
+func (s *Synthesizer) FFTSize() int { return len(s.frame) }
+
+// LatencyWindow returns the length of the synthesis window, the latency
+// the Synthesizer was made with (FFTSize() for the symmetric STFT). It
+// does not allocate.
+func (s *Synthesizer) LatencyWindow() int { return len(s.win) }
+
+// DelaySamples returns the stream delay of this Synthesizer behind its
+// Analyzer: LatencyWindow() - Hop(), which is the package's
+// DelaySamples(FFTSize(), Hop()) for the symmetric STFT. It does not
+// allocate.
+func (s *Synthesizer) DelaySamples() int { return len(s.win) - s.hop }
+
+// LatencySamples returns the algorithmic latency of a live stream through
+// this Synthesizer and its Analyzer: LatencyWindow() - 1 sample periods,
+// the delay plus the hop - 1 a block waits to fill (the package's
+// LatencySamples(FFTSize()) for the symmetric STFT). It does not allocate.
+func (s *Synthesizer) LatencySamples() int { return len(s.win) - 1 }
 
 // Hop returns the number of samples each Synthesize call returns. It does
 // not allocate.
@@ -255,7 +385,7 @@ func (s *Synthesizer) Hop() int { return s.hop }
 
 // Bins returns the length of the spectra Synthesize takes, FFTSize()/2+1.
 // It does not allocate.
-func (s *Synthesizer) Bins() int { return len(s.win)/2 + 1 }
+func (s *Synthesizer) Bins() int { return len(s.frame)/2 + 1 }
 
 // Synthesize inverse-transforms spec, the half spectrum of one real frame
 // (the imaginary parts of bin 0 and, for even FFTSize(), of bin FFTSize()/2
@@ -275,7 +405,7 @@ func (s *Synthesizer) Synthesize(dst []float64, spec []complex128) []float64 {
 	}
 	s.fft.inverse(s.frame, spec)
 	for i, w := range s.win {
-		s.acc[i] += w * s.frame[i]
+		s.acc[i] += w * s.frame[s.off+i]
 	}
 	n := len(s.acc)
 	copy(dst, s.acc[:s.hop])

@@ -43,6 +43,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // Config says what to play and what to record.
@@ -169,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
-	runErr := cmd.Run()
+	runErr := normal.Run(cmd)
 	res := &Result{Log: FilterALSANoise(stderr.String())}
 	var hr helperResult
 	if b, err := os.ReadFile(j.ResultFile); err == nil {
@@ -223,7 +225,7 @@ func helperBinary() (string, error) {
 		return "", fmt.Errorf("jacktest: %w", err)
 	}
 	path := filepath.Join(dir, "jacktest-helper")
-	out, err := exec.Command("go", "build", "-o", path, helperPkg).CombinedOutput()
+	out, err := normal.CombinedOutput(exec.Command("go", "build", "-o", path, helperPkg))
 	if err != nil {
 		return "", fmt.Errorf("jacktest: go build %s: %w\n%s", helperPkg, err, out)
 	}

@@ -182,9 +182,11 @@ func Judge(rec [][]float32, xruns []int, e Expect) Verdict {
 		at := lag + i
 		g := Glitch{At: at, Frames: -1, Xrun: excuse(xruns, at, lag, e.Slack, e.Recover)}
 		k2, lag2, r2, ok := j.sync(at, at+e.Excuse+1, i, lag-e.MaxLag, lag+e.MaxLag)
-		if !ok && g.Xrun >= 0 && n-i <= e.Excuse {
+		if !ok && (g.Xrun >= 0 || e.Counted > 0) && n-i <= e.Excuse {
 			// An xrun near the end: what it spoiled runs to the end of the
-			// signal, and nothing is left to match again.
+			// signal, and nothing is left to match again. A server xrun
+			// excuses it, or one the program counted (a bare glitch, which
+			// the check below holds to Counted as every other).
 			g.Frames = min(n-i, len(j.rsum)-at)
 			v.Glitches = append(v.Glitches, g)
 			v.Excused += g.Frames

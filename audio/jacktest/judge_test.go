@@ -66,6 +66,13 @@ func TestJudge(t *testing.T) {
 		{"a gap longer than an xrun excuses", drop(20000, -20*per), []int{lag + 20000}, 0, false, 1, "matches again nowhere"},
 		{"silence", make([]float32, total), nil, 0, false, 0, "never holds"},
 		{"an xrun that cut the end", place(total, lag, sig[:n-100]), []int{lag + n - 200}, 0, true, 1, ""},
+		{"the program's own xrun cut the end, counted", place(total, lag, sig[:n-100]), nil, 1, true, 1, ""},
+		{"the end cut, nothing counted", place(total, lag, sig[:n-100]), nil, 0, false, 1, "matches again nowhere"},
+		{"the end cut and a period lost, one counted", func() []float32 {
+			r := drop(20000, per)
+			clear(r[lag+n-100-per:])
+			return r
+		}(), nil, 1, false, 2, "samples lost or corrupted"},
 	} {
 		e := exp
 		e.Counted = tc.counted

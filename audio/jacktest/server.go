@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sepd/sepd/audio/internal/normal"
 )
 
 // Server returns the JACK server named by SEPD_JACK, or skips the test when
@@ -23,7 +25,7 @@ func Server(t testing.TB) string {
 	serverUp.Do(func() {
 		cmd := exec.Command("jack_lsp")
 		cmd.Env = append(os.Environ(), "JACK_DEFAULT_SERVER="+name, "JACK_NO_START_SERVER=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := normal.CombinedOutput(cmd); err != nil {
 			serverErr = fmt.Errorf("SEPD_JACK=%s, but no JACK server of that name answers (jack_lsp: %v: %s); start one with scripts/jackd start %s",
 				name, err, strings.TrimSpace(string(out)), name)
 		}
@@ -48,11 +50,11 @@ func OwnServer(t testing.TB, script, name string) func(cmd string) {
 	t.Helper()
 	jackd := func(cmd string) {
 		t.Helper()
-		if out, err := exec.Command(script, cmd, name).CombinedOutput(); err != nil {
+		if out, err := normal.CombinedOutput(exec.Command(script, cmd, name)); err != nil {
 			t.Fatalf("%s %s %s: %v\n%s", script, cmd, name, err, out)
 		}
 	}
 	jackd("start")
-	t.Cleanup(func() { exec.Command(script, "stop", name).Run() })
+	t.Cleanup(func() { normal.Run(exec.Command(script, "stop", name)) })
 	return jackd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,14 +29,14 @@ import (
 const (
 	offlineConfig = `sample_rate: 48000
 input: {file: %s}
-stft: {fft_size: %d, hop: %d}
+stft: {fft_size: %d, hop: %d, latency: %d}
 sources:
   - {name: voice, bases: %s}
   - {name: noise, bases: %s}
 `
 	liveConfig = `sample_rate: 48000
 input: {device: system, channels: 1}
-stft: {fft_size: %d, hop: %d}
+stft: {fft_size: %d, hop: %d, latency: %d}
 sources:
   - {name: voice, bases: %s, output: {device: system, channels: [0]}}
   - {name: noise, bases: %s, output: {device: system, channels: [1]}}
@@ -126,24 +127,45 @@ func TestLiveEqualsSeparateJACK(t *testing.T) {
 	if f.SampleRateHz != liveRate || f.Channels != 1 {
 		t.Fatalf("%s: %d Hz, %d channels; want %d Hz mono (testdata/live/make.sh)", liveMix, f.SampleRateHz, f.Channels, liveRate)
 	}
-	for _, s := range []struct{ fft, hop int }{{1024, 256}, {2048, 512}} {
-		t.Run(fmt.Sprintf("fft%d_hop%d", s.fft, s.hop), func(t *testing.T) {
-			testLiveEquals(t, server, mix[0], s.fft, s.hop)
+	// The usual STFT (latency fft_size) at two sizes on the shared server,
+	// then the low-delay one at hop 64 (stft.latency; issue 12) on a server
+	// of its own at -p 64, where sepd's device blocks (the hop, 64) follow
+	// the period: with 64-frame blocks under -p 256 each period brings four
+	// blocks at once and sepd's own xruns are ten times as many (issue 16).
+	for _, s := range []struct{ fft, hop, latency int }{{1024, 256, 1024}, {2048, 512, 2048}, {1024, 64, 128}} {
+		name := fmt.Sprintf("fft%d_hop%d", s.fft, s.hop)
+		if s.latency != s.fft {
+			name += fmt.Sprintf("_latency%d_p%d", s.latency, lowLatencyPeriod)
+		}
+		t.Run(name, func(t *testing.T) {
+			srv, period := server, livePeriod
+			if s.latency != s.fft {
+				srv, period = rateServer(t, server, liveRate, lowLatencyPeriod), lowLatencyPeriod
+			}
+			testLiveEquals(t, srv, mix[0], s.fft, s.hop, s.latency, period)
 		})
 	}
 }
 
-func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
+// lowLatencyPeriod is the JACK period of the low-delay case (issue 12: -p 64
+// or 128), and lowLatencyBound its end-to-end bound: 10 ms at 48 kHz.
+const (
+	lowLatencyPeriod = 64
+	lowLatencyBound  = liveRate / 100
+)
+
+// testLiveEquals runs one configuration on server, whose period is period.
+func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latency, period int) {
 	dir := t.TempDir()
 	voice, noise := liveBases(t, dir, fft)
 
 	// The offline references, one per phase.
 	refs := map[int][2][]float64{}
-	for p := 0; p < hop; p += livePeriod {
+	for p := 0; p < hop; p += period {
 		in := filepath.Join(dir, fmt.Sprintf("mix%d.wav", p))
 		writeFloatWAV(t, in, append(make([]float64, p), mix...))
 		cfg := filepath.Join(dir, fmt.Sprintf("offline%d.yaml", p))
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, voice, noise)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, latency, voice, noise)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, fmt.Sprintf("offline%d", p))
@@ -163,7 +185,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 
 	jackEnv(t, server)
 	addr := freePort(t)
-	d, running, client := startLive(t, dir, fmt.Sprintf(liveConfig, fft, hop, voice, noise, addr))
+	d, running, client := startLive(t, dir, fmt.Sprintf(liveConfig, fft, hop, latency, voice, noise, addr))
 	logged := running.int(t, "latency_samples")
 	t.Logf("sepd's JACK client %q; logged latency_samples %d (STFT delay %d + devices %d)",
 		client, logged, running.int(t, "stft_delay_samples"), running.int(t, "device_samples"))
@@ -179,10 +201,21 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 	// the recording (seen with hop 512 at phase 256: "1 glitch(es) ... at
 	// 3328 for 256 (no server xrun near)").
 	var want [][][]float32
-	for p := 0; p < hop; p += livePeriod {
+	for p := 0; p < hop; p += period {
 		want = append(want, [][]float32{float32s(refs[p][0][p : p+len(mix)]), float32s(refs[p][1][p : p+len(mix)])})
 	}
 	d.waitRecord(t, "metrics", 10*time.Second) // logged after "running"
+	// The exported latency is the logged one, and it counts the STFT's own
+	// delay (latency - hop for the low-delay STFT, fft_size - hop otherwise).
+	if conf := int(math.Round(scrape(t, addr)["sepd_latency_seconds{kind=configured}"] * liveRate)); conf != logged {
+		t.Errorf("sepd_latency_seconds{kind=configured} is %d samples, the log says %d", conf, logged)
+	}
+	if got := running.int(t, "stft_delay_samples"); got != latency-hop {
+		t.Errorf("logged stft_delay_samples %d, want latency - hop = %d", got, latency-hop)
+	}
+	if latency != fft && logged > lowLatencyBound {
+		t.Errorf("logged latency %d samples (%.2f ms), more than the low-delay mode's 10 ms (%d)", logged, float64(logged)*1e3/liveRate, lowLatencyBound)
+	}
 	p0, _ := cpuPressure()
 	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -190,7 +223,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 		res, err := jacktest.Run(context.Background(), jacktest.Config{
 			Target: client, Server: server, Signal: [][]float32{sig},
 			RecordChannels: 2, RecordFrames: len(sig) + liveRate, // a second for the delay
-			SampleRateHz: liveRate, FramesPerBuffer: livePeriod,
+			SampleRateHz: liveRate, FramesPerBuffer: period,
 		})
 		if err != nil {
 			t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
@@ -198,7 +231,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 		time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
 		during := xruns(t, scrape(t, addr)).Sub(before)
 		v := jacktest.Judge(res.Recording, res.XrunFrames, jacktest.Expect{
-			Want: want, Tol: liveTol, MaxLag: liveMaxLag, Slack: 4 * livePeriod,
+			Want: want, Tol: liveTol, MaxLag: liveMaxLag, Slack: 4 * period,
 			Excuse: liveExcuse(fft), Recover: liveRecover(fft, hop),
 			Counted: res.Counted(during.Own(), during.Server()),
 		})
@@ -216,12 +249,12 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop int) {
 			t.Logf("the delay was not checked: an xrun may have moved it in each of %d attempts", attempt)
 			break
 		}
-		phase := v.Segments[0].Candidate * livePeriod
+		phase := v.Segments[0].Candidate * period
 		delay := v.Lag() // the frame at which the mixture's first sample came back
 		t.Logf("attempt %d: phase %d in the hop; delay %d samples (%.2f ms; %d without the client's own period); logged latency %d: measured - logged = %d",
-			attempt, phase, delay, float64(delay)*1e3/liveRate, delay-livePeriod, logged, delay-logged)
-		if diff := delay - logged; diff < 0 || diff > livePeriod {
-			t.Errorf("measured delay %d, logged latency_samples %d: measured - logged = %d, want 0 to one JACK period (%d)", delay, logged, diff, livePeriod)
+			attempt, phase, delay, float64(delay)*1e3/liveRate, delay-period, logged, delay-logged)
+		if diff := delay - logged; diff < 0 || diff > period {
+			t.Errorf("measured delay %d, logged latency_samples %d: measured - logged = %d, want 0 to one JACK period (%d)", delay, logged, diff, period)
 		}
 		break
 	}

@@ -2,7 +2,10 @@
 // bases. See README.md for the commands; `sepd help` lists them.
 //
 // Exit status: 0 on success or a clean stop, 2 for bad usage, configuration or input,
-// 1 for a failure at run time.
+// 1 for a failure at run time. A batch run (separate --manifest/--shard) exits 0 when
+// every input is done or skipped, 1 when some inputs failed (the others are done),
+// 2 when it could not start, 3 when SIGINT/SIGTERM stopped it before every input was
+// tried.
 package main
 
 import (
@@ -33,9 +36,12 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 func exitCode(err error) int {
 	var u usageError
 	var se *daemon.SetupError
+	var be batchExit
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &be):
+		return be.code
 	case errors.As(err, &u), errors.As(err, &se), errors.Is(err, engine.ErrInput):
 		return 2
 	default:

@@ -29,11 +29,15 @@ type separateFlags struct {
 	bases     []string
 	fftSize   int
 	hop       int
+	latency   int
 	window    string
 	beta      float64
 	iters     int
 	maskPower float64
 	sparsity  float64
+	tolerance float64
+	floor     float64
+	updateExp float64
 	format    string
 	quiet     bool
 	plot      string // separate only: also draw the plots into this folder
@@ -42,18 +46,35 @@ type separateFlags struct {
 
 func newSeparateCmd() *cobra.Command {
 	var fl separateFlags
+	var batch batchOptions
 	c := &cobra.Command{
-		Use:   "separate [-c sepd.yaml | --bases NAME=FILE ...] -o DIR INPUT...",
+		Use:   "separate [-c sepd.yaml | --bases NAME=FILE ...] -o DIR (INPUT... | --manifest FILE) [--shard I/N]",
 		Short: "separate audio files offline, as fast as possible",
 		Long: `separate runs the streaming engine over each input file as fast as the CPU allows
 and writes one WAV per source, exactly as long as the input and sample-aligned with it.
 With one input, outputs go to DIR/NAME.wav; with several, to DIR/INPUT-STEM/NAME.wav.
-Flags given explicitly override the configuration file.`,
-		Args: argsError(cobra.MinimumNArgs(1)),
+Flags given explicitly override the configuration file.
+
+With --manifest, --shard or --summary it is a resumable batch run (README "Scaling out"):
+every input goes to DIR/INPUT-STEM/ (or the folder a .csv manifest gives), inputs
+whose outputs are up to date are skipped, a failing input is recorded and the others
+go on, and a JSON summary is written. Exit status 0 every input done or skipped,
+1 some inputs failed, 2 bad usage or setup, 3 interrupted (run again to resume).`,
+		Args: argsError(cobra.ArbitraryArgs),
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg, err := separateConfig(c, &fl)
 			if err != nil {
 				return err
+			}
+			if batch.manifest != "" || batch.shard != "" || batch.summary != "" {
+				if fl.plot != "" || c.Flags().Changed("save-free") {
+					return usagef("separate: --plot and --save-free do not go with --manifest, --shard or --summary")
+				}
+				batch.out, batch.format, batch.quiet, batch.jobs, batch.getenv = fl.out, fl.format, fl.quiet, fl.jobs, os.Getenv
+				return separateBatch(c, cfg, args, batch)
+			}
+			if len(args) == 0 {
+				return usagef("separate: give at least one input file (or --manifest FILE)")
 			}
 			if fl.out == "" {
 				return usagef("separate: give an output folder with -o DIR")
@@ -64,6 +85,9 @@ Flags given explicitly override the configuration file.`,
 	addSeparateFlags(c.Flags(), &fl)
 	c.Flags().StringVar(&fl.plot, "plot", "", "also draw PNG plots (spectrograms, masks, activations) into DIR")
 	c.Flags().String("save-free", "", "save the free bases learned online as DIR/NAME.npy at the end (DIR/INPUT-STEM/ with several inputs)")
+	c.Flags().StringVar(&batch.manifest, "manifest", "", "read the inputs from FILE: one path a line, or .csv rows INPUT[,OUTPUT-DIR]; a resumable batch run")
+	c.Flags().StringVar(&batch.shard, "shard", "", "process shard I of N (I/N, from 0) of the inputs; /N takes I from JOB_COMPLETION_INDEX")
+	c.Flags().StringVar(&batch.summary, "summary", "", "batch runs: write the JSON summary to FILE (- stdout; default DIR/sepd-summary[-I-of-N].json)")
 	return c
 }
 
@@ -74,11 +98,15 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.StringArrayVar(&fl.bases, "bases", nil, "a source and its bases, NAME=FILE.npy or NAME=FILE.npz (repeatable)")
 	f.IntVar(&fl.fftSize, "fft-size", 1024, "FFT size in samples")
 	f.IntVar(&fl.hop, "hop", 0, "hop in samples (default fft-size/4)")
+	f.IntVar(&fl.latency, "latency", 0, "low-delay STFT: synthesis window in samples, 2*hop..fft-size (default fft-size: the usual STFT)")
 	f.StringVar(&fl.window, "window", "hann", "analysis window: hann, sqrt-hann, hamming, blackman")
 	f.Float64Var(&fl.beta, "beta", 1, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean")
 	f.IntVar(&fl.iters, "iterations", 10, "multiplicative updates per frame")
 	f.Float64Var(&fl.maskPower, "mask-power", 2, "mask power p (1 ratio mask, 2 Wiener)")
 	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
+	f.Float64Var(&fl.tolerance, "tolerance", 0, "stop a frame's updates early when max |dh| <= tolerance * max h (0: always run --iterations)")
+	f.Float64Var(&fl.floor, "floor", config.Default().Separation.Floor, "warm-start floor on the activations, relative to their largest")
+	f.Float64Var(&fl.updateExp, "update-exponent", 0, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each); fewer inputs than N: each one's channels and stages run in parallel")
@@ -123,6 +151,9 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	if f.Changed("hop") {
 		cfg.STFT.Hop = fl.hop
 	}
+	if f.Changed("latency") {
+		cfg.STFT.Latency = fl.latency
+	}
 	if f.Changed("window") || fl.config == "" {
 		cfg.STFT.Window = fl.window
 	}
@@ -137,6 +168,15 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	}
 	if f.Changed("sparsity") || fl.config == "" {
 		cfg.Separation.Sparsity = fl.sparsity
+	}
+	if f.Changed("tolerance") || fl.config == "" {
+		cfg.Separation.Tolerance = fl.tolerance
+	}
+	if f.Changed("floor") || fl.config == "" {
+		cfg.Separation.Floor = fl.floor
+	}
+	if f.Changed("update-exponent") || fl.config == "" {
+		cfg.Separation.UpdateExponent = fl.updateExp
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}

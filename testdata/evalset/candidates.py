@@ -1,0 +1,388 @@
+#!/usr/bin/python3
+"""candidates.py: numpy prototypes of the separation changes measured for issue 11, on the val split.
+
+    /usr/bin/python3 testdata/evalset/candidates.py [--split val|test] [NAME ...]
+
+Needs make.sh's WORK folder (${TMPDIR:-/tmp}/sepd-evalset) for the val split and the fit
+material. Every candidate is sepd's streaming KL projection (separate.Separator: 10
+warm-started multiplicative updates per frame, floor 0.03, cold start
+sqrt(mean(v)/K)) with one change, followed by masks p = 2 and the engine's inverse
+STFT (testdata/gen/sepdref.py). The unchanged prototype ("default") gives sepd's own
+per-source SDR to 0.01 dB (compare score.py --split val). Each line prints SDR minus
+scikit-learn's converged batch SDR (baseline.json) per source, in the order of
+manifest.json, then the mean and the smallest. Candidates (NAME):
+
+  default      as sepd runs today
+  floor        warm-start floor 0.01 / 0.1 / 0.2 (and 0.1 with 20 iterations)
+  smooth       temporal continuity prior lambda * sum_k (h_k - h'_k)^2 / h'_k with h' the
+               previous frame's (floored) activations: numerator + 2 lambda,
+               denominator + 2 lambda h / h'
+  lookahead    masks of frame t from the mean of the model powers (W_s h_s)^2 of frames
+               t and t+1 (one hop more latency)
+  recursive    masks from model powers smoothed over frames, P_t = a P_{t-1} + (1-a) (W_s h_s)^2
+  logsparse    log prior lambda * sum_k log(h_k + eps mean h), scaled by mean(colsum W)
+  groupsparse  log prior on each source's total activation (weighted by colsum W)
+  reproject    masks, then each source's masked magnitude projected onto its own bases
+               alone, and masks again from those models
+  stack        frame stacking: bases learned by sklearn NMF on [v_{t-1}; v_t] of the fit
+               material (K = 32, 200 iterations), projected on stacked frames, masks from
+               the current frame's half (about 2 minutes: it learns 8 NMFs)
+  stack4       the same with 4 frames [v_{t-3}; ...; v_t] (150 iterations; about 6 minutes)
+  exponent     beta 0.5 with gamma 2/3 (scikit-learn's) and 1 (heuristic; also 20
+               iterations), beta 0.25 and 0 with gamma 1
+  samebases    h shared by two or three frames with the single-frame bases repeated:
+               [v_{t-1}; v_t], [v_t; v_{t+1}] (one hop of look-ahead), [v_{t-1}; v_t; v_{t+1}]
+  sourcelevel  each source's total model power smoothed over frames (a = 0.5), its
+               spectral shape kept
+  consistency  MISI (Gunawan & Sen 2010) on the masked STFTs: resynthesise, re-analyse,
+               keep each source's magnitude, share the mixture's residual by the masks;
+               1 and 3 iterations, offline
+  prune        after the updates, activations whose share sum_f W_fk h_k is below tau times
+               the largest set to 0, then 2 more updates (or none)
+  weighting    weighted KL: every bin's divergence times w_f = (mean_k W_fk)^-a (normalised
+               to mean 1), i.e. v and the rows of W scaled by w at no cost per frame (the
+               masks do not change with a per-bin weight); and a "discriminative" weight
+               |log(mean W_A,f / mean W_B,f)|^a + 0.1
+  oraclenmf    the bound for any projection with these bases: each true source's
+               magnitude projected onto its own bases (sklearn, converged), masks p = 2
+"""
+import argparse
+import json, os, sys, warnings
+import numpy as np, scipy.io.wavfile, mir_eval
+sys.dont_write_bytecode = True
+E=os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(E, '..', 'gen')); import sepdref  # noqa: E402
+WORK=os.path.join(os.environ.get('TMPDIR', '/tmp'), 'sepd-evalset')
+man=json.load(open(E+'/manifest.json')); base=json.load(open(E+'/baseline.json'))
+def rd(p): r,x=scipy.io.wavfile.read(p); return x/32768.0
+cache={}
+def load(sc, split):
+    key=(sc['name'],split)
+    if key in cache: return cache[key]
+    names=[s['name'] for s in sc['sources']]
+    fo = f"{E}/{sc['name']}/test" if split=='test' else f"{WORK}/{sc['name']}/val"
+    x=rd(fo+'/mix.wav'); refs=[rd(f'{fo}/{n}.wav') for n in names]
+    comps=[np.load(f"{E}/{sc['name']}/bases/{n}.npy") for n in names]
+    W=np.concatenate(comps,0).astype(np.float64).T
+    st=np.concatenate([[0],np.cumsum([c.shape[0] for c in comps])])
+    X=sepdref.stft(x,sc['fft_size'],sc['hop'])
+    cache[key]=(names,x,refs,W,st,X); return cache[key]
+
+def stream(V,W,iters=10,floor=0.03,smooth=0.0,sparsity=0.0,beta=1.0):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); cs=W.sum(0); h=None
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K)); hp=None
+        else:
+            hp=h.copy(); h=np.maximum(h,floor*h.max())
+        hpf = None if hp is None else np.maximum(hp, floor*hp.max())
+        for _ in range(iters):
+            wh=np.maximum(W@h,1e-12)
+            num=W.T@(v/wh); den=cs+sparsity
+            if smooth>0 and hpf is not None:
+                num=num+2*smooth; den=den+2*smooth*h/hpf
+            h=h*num/den
+        H[:,t]=h
+    return H
+
+def run(split='val', p=2.0, alpha=0.0, look=0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        if look:   # average the model power of frames t and t+1 (latency + hop)
+            P=[0.5*(q+np.concatenate([q[:,1:],q[:,-1:]],1)) for q in P]
+        if alpha>0:
+            for q in P:
+                for t in range(1,q.shape[1]): q[:,t]=alpha*q[:,t-1]+(1-alpha)*q[:,t]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,1/len(P)),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res)
+    print(f"{split} p={p} alpha={alpha} look={look} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+    return res
+
+def oracle_nmf(split='val', p=2.0):
+    from sklearn.decomposition import non_negative_factorization
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split)
+        P=[]
+        for s,r in enumerate(refs):
+            Ws=W[:,st[s]:st[s+1]]; Ss=np.abs(sepdref.stft(r,sc['fft_size'],sc['hop']))
+            Hs,_,_=non_negative_factorization(X=Ss.T,H=Ws.T.copy(),n_components=Ws.shape[1],init='custom',update_H=False,solver='mu',beta_loss='kullback-leibler',max_iter=500,tol=1e-6)
+            P.append((Ws@Hs.T)**p)
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"oracle-NMF p={p}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+def kl_proj(V, W, h0, iters):
+    cs=W.sum(0); h=h0.copy()
+    for _ in range(iters):
+        h=h*(W.T@(V/np.maximum(W@h,1e-12)))/cs[:,None] if h.ndim==2 else h*(W.T@(V/np.maximum(W@h,1e-12)))/cs
+    return h
+
+def reproj(split='val', p=2.0, iters=10, iters2=10, rounds=1, p1=2.0):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream(V,W,iters=iters)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]]) for s in range(len(names))]
+        for _ in range(rounds):
+            Q=[q**p1 for q in P]; den=sum(Q); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in Q]
+            P2=[]
+            for s in range(len(names)):
+                Ws=W[:,st[s]:st[s+1]]
+                Hs=kl_proj(M[s]*V, Ws, H[st[s]:st[s+1]]+1e-9, iters2)
+                P2.append(Ws@Hs)
+            P=P2
+        Q=[q**p for q in P]; den=sum(Q); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in Q]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"reproj p={p} p1={p1} iters={iters} iters2={iters2} rounds={rounds}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+def stream2(V,W,st,iters=10,floor=0.03,lam_log=0.0,lam_grp=0.0,eps=0.01):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); cs=W.sum(0); h=None
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        for _ in range(iters):
+            wh=np.maximum(W@h,1e-12)
+            num=W.T@(v/wh); den=cs.copy()
+            if lam_log: 
+                sc_=h.mean(); den=den+lam_log*cs.mean()*sc_/(h+eps*sc_)
+            if lam_grp:
+                tot=h@cs
+                for s in range(len(st)-1):
+                    g=h[st[s]:st[s+1]]@cs[st[s]:st[s+1]]
+                    den[st[s]:st[s+1]]+=lam_grp*cs[st[s]:st[s+1]]*tot/(g+eps*tot)/ (len(st)-1) / (st[s+1]-st[s])
+            h=h*num/den
+        H[:,t]=h
+    return H
+
+def run2(split='val', **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream2(V,W,st,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"{split} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+    return res
+
+
+def stream_b(V,W,iters=10,floor=0.03,beta=1.0,gamma=None,wts=None):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None
+    if gamma is None: gamma = 1/(2-beta) if beta<1 else 1.0
+    cs=W.sum(0)
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        for _ in range(iters):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        H[:,t]=h
+    return H
+
+def stackpair(V, mode):
+    T=V.shape[1]
+    nxt=np.concatenate([V[:,1:],np.zeros((V.shape[0],1))],1)
+    prv=np.concatenate([np.zeros((V.shape[0],1)),V[:,:-1]],1)
+    if mode=='next': return np.concatenate([V,nxt],0)
+    if mode=='prev': return np.concatenate([prv,V],0)
+    if mode=='both': return np.concatenate([prv,V,nxt],0)
+
+def run3(split='val', p=2.0, stack=None, srcsmooth=0.0, ens=None, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X); F=V.shape[0]
+        if stack:
+            n={'next':2,'prev':2,'both':3}[stack]
+            H=stream_b(stackpair(V,stack),np.concatenate([W]*n,0),**kw)
+        else:
+            H=stream_b(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        if ens:
+            H2=stream_b(V,W,**ens)
+            P2=[(W[:,st[s]:st[s+1]]@H2[st[s]:st[s+1]])**p for s in range(len(names))]
+            d1=sum(P); d2=sum(P2)
+            M=[0.5*(np.divide(a,d1,out=np.full_like(a,.5),where=d1>0)+np.divide(b,d2,out=np.full_like(b,.5),where=d2>0)) for a,b in zip(P,P2)]
+        else:
+            if srcsmooth>0:
+                g=[q.sum(0) for q in P]; gs=[]
+                for gi in g:
+                    o=gi.copy()
+                    for t in range(1,len(o)): o[t]=srcsmooth*o[t-1]+(1-srcsmooth)*gi[t]
+                    gs.append(o)
+                P=[q/np.maximum(gi,1e-30)*o for q,gi,o in zip(P,g,gs)]
+            den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"{split} p={p} stack={stack} srcsmooth={srcsmooth} ens={ens} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+    return res
+
+def consist(split='val', iters_c=1, mode='mask', mag=False, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X); n,hop=sc['fft_size'],sc['hop']
+        H=stream_b(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        Xs=[m*X for m in M]; A=[np.abs(z) for z in Xs]
+        for _ in range(iters_c):
+            Y=[sepdref.stft(sepdref.istft(z,len(x),n,hop),n,hop) for z in Xs]
+            if mag: Y=[a*np.exp(1j*np.angle(y)) for a,y in zip(A,Y)]
+            E=X-sum(Y)
+            Xs=[y+(m if mode=='mask' else 1/len(Y))*E for y,m in zip(Y,M)]
+        ests=[sepdref.istft(z,len(x),n,hop) for z in Xs]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[nm]['sdr'] for i,nm in enumerate(names)]
+    res=np.array(res); print(f"consist iters={iters_c} mode={mode} mag={mag} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+
+def stream_prune(V,W,iters=10,floor=0.03,beta=1.0,gamma=1.0,tau=0.1,post=2,mode='global'):
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None; cs=W.sum(0)
+    def upd(h,v,n):
+        for _ in range(n):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        return h
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        h=upd(h,v,iters)
+        c=h*cs   # energy contribution
+        hp=h.copy(); hp[c<tau*c.max()]=0
+        if post: hp=upd(hp,v,post)
+        H[:,t]=hp
+    return H
+
+def runp(split='val', p=2.0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream_prune(V,W,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"prune {split} p={p} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+def runw(split='val', a=0.5, mode='flat', p=2.0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        if mode=='flat':
+            w=np.maximum(W.mean(1),1e-12)**(-a)
+        else:
+            mA=W[:,st[0]:st[1]].mean(1)+1e-9; mB=W[:,st[1]:st[2]].mean(1)+1e-9
+            w=np.abs(np.log(mA/mA.sum()*mB.sum()/mB))**a+0.1
+        w=w/w.mean()
+        H=stream_b(V*w[:,None],W*w[:,None],**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(len(names))]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+    res=np.array(res); print(f"weighted {split} a={a} mode={mode} {kw}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+
+def stackV(V,C,look=0):
+    # rows: frames t-C+1+look .. t+look ; zero-padded
+    F,T=V.shape; out=[]
+    for d in range(-(C-1-look), look+1):
+        s=np.zeros_like(V)
+        if d<0: s[:,-d:]=V[:,:T+d]
+        elif d>0: s[:,:T-d]=V[:,d:]
+        else: s=V
+        out.append(s)
+    return np.concatenate(out,0)
+
+def run_stack(split='val', C=2, ITER=200, look=0):
+    from sklearn.decomposition import NMF
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W1,st,X=load(sc,split); V=np.abs(X); F=V.shape[0]
+        Ws=[]
+        for n in names:
+            r,f=scipy.io.wavfile.read(f"{WORK}/{sc['name']}/fit/{n}.wav"); f=f/32768.0
+            Vf=stackV(np.abs(sepdref.stft(f,sc['fft_size'],sc['hop'])),C,look)
+            m=NMF(n_components=32,init='nndsvda',solver='mu',beta_loss='kullback-leibler',max_iter=ITER,random_state=0).fit(Vf.T)
+            Ws.append(m.components_.T)
+        W=np.concatenate(Ws,1); Vs=stackV(V,C,look)
+        H=stream(Vs,W)
+        cur=slice((C-1-look)*F,(C-look)*F)
+        P=[(W[cur,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(2)]
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+        sk=base['scenarios'][sc['name']][split]['sklearn']
+        res+= [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+        print(sc['name'], [f"{r:+.2f}" for r in res[-2:]], flush=True)
+    res=np.array(res); print(f"stack C={C} iters={ITER} look={look}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+
+
+CANDIDATES = {
+    "default": lambda s: run(s),
+    "floor": lambda s: [run(s, floor=f) for f in (0.01, 0.1, 0.2)] + [run(s, floor=0.1, iters=20)],
+    "smooth": lambda s: [run(s, smooth=l) for l in (0.5, 2)],
+    "lookahead": lambda s: run(s, look=1),
+    "recursive": lambda s: run(s, alpha=0.5),
+    "logsparse": lambda s: [run2(s, lam_log=l) for l in (0.01, 0.05)],
+    "groupsparse": lambda s: [run2(s, lam_grp=l) for l in (0.5, 2)],
+    "reproject": lambda s: [reproj(s), reproj(s, p1=1)],
+    "stack": lambda s: run_stack(s),
+    "stack4": lambda s: run_stack(s, C=4, ITER=150),
+    "exponent": lambda s: [run3(s, beta=0.5), run3(s, beta=0.5, gamma=1.0), run3(s, beta=0.5, gamma=1.0, iters=20),
+                           run3(s, beta=0.25, gamma=1.0), run3(s, beta=0.0, gamma=1.0)],
+    "samebases": lambda s: [run3(s, stack=m) for m in ("prev", "next", "both")],
+    "sourcelevel": lambda s: run3(s, srcsmooth=0.5),
+    "prune": lambda s: [runp(s, tau=t) for t in (0.05, 0.1, 0.2)] + [runp(s, tau=0.1, post=0)],
+    "weighting": lambda s: [runw(s, a=a) for a in (0.25, 0.5, 0.6, 0.75, 1.0)] + [runw(s, a=1.0, mode="disc"),
+                            runw(s, a=0.5, beta=0.5, gamma=1.0), runw(s, a=0.25, beta=0.5, gamma=1.0)],
+    "consistency": lambda s: [consist(s, iters_c=1, mag=True), consist(s, iters_c=3, mag=True)],
+    "oraclenmf": lambda s: oracle_nmf(s),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", choices=["val", "test"], default="val")
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack")])
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    for n in args.names:
+        CANDIDATES[n](args.split)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""score.py: scores a sepd configuration on the evaluation set against scikit-learn and the oracle.
+
+    /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
+                                              [-- SEPD-SEPARATE-FLAGS...]
+
+For every scenario of manifest.json it runs
+
+    sepd separate --bases A=<scenario>/bases/A.npy --bases B=... --fft-size N --hop H
+                  FLAGS... -o OUT <split>/mix.wav
+    sepd eval --ref A=... --ref B=... --est A=OUT/A.wav --est B=OUT/B.wav --json
+
+and prints per source sepd's SDR, scikit-learn's converged batch SDR and the
+oracle's from baseline.json, with sepd minus each; then the mean and the
+smallest of sepd - sklearn. FLAGS are passed to `sepd separate` as given (e.g.
+`-- --beta 1 --iterations 10 --mask-power 2`); without them sepd's defaults run.
+The val split lives in make.sh's WORK folder (--work); the test split is committed.
+Choose parameters on val; score test once.
+
+--sepd: the binary (default: `go build` of ./cmd/sepd into a temporary folder).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", choices=["test", "val"], default="test")
+    ap.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "sepd-evalset"))
+    ap.add_argument("--sepd", help="sepd binary (default: built from this tree)")
+    ap.add_argument("--json", help="also write the scores to this file")
+    ap.add_argument("--quiet", action="store_true", help="print only the summary line")
+    ap.add_argument("flags", nargs="*", help="flags for sepd separate (after --)")
+    args = ap.parse_args()
+
+    with open(os.path.join(HERE, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(HERE, "baseline.json")) as f:
+        baseline = json.load(f)
+
+    tmp = tempfile.mkdtemp(prefix="sepd-score-")
+    sepd = args.sepd
+    if not sepd:
+        sepd = os.path.join(tmp, "sepd")
+        subprocess.run(["go", "build", "-o", sepd, "./cmd/sepd"], cwd=ROOT, check=True)
+
+    rows, out = [], {"split": args.split, "flags": args.flags, "scenarios": {}}
+    for sc in manifest["scenarios"]:
+        name = sc["name"]
+        names = [s["name"] for s in sc["sources"]]
+        folder = os.path.join(HERE, name, "test") if args.split == "test" else os.path.join(args.work, name, "val")
+        if not os.path.exists(os.path.join(folder, "mix.wav")):
+            raise SystemExit(f"score: {folder}/mix.wav is missing: run testdata/evalset/make.sh")
+        ref = baseline["scenarios"][name][args.split]
+        od = os.path.join(tmp, name)
+        cmd = [sepd, "separate", "-q", "--fft-size", str(sc["fft_size"]), "--hop", str(sc["hop"]), "-o", od]
+        for s in names:
+            cmd += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
+        r = subprocess.run(cmd + args.flags + [os.path.join(folder, "mix.wav")], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"score: {' '.join(cmd)} failed:\n{r.stderr}")
+        ev = [sepd, "eval", "--json"]
+        for s in names:
+            ev += ["--ref", f"{s}={os.path.join(folder, s + '.wav')}", "--est", f"{s}={os.path.join(od, s + '.wav')}"]
+        rep = json.loads(subprocess.run(ev, check=True, capture_output=True, text=True).stdout)
+        out["scenarios"][name] = {}
+        for src in rep["sources"]:
+            s = src["name"]
+            sdr, sk, orc = float(src["sdr"]), ref["sklearn"][s]["sdr"], ref["oracle"][s]["sdr"]
+            out["scenarios"][name][s] = {"sdr": sdr, "sir": float(src["sir"]), "sar": float(src["sar"])}
+            rows.append((name, s, ref["mixture"][s]["sdr"], sdr, sk, orc))
+
+    if not args.quiet:
+        print(f"split {args.split}, sepd separate {' '.join(args.flags) or '(defaults)'}; SDR in dB")
+        print(f"{'scenario':15s} {'source':6s} {'mixture':>8s} {'sepd':>8s} {'sklearn':>8s} {'oracle':>8s} "
+              f"{'sepd-sk':>8s} {'sepd-or':>8s}")
+        for name, s, mx, sdr, sk, orc in rows:
+            print(f"{name:15s} {s:6s} {mx:8.2f} {sdr:8.2f} {sk:8.2f} {orc:8.2f} {sdr - sk:+8.2f} {sdr - orc:+8.2f}")
+    d = [r[3] - r[4] for r in rows]
+    mean, worst = sum(d) / len(d), min(d)
+    out["mean_minus_sklearn"], out["min_minus_sklearn"] = mean, worst
+    print(f"{args.split} {' '.join(args.flags) or '(defaults)'}: mean sepd-sklearn {mean:+.2f} dB, "
+          f"smallest {worst:+.2f} dB, mean sepd SDR {sum(r[3] for r in rows) / len(rows):.2f} dB")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+    subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()
