@@ -155,39 +155,64 @@ func (e *Engine) Process(out [][][]float64, in [][]float64) {
 	}
 	start := time.Now()
 	for c, x := range in {
-		for i, v := range x {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				x[i] = 0
-				e.stats.NonFinite.Add(1)
-			}
-		}
-		e.an[c].Analyze(e.spec[c], x)
+		e.analyze(c, e.spec[c], x)
 	}
-	inv := 1 / float64(e.p.Channels)
-	for f := range e.mag {
+	magnitude(e.mag, e.spec)
+	e.sep.Process(e.masks, e.mag)
+	for c := range e.spec {
+		e.synthesize(c, out, e.masks, e.spec[c], e.masked)
+	}
+	e.levels(out, in)
+	e.stats.observe(start, time.Now(), e.sep.LastIterations())
+}
+
+// The steps of Process, which RunParallel runs on several goroutines: the
+// analysis and the synthesis of a channel touch only that channel's state
+// (e.an[c], e.syn[s][c]), the projection only e.sep.
+
+// analyze replaces NaN and Inf in x by zero (counting them) and analyses
+// one hop of channel c into spec.
+func (e *Engine) analyze(c int, spec []complex128, x []float64) {
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			x[i] = 0
+			e.stats.NonFinite.Add(1)
+		}
+	}
+	e.an[c].Analyze(spec, x)
+}
+
+// magnitude sets mag[f] = sqrt(mean_c |spec[c][f]|^2).
+func magnitude(mag []float64, spec [][]complex128) {
+	inv := 1 / float64(len(spec))
+	for f := range mag {
 		var p float64
-		for c := range e.spec {
-			z := e.spec[c][f]
+		for c := range spec {
+			z := spec[c][f]
 			p += real(z)*real(z) + imag(z)*imag(z)
 		}
-		e.mag[f] = math.Sqrt(p * inv)
+		mag[f] = math.Sqrt(p * inv)
 	}
-	e.sep.Process(e.masks, e.mag)
+}
+
+// synthesize writes out[s][c] for every source s: masks[s] times spec (channel
+// c's spectrum), through the synthesizer of (s, c); masked is scratch.
+func (e *Engine) synthesize(c int, out [][][]float64, masks [][]float64, spec, masked []complex128) {
 	for s, row := range e.syn {
-		m := e.masks[s]
-		for c, syn := range row {
-			x := e.spec[c]
-			for f := range e.masked {
-				e.masked[f] = complex(m[f], 0) * x[f]
-			}
-			syn.Synthesize(out[s][c], e.masked)
+		m := masks[s]
+		for f := range masked {
+			masked[f] = complex(m[f], 0) * spec[f]
 		}
+		row[c].Synthesize(out[s][c], masked)
 	}
+}
+
+// levels stores the input's and every source's level.
+func (e *Engine) levels(out [][][]float64, in [][]float64) {
 	storeLevel(&e.stats.inputLevel, levelDBFS(in))
 	for s := range out {
 		storeLevel(&e.stats.sourceLevels[s], levelDBFS(out[s]))
 	}
-	e.stats.observe(start, time.Now(), e.sep.LastIterations())
 }
 
 // Reset clears all streaming state (analysis history, overlap-add tails, activations).

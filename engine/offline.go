@@ -31,6 +31,11 @@ type FileJob struct {
 	Progress func(done, total int64)
 	// OnFrame, if set, is passed to Run (see RunOptions.OnFrame).
 	OnFrame func(e *Engine)
+	// Parallel spreads each frame's work over goroutines (RunParallel: per
+	// channel analysis and synthesis, and the projection, pipelined), for a
+	// machine with cores to spare; the outputs are the same. Ignored with
+	// OnFrame.
+	Parallel bool
 }
 
 // FileResult says what a FileJob did.
@@ -131,7 +136,11 @@ func SeparateFile(ctx context.Context, p *Plan, job FileJob) (FileResult, error)
 			}
 		}
 	}
-	n, err := Run(ctx, e, src, sinks, RunOptions{Progress: progress, OnFrame: job.OnFrame})
+	run := Run
+	if job.Parallel && job.OnFrame == nil {
+		run = RunParallel
+	}
+	n, err := run(ctx, e, src, sinks, RunOptions{Progress: progress, OnFrame: job.OnFrame})
 	if rs != nil {
 		n = rs.InputFrames() // the file's frames, as the outputs count them
 	}

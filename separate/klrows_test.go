@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -87,35 +88,44 @@ func near(t *testing.T, what string, got, want []float64, n int) {
 	}
 }
 
-// BenchmarkKLRows is one fused beta-1 pass (klRows) alone, on the padded
-// bases of BenchmarkProcess, with the thread's CPU time: GFLOP/s counts
-// 4 F K flops (W h and W^T r), GB/s the bytes of W read once.
+// BenchmarkKLRows is one fused beta-1 pass alone, on the padded bases of
+// BenchmarkProcess, with the thread's CPU time: klRows (W in float64: asm,
+// purego) and klRows32 (W in float32, as the Separator runs it: asm32,
+// purego32). GFLOP/s counts 4 F K flops (W h and W^T r), GB/s the bytes of
+// W read once.
 //
 //	go test -run '^$' -bench KLRows ./separate/
 func BenchmarkKLRows(b *testing.B) {
 	for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
-		for _, path := range []string{"asm", "purego"} {
+		for _, path := range []string{"asm", "purego", "asm32", "purego32"} {
 			b.Run(fmt.Sprintf("fft%d_K%d_%s", c.fftSize, c.k, path), func(b *testing.B) {
 				asm := klRowsAsm
 				defer func() { klRowsAsm = asm }()
-				if path == "purego" {
+				if strings.HasPrefix(path, "purego") {
 					klRowsAsm = nil
 				} else if asm == nil {
 					b.Skip("no assembly klRows on this CPU or build")
 				}
+				single := strings.HasSuffix(path, "32")
 				bases, frames := benchSetup(c.fftSize, c.k)
 				kn := newKernel(denseCopy(bases.W), 1, 0, false)
+				kn.useSingle()
 				h := make([]float64, kn.kp)
 				for j := range c.k {
 					h[j] = 0.5
 				}
+				kn.toSingle(h)
 				f := bases.F()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				i := 0
 				cpu0 := threadCPU()
 				for b.Loop() {
-					klRows(kn.wPad, h, frames[i%len(frames)], kn.numPad, f, kn.kp)
+					if single {
+						klRows32(kn.w32, kn.h32, frames[i%len(frames)], kn.n32, kn.numPad, f, kn.kp)
+					} else {
+						klRows(kn.wPad, h, frames[i%len(frames)], kn.numPad, f, kn.kp)
+					}
 					i++
 				}
 				t := b.Elapsed().Seconds() / float64(b.N)
@@ -124,7 +134,11 @@ func BenchmarkKLRows(b *testing.B) {
 					b.ReportMetric(t*1e6, "cpu-us/op")
 				}
 				b.ReportMetric(4*float64(f*c.k)/t/1e9, "GFLOP/s")
-				b.ReportMetric(float64(8*f*kn.kp)/t/1e9, "GB/s")
+				bytes := 8
+				if single {
+					bytes = 4
+				}
+				b.ReportMetric(float64(bytes*f*kn.kp)/t/1e9, "GB/s")
 			})
 		}
 	}
@@ -150,4 +164,81 @@ func BenchmarkPeakFLOPS(b *testing.B) {
 		t = (threadCPU() - cpu0).Seconds()
 	}
 	b.ReportMetric(flops/t/1e9, "GFLOP/s")
+}
+
+// TestKLRows32Bound: the float32 passes (klrows32.go), in assembly and in
+// pure Go, against the float64 pure-Go passes on the same W: every element
+// of num and den within (K/4 + klBlock + 4) 2^-24 relative (the bound that
+// klrows32.go derives; every term is positive, so it holds element by
+// element), and y = W h within (K/4 + 3) 2^-24 (rounding of W and h, the
+// float32 sums, the float64 reduction), for the shapes of
+// TestKLRowsAsmMatchesGo and F long enough for several blocks.
+func TestKLRows32Bound(t *testing.T) {
+	withKLPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, c := range []struct{ f, k int }{{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}} {
+			kp := (c.k + klPad - 1) / klPad * klPad
+			w := make([]float64, c.f*kp)
+			for i := 0; i < c.f; i++ {
+				for j := 0; j < c.k; j++ {
+					w[i*kp+j] = rng.ExpFloat64()
+				}
+			}
+			h := make([]float64, kp)
+			for j := range c.k {
+				h[j] = rng.ExpFloat64()
+			}
+			v := make([]float64, c.f)
+			for i := range v {
+				if rng.IntN(5) > 0 && !(i >= 8 && i < 12) {
+					v[i] = 100 * rng.Float64()
+				}
+			}
+			w32, h32 := make([]float32, len(w)), make([]float32, kp)
+			for i, x := range w {
+				w32[i] = float32(x)
+			}
+			for j, x := range h {
+				h32[j] = float32(x)
+			}
+			n32, d32 := make([]float32, kp), make([]float32, kp)
+			u := 0x1p-24
+			sums := (float64(c.k)/4 + klBlock + 4) * u
+
+			want := make([]float64, kp)
+			klRowsGo(w, h, v, want, c.f, kp)
+			got := make([]float64, kp)
+			klRows32(w32, h32, v, n32, got, c.f, kp)
+			within(t, fmt.Sprintf("F%d K%d klRows32", c.f, c.k), got, want, c.k, sums)
+
+			yWant, yGot := make([]float64, c.f), make([]float64, c.f)
+			rowsDotGo(w, h, yWant, c.f, kp)
+			rowsDot32(w32, h32, yGot, c.f, kp)
+			within(t, fmt.Sprintf("F%d K%d rowsDot32", c.f, c.k), yGot, yWant, c.f, (float64(c.k)/4+3)*u)
+
+			nWant, dWant := make([]float64, kp), make([]float64, kp)
+			nGot, dGot := make([]float64, kp), make([]float64, kp)
+			rowsAxpy2Go(w, v, yWant, nWant, dWant, c.f, kp)
+			rowsAxpy2x32(w32, v, yWant, n32, d32, nGot, dGot, c.f, kp)
+			within(t, fmt.Sprintf("F%d K%d rowsAxpy2x32 num", c.f, c.k), nGot, nWant, c.k, sums)
+			within(t, fmt.Sprintf("F%d K%d rowsAxpy2x32 den", c.f, c.k), dGot, dWant, c.k, sums)
+		}
+	})
+}
+
+// within fails t unless every got[j] is within rel of want[j], relative,
+// and exactly 0 from j = n on (the padding); it logs the largest difference.
+func within(t *testing.T, what string, got, want []float64, n int, rel float64) {
+	t.Helper()
+	worst := 0.0
+	for j := range want {
+		e := math.Abs(got[j] - want[j])
+		if e > rel*math.Abs(want[j]) || (j >= n && got[j] != 0) {
+			t.Fatalf("%s: [%d] = %.17g, float64 %.17g (relative difference %g, bound %g)", what, j, got[j], want[j], e/math.Abs(want[j]), rel)
+		}
+		if want[j] != 0 {
+			worst = math.Max(worst, e/math.Abs(want[j]))
+		}
+	}
+	t.Logf("%s: largest relative difference %.3g = %.2f * 2^-24 (bound %.3g)", what, worst, worst/0x1p-24, rel)
 }

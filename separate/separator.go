@@ -105,7 +105,11 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // and numerator W^T (v / Wh), both products in one fused pass over the rows
 // of W (klRows: AVX-512 assembly where the CPU has it, pure Go elsewhere,
 // equal to 1e-13); other values of beta take two passes (W h, then numerator and
-// denominator together); beta = 0 and 0.5 avoid math.Pow. As in scikit-learn
+// denominator together); beta = 0 and 0.5 avoid math.Pow. For beta != 2
+// these passes read W stored as float32 (klrows32.go: half the bytes, twice
+// the lanes; the ratios, h and the sums over blocks of rows stay float64),
+// within (K/4 + 68) 2^-24 relative of float64 per iteration; a Separator
+// with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
 // 1.2.1, an exact zero in W h is replaced by float32 epsilon before a
 // negative power, a zero denominator by float32 epsilon, and for beta < 1 an
 // activation below float64 epsilon is set to zero.
@@ -296,6 +300,12 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	// With free columns, W^T W would have to follow them at a cost of F K R
 	// per update; W^T (W h) (direct) costs 2 F K per iteration.
 	s.kn = newKernel(s.w, p.Beta, p.Sparsity, len(s.free) > 0)
+	// W in float32 for the per-frame passes (klrows32.go), unless columns
+	// are free: their online update reads and changes W every frame, and
+	// costs more than the passes (BenchmarkProcessFree).
+	if len(s.free) == 0 {
+		s.kn.useSingle()
+	}
 	if p.UpdateExponent != 0 {
 		s.kn.gammaH = p.UpdateExponent
 	}

@@ -42,7 +42,8 @@ func BenchmarkFrame(b *testing.B) {
 }
 
 // BenchmarkFFT compares a real forward and inverse transform with gonum's
-// dsp/fourier (used by this package) and with github.com/mjibson/go-dsp/fft
+// dsp/fourier (used by this package with -tags nofftw; BenchmarkRealFFT is the FFTW
+// one it uses by default) and with github.com/mjibson/go-dsp/fft
 // (FFTReal then IFFT, its API for real input), at the design's frame sizes.
 // One op is one forward plus one inverse transform.
 func BenchmarkFFT(b *testing.B) {

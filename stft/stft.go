@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // MinFFTSize is the smallest fftSize NewAnalyzer and NewSynthesizer accept.
@@ -86,7 +84,7 @@ func invertible(d []float64) bool {
 // plan validates fftSize, hop, latency and kind and returns the analysis
 // window wa (fftSize samples) and the support of the synthesis window,
 // ws[i] = synthesis window at frame sample fftSize-latency+i, divided by
-// fftSize for fourier's unnormalised inverse (latency samples). For
+// fftSize for the unnormalised inverse FFT (latency samples). For
 // latency == fftSize they are the symmetric pair of symmetricPlan; below it
 // the low-delay pair of lowDelayPlan. Its errors name the configuration keys
 // stft.fft_size, stft.hop, stft.latency and stft.window and say what to use
@@ -217,7 +215,7 @@ func symmetricPlan(fftSize, hop int, kind WindowKind) (w, d []float64, err error
 // newest FFTSize() samples, windowed. It owns its FFT and buffers; create it
 // once, not per frame. An Analyzer is not safe for concurrent use.
 type Analyzer struct {
-	fft   *fourier.FFT
+	fft   *realFFT
 	hop   int
 	win   []float64 // analysis window, len fftSize
 	hist  []float64 // the newest fftSize input samples, oldest first
@@ -250,7 +248,7 @@ func NewLowDelayAnalyzer(fftSize, hop, latency int, kind WindowKind) (*Analyzer,
 		return nil, err
 	}
 	return &Analyzer{
-		fft:   fourier.NewFFT(fftSize),
+		fft:   newRealFFT(fftSize),
 		hop:   hop,
 		win:   w,
 		hist:  make([]float64, fftSize),
@@ -294,7 +292,8 @@ func (a *Analyzer) Analyze(dst []complex128, block []float64) []complex128 {
 	for i, w := range a.win {
 		a.frame[i] = w * a.hist[i]
 	}
-	return a.fft.Coefficients(dst, a.frame)
+	a.fft.forward(dst, a.frame)
+	return dst
 }
 
 // Reset clears the history to zeros, so that the Analyzer behaves as a new
@@ -323,10 +322,10 @@ func (a *Analyzer) Reset() {
 //	D. W. Griffin and J. S. Lim, "Signal estimation from modified short-time
 //	Fourier transform", IEEE Trans. ASSP 32(2), 236-243, 1984.
 type Synthesizer struct {
-	fft   *fourier.FFT
+	fft   *realFFT
 	hop   int
 	off   int       // fftSize - latency: the frame samples before the synthesis window's support
-	win   []float64 // synthesis window ws[off+i]/N on its support (the 1/N undoes fourier's unnormalised inverse)
+	win   []float64 // synthesis window ws[off+i]/N on its support (the 1/N undoes the unnormalised inverse FFT)
 	acc   []float64 // overlap-add accumulator, len latency; acc[0] is the next output sample
 	frame []float64 // scratch: inverse FFT of one spectrum, len fftSize
 }
@@ -351,7 +350,7 @@ func NewLowDelaySynthesizer(fftSize, hop, latency int, kind WindowKind) (*Synthe
 		return nil, err
 	}
 	return &Synthesizer{
-		fft:   fourier.NewFFT(fftSize),
+		fft:   newRealFFT(fftSize),
 		hop:   hop,
 		off:   fftSize - latency,
 		win:   ws,
@@ -404,7 +403,7 @@ func (s *Synthesizer) Synthesize(dst []float64, spec []complex128) []float64 {
 	} else if len(dst) != s.hop {
 		panic(fmt.Sprintf("stft: Synthesize got dst of length %d, want Hop() = %d", len(dst), s.hop))
 	}
-	s.fft.Sequence(s.frame, spec)
+	s.fft.inverse(s.frame, spec)
 	for i, w := range s.win {
 		s.acc[i] += w * s.frame[s.off+i]
 	}

@@ -109,7 +109,7 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.Float64Var(&fl.updateExp, "update-exponent", 0, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
-	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each)")
+	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each); fewer inputs than N: each one's channels and stages run in parallel")
 }
 
 // separateConfig builds the configuration from -c and the flags; explicit flags win.
@@ -218,7 +218,10 @@ func separateFiles(c *cobra.Command, cfg *config.Config, inputs []string, out, f
 			seen[stem] = in
 			dir, pdir = filepath.Join(out, stem), filepath.Join(plotDir, stem)
 		}
-		r := &fileRun{in: in, job: engine.FileJob{Input: in, Encoding: enc}}
+		// With cores to spare, each input's frames are pipelined over them
+		// (engine.RunParallel: per channel analysis and synthesis, and the
+		// projection); the outputs are the same.
+		r := &fileRun{in: in, job: engine.FileJob{Input: in, Encoding: enc, Parallel: len(inputs) < jobs}}
 		for _, s := range plan.Bases.Names {
 			var outs []string
 			if out != "" {

@@ -1,0 +1,283 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The fused passes of klrows_amd64.s with W stored as float32 (klrows32.go):
+// the dot products W_f . h in 16 float32 lanes, reduced in float64; the
+// ratios in float64; the sums W^T r in float32, which the caller adds into
+// float64 every klBlock rows.
+
+DATA klEps32<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon
+GLOBL klEps32<>(SB), RODATA|NOPTR, $8
+
+// func klRows32AVX512(w *float32, h *float32, v *float64, num *float32, rows, kp int)
+// num += r_f W_f for four rows at a time; a group whose v are all zero is skipped.
+TEXT ·klRows32AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ num+24(FP), DI
+	MOVQ rows+32(FP), CX
+	MOVQ kp+40(FP), BX
+	SHLQ $2, BX                  // row stride in bytes
+	VXORPD Y15, Y15, Y15
+	VBROADCASTSD klEps32<>(SB), Y14
+
+group:
+	VMOVUPD (R8), Y10            // v_f .. v_f+3
+	VPTEST  Y10, Y10
+	JZ      next
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13        // the next group
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	XORQ AX, AX
+
+dot:
+	VMOVUPS (DX)(AX*1), Z8
+	VFMADD231PS (R9)(AX*1), Z8, Z0
+	VFMADD231PS (R10)(AX*1), Z8, Z1
+	VFMADD231PS (R11)(AX*1), Z8, Z2
+	VFMADD231PS (R12)(AX*1), Z8, Z3
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  dot
+
+	VEXTRACTF32X8 $1, Z0, Y4
+	VEXTRACTF32X8 $1, Z1, Y5
+	VEXTRACTF32X8 $1, Z2, Y6
+	VEXTRACTF32X8 $1, Z3, Y7
+	VCVTPS2PD Y0, Z0
+	VCVTPS2PD Y1, Z1
+	VCVTPS2PD Y2, Z2
+	VCVTPS2PD Y3, Z3
+	VCVTPS2PD Y4, Z4
+	VCVTPS2PD Y5, Z5
+	VCVTPS2PD Y6, Z6
+	VCVTPS2PD Y7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VHADDPD Y1, Y0, Y0           // a01 b01 a23 b23
+	VHADDPD Y3, Y2, Y2           // c01 d01 c23 d23
+	VPERM2F128 $0x20, Y2, Y0, Y4 // a01 b01 c01 d01
+	VPERM2F128 $0x31, Y2, Y0, Y5 // a23 b23 c23 d23
+	VADDPD Y5, Y4, Y4            // (W h)_f .. (W h)_f+3
+	VCMPPD $0, Y15, Y4, Y5       // == 0
+	VBLENDVPD Y5, Y14, Y4, Y4    // 0 -> epsilon
+	VDIVPD Y4, Y10, Y4           // r = v / W h
+	VCVTPD2PSY Y4, X4            // r as float32
+	VBROADCASTSS X4, Z10
+	VPSRLDQ $4, X4, X5
+	VBROADCASTSS X5, Z11
+	VPSRLDQ $8, X4, X5
+	VBROADCASTSS X5, Z12
+	VPSRLDQ $12, X4, X5
+	VBROADCASTSS X5, Z13
+	XORQ AX, AX
+
+axpy:
+	VMOVUPS (DI)(AX*1), Z0
+	VFMADD231PS (R9)(AX*1), Z10, Z0
+	VFMADD231PS (R10)(AX*1), Z11, Z0
+	VFMADD231PS (R11)(AX*1), Z12, Z0
+	VFMADD231PS (R12)(AX*1), Z13, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  axpy
+
+next:
+	ADDQ $32, R8
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	JGT  group
+	VZEROUPPER
+	RET
+
+// func rowsDot32AVX512(w, h *float32, y *float64, rows, kp int)
+// y_f = W_f . h, four rows at a time, in float32 lanes reduced in float64.
+TEXT ·rowsDot32AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ rows+24(FP), CX
+	MOVQ kp+32(FP), BX
+	SHLQ $2, BX
+
+dgroup:
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ AX, AX
+
+ddot:
+	VMOVUPS (DX)(AX*1), Z8
+	VFMADD231PS (R9)(AX*1), Z8, Z0
+	VFMADD231PS (R10)(AX*1), Z8, Z1
+	VFMADD231PS (R11)(AX*1), Z8, Z2
+	VFMADD231PS (R12)(AX*1), Z8, Z3
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  ddot
+
+	VEXTRACTF32X8 $1, Z0, Y4
+	VEXTRACTF32X8 $1, Z1, Y5
+	VEXTRACTF32X8 $1, Z2, Y6
+	VEXTRACTF32X8 $1, Z3, Y7
+	VCVTPS2PD Y0, Z0
+	VCVTPS2PD Y1, Z1
+	VCVTPS2PD Y2, Z2
+	VCVTPS2PD Y3, Z3
+	VCVTPS2PD Y4, Z4
+	VCVTPS2PD Y5, Z5
+	VCVTPS2PD Y6, Z6
+	VCVTPS2PD Y7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VHADDPD Y1, Y0, Y0
+	VHADDPD Y3, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y5
+	VADDPD Y5, Y4, Y4
+	VMOVUPD Y4, (DI)
+	ADDQ $32, DI
+	MOVQ R13, SI
+	SUBQ $4, CX
+	JGT  dgroup
+	VZEROUPPER
+	RET
+
+// func rowsAxpy2x32AVX512(w *float32, a, d *float64, num, den *float32, rows, kp int)
+// num += a_f W_f and den += d_f W_f in float32, four rows at a time.
+TEXT ·rowsAxpy2x32AVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), R8
+	MOVQ d+16(FP), DX
+	MOVQ num+24(FP), DI
+	MOVQ den+32(FP), R14
+	MOVQ rows+40(FP), CX
+	MOVQ kp+48(FP), BX
+	SHLQ $2, BX
+
+agroup:
+	MOVQ SI, R9
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	VCVTPD2PSY (R8), X4
+	VBROADCASTSS X4, Z10
+	VPSRLDQ $4, X4, X5
+	VBROADCASTSS X5, Z11
+	VPSRLDQ $8, X4, X5
+	VBROADCASTSS X5, Z12
+	VPSRLDQ $12, X4, X5
+	VBROADCASTSS X5, Z13
+	VCVTPD2PSY (DX), X4
+	VBROADCASTSS X4, Z14
+	VPSRLDQ $4, X4, X5
+	VBROADCASTSS X5, Z15
+	VPSRLDQ $8, X4, X5
+	VBROADCASTSS X5, Z16
+	VPSRLDQ $12, X4, X5
+	VBROADCASTSS X5, Z17
+	XORQ AX, AX
+
+aloop:
+	VMOVUPS (DI)(AX*1), Z0
+	VMOVUPS (R14)(AX*1), Z1
+	VMOVUPS (R9)(AX*1), Z2
+	VMOVUPS (R10)(AX*1), Z3
+	VMOVUPS (R11)(AX*1), Z4
+	VMOVUPS (R12)(AX*1), Z5
+	VFMADD231PS Z2, Z10, Z0
+	VFMADD231PS Z2, Z14, Z1
+	VFMADD231PS Z3, Z11, Z0
+	VFMADD231PS Z3, Z15, Z1
+	VFMADD231PS Z4, Z12, Z0
+	VFMADD231PS Z4, Z16, Z1
+	VFMADD231PS Z5, Z13, Z0
+	VFMADD231PS Z5, Z17, Z1
+	VMOVUPS Z0, (DI)(AX*1)
+	VMOVUPS Z1, (R14)(AX*1)
+	PREFETCHT0 (R13)(AX*4)
+	PREFETCHT0 64(R13)(AX*4)
+	PREFETCHT0 128(R13)(AX*4)
+	PREFETCHT0 192(R13)(AX*4)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  aloop
+
+	ADDQ $32, R8
+	ADDQ $32, DX
+	MOVQ R13, SI
+	SUBQ $4, CX
+	JGT  agroup
+	VZEROUPPER
+	RET
+
+// func addClear32AVX512(y *float64, x *float32, n int)
+// y[j] += x[j] in float64 and x[j] = 0, for j < n (a multiple of 16).
+TEXT ·addClear32AVX512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Z2, Z2, Z2
+
+aloop32:
+	VCVTPS2PD (SI), Z0
+	VCVTPS2PD 32(SI), Z1
+	VADDPD (DI), Z0, Z0
+	VADDPD 64(DI), Z1, Z1
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPS Z2, (SI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JGT  aloop32
+	VZEROUPPER
+	RET
