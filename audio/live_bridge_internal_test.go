@@ -82,8 +82,12 @@ func TestFollowHostPositions(t *testing.T) {
 					return
 				default:
 				}
-				for s.ring.Len() > 8192 {
-					time.Sleep(time.Millisecond)
+				for s.ring.Len() > 8192 { // the reader is behind
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
 				}
 				in := make([]float32, p)
 				for i := range in {
