@@ -281,3 +281,44 @@ func equal(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestHostPeriod: the period is the frames of the callbacks that share the
+// host's time (PortAudio's JACK host splits a period longer than 1024 frames
+// into callbacks of 1024 with one CurrentTime; see hostPeriod): a longer
+// period is seen within its first buffer, a shorter one after one buffer,
+// and a host that gives no time has one callback per buffer.
+func TestHostPeriod(t *testing.T) {
+	for _, input := range []bool{true, false} {
+		s := fakeStream(t, input, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 256, FollowHost: true})
+		call := func(n int, now time.Duration) {
+			ti := portaudio.StreamCallbackTimeInfo{CurrentTime: now}
+			if input {
+				s.captureCallback(make([]float32, n), ti, 0)
+			} else {
+				s.playbackCallback(make([]float32, n), ti, 0)
+			}
+		}
+		type step struct {
+			n    int
+			now  time.Duration
+			want int
+		}
+		const ms = time.Millisecond
+		for i, c := range []step{
+			// A 4096-frame period in four callbacks, twice.
+			{1024, 10 * ms, 1024}, {1024, 10 * ms, 2048}, {1024, 10 * ms, 3072}, {1024, 10 * ms, 4096},
+			{1024, 95 * ms, 4096}, {1024, 95 * ms, 4096}, {1024, 95 * ms, 4096}, {1024, 95 * ms, 4096},
+			// The server's period becomes 256: seen once a 256-frame buffer is whole.
+			{256, 180 * ms, 4096}, {256, 185 * ms, 256}, {256, 191 * ms, 256},
+			// ... and 2048, in two callbacks: seen at once.
+			{1024, 196 * ms, 1024}, {1024, 196 * ms, 2048}, {1024, 239 * ms, 2048},
+			// No time from the host: one callback per buffer.
+			{512, 0, 512}, {128, 0, 128},
+		} {
+			call(c.n, c.now)
+			if got := int(s.period.Load()); got != c.want {
+				t.Errorf("input %v, callback %d (%d frames at %v): period %d, want %d", input, i, c.n, c.now, got, c.want)
+			}
+		}
+	}
+}

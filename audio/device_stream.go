@@ -30,7 +30,8 @@ type StreamConfig struct {
 	FramesPerBuffer int
 	// FollowHost asks PortAudio for callbacks of the host's own buffer size
 	// (paFramesPerBufferUnspecified): through JACK, the server's period,
-	// whatever it is and whenever it changes. Without it, PortAudio cuts
+	// whatever it is and whenever it changes (above 1024 frames in several
+	// callbacks of one host time; see hostPeriod). Without it, PortAudio cuts
 	// the host's buffers into FramesPerBuffer-frame callbacks, several in a
 	// burst when the period is larger, which hides the period from the
 	// stream's timing (see StreamInfo.Period).
@@ -134,16 +135,21 @@ type stream struct {
 	// Capture position: frames through the callbacks so far, and a
 	// generation that is odd while a callback updates the ring and frames
 	// (see position).
-	frames    atomic.Uint64
-	gen       atomic.Uint64
-	period    atomic.Int64  // frames of the last callback
-	primed    atomic.Bool   // playback: the prefill is reached
-	flush     atomic.Bool   // playback: play whatever is left (Drain)
-	notify    chan struct{} // capture: capacity 1, TrySend after every callback
-	stalled   chan struct{} // closed by the watchdog
-	closed    chan struct{} // closed by close
-	closeOnce sync.Once
-	closeErr  error
+	frames atomic.Uint64
+	gen    atomic.Uint64
+	period atomic.Int64 // the host's buffer size in frames (see hostPeriod)
+	// The callback's own (only it touches them): the host time of the
+	// callbacks of the host buffer being processed, and their frames so far.
+	cycleTime   time.Duration
+	cycleFrames int
+	lastCycle   int           // the frames of the last whole host buffer
+	primed      atomic.Bool   // playback: the prefill is reached
+	flush       atomic.Bool   // playback: play whatever is left (Drain)
+	notify      chan struct{} // capture: capacity 1, TrySend after every callback
+	stalled     chan struct{} // closed by the watchdog
+	closed      chan struct{} // closed by close
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 func (s *stream) what() string {
@@ -272,10 +278,10 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 
 // captureCallback runs on the audio thread: it only copies (PortAudio's
 // slice is C memory, never kept), counts and notifies. No allocation, no lock.
-func (s *stream) captureCallback(in []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
+func (s *stream) captureCallback(in []float32, ti portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 	s.callbacks.Add(1)
 	n := len(in) / s.cfg.Channels
-	s.period.Store(int64(n))
+	s.hostPeriod(n, ti.CurrentTime)
 	if flags&portaudio.InputOverflow != 0 {
 		s.xruns.Inc(InputOverflow)
 	}
@@ -294,10 +300,9 @@ func (s *stream) captureCallback(in []float32, _ portaudio.StreamCallbackTimeInf
 
 // playbackCallback runs on the audio thread: it copies from the ring into the
 // device buffer, silence until the prefill is reached and for what is missing.
-func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
+func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 	s.callbacks.Add(1)
-	period := len(out) / s.cfg.Channels
-	s.period.Store(int64(period))
+	period := s.hostPeriod(len(out)/s.cfg.Channels, ti.CurrentTime)
 	if flags&portaudio.OutputUnderflow != 0 {
 		s.xruns.Inc(OutputUnderflow)
 	}
@@ -316,6 +321,37 @@ func (s *stream) playbackCallback(out []float32, _ portaudio.StreamCallbackTimeI
 			s.primed.Store(false) // build the margin up again
 		}
 	}
+}
+
+// hostPeriod records and returns the host's buffer size, given a callback of
+// n frames whose time info says the host's time is now. PortAudio hands the
+// callbacks of one host buffer the same CurrentTime (its buffer processor
+// passes the host's time through and never refreshes it; JACK's is
+// jack_frame_time at the start of the cycle), and it splits a host buffer
+// into several callbacks where the host's buffer size is unknown to it: with
+// paFramesPerBufferUnspecified through JACK, into callbacks of at most 1024
+// frames (PA_FRAMES_PER_TEMP_BUFFER_WHEN_HOST_BUFFER_SIZE_IS_UNKNOWN_), so a
+// 4096-frame period comes as four callbacks of 1024, back to back. The period
+// is therefore the frames of the callbacks that share a time: the larger of
+// the last whole buffer's and the current one's so far, so that a longer
+// period is seen at once and a shorter one after one buffer. A host that
+// gives no time (0) has one callback per buffer. It runs on the audio thread
+// and does not allocate.
+func (s *stream) hostPeriod(n int, now time.Duration) int {
+	if now == 0 {
+		s.period.Store(int64(n))
+		return n
+	}
+	if now != s.cycleTime {
+		if s.cycleFrames > 0 {
+			s.lastCycle = s.cycleFrames
+		}
+		s.cycleTime, s.cycleFrames = now, 0
+	}
+	s.cycleFrames += n
+	p := max(s.lastCycle, s.cycleFrames)
+	s.period.Store(int64(p))
+	return p
 }
 
 // infoNow is s.info with what the callbacks have seen so far: the period,
