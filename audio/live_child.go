@@ -156,12 +156,26 @@ func (l *Live) startChild(ctx context.Context) (*liveChild, error) {
 	return c, nil
 }
 
+// killWait bounds how long stop waits for a killed bridge to exit; a
+// SIGKILLed process normally exits within milliseconds.
+const killWait = 5 * time.Second
+
 // stop kills the child (if it still runs), closes the pipes and waits for
 // its goroutines. Idempotent.
 func (c *liveChild) stop() {
 	c.stopOnce.Do(func() {
 		c.cmd.Process.Kill()
-		<-c.exited
+		select {
+		case <-c.exited:
+		case <-time.After(killWait):
+			// A process in uninterruptible sleep (a driver stuck in
+			// the kernel) outlives SIGKILL until it wakes. Waiting for
+			// it would hang the daemon, which can go on without it: its
+			// pipes are closed below, and the Wait goroutine reaps it
+			// whenever it dies.
+			c.l.cfg.Log.Error("the audio bridge did not exit after SIGKILL; going on without it",
+				"pid", c.cmd.Process.Pid, "waited", killWait)
+		}
 		c.stdin.Close() // unblocks the writer
 		// The readers reach the end of the pipes by themselves now (the
 		// child's ends are closed), after its last lines; unless something
