@@ -184,6 +184,34 @@ func ListDevices() (*DeviceList, error) {
 	return l, err
 }
 
+// opensAt reports whether PortAudio says dev opens for capture (input) or
+// playback of one channel at rateHz (Pa_IsFormatSupported; nothing is
+// opened). An error in PortAudio reads as no.
+func opensAt(dev DeviceInfo, input bool, rateHz int) bool {
+	if err := paLock("checking a device's rate"); err != nil {
+		return false
+	}
+	defer paUnlock()
+	if err := paAcquireLocked(); err != nil {
+		return false
+	}
+	defer paReleaseLocked()
+	devs, err := portaudio.Devices()
+	if err != nil || dev.Index < 0 || dev.Index >= len(devs) {
+		return false
+	}
+	dp := portaudio.StreamDeviceParameters{Device: devs[dev.Index], Channels: 1}
+	p := portaudio.StreamParameters{SampleRate: float64(rateHz), FramesPerBuffer: portaudio.FramesPerBufferUnspecified}
+	if input {
+		dp.Latency = dev.LowInputLatency
+		p.Input = dp
+		return portaudio.IsFormatSupported(p, func(in []float32) {}) == nil
+	}
+	dp.Latency = dev.LowOutputLatency
+	p.Output = dp
+	return portaudio.IsFormatSupported(p, func(out []float32) {}) == nil
+}
+
 func listLocked() (*DeviceList, error) {
 	hosts, err := portaudio.HostApis()
 	if err != nil {

@@ -286,10 +286,15 @@ func equal(a, b []float32) bool {
 // host's time (PortAudio's JACK host splits a period longer than 1024 frames
 // into callbacks of 1024 with one CurrentTime; see hostPeriod): a longer
 // period is seen within its first buffer, a shorter one after one buffer,
-// and a host that gives no time has one callback per buffer.
+// and a host that gives no time has one callback per buffer, as has every
+// host API but JACK.
 func TestHostPeriod(t *testing.T) {
 	for _, input := range []bool{true, false} {
-		s := fakeStream(t, input, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 256, FollowHost: true})
+		cfg, err := StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 256, FollowHost: true}.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newStream(cfg, input, DeviceInfo{Name: "system", HostAPIType: "JACK"})
 		call := func(n int, now time.Duration) {
 			ti := portaudio.StreamCallbackTimeInfo{CurrentTime: now}
 			if input {
@@ -319,6 +324,43 @@ func TestHostPeriod(t *testing.T) {
 			if got := int(s.period.Load()); got != c.want {
 				t.Errorf("input %v, callback %d (%d frames at %v): period %d, want %d", input, i, c.n, c.now, got, c.want)
 			}
+		}
+	}
+}
+
+// TestHostPeriodNotJACK: on another host API the period is the largest
+// wake-up (callbacks sharing a time), held for peakHold seconds, so the split
+// of PipeWire's 1024-frame quanta into callbacks (the ALSA plugin's, measured
+// at 30 ms of device latency) reads as 1024 throughout, and a smaller quantum
+// is followed once peakHold seconds of it have passed.
+func TestHostPeriodNotJACK(t *testing.T) {
+	s := fakeStream(t, true, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 256, FollowHost: true})
+	if s.info.Device.HostAPIType == "JACK" {
+		t.Fatal("fakeStream's device is a JACK one")
+	}
+	now := time.Second
+	wake := func(split ...int) {
+		now += 21333 * time.Microsecond
+		for _, n := range split {
+			s.captureCallback(make([]float32, n), portaudio.StreamCallbackTimeInfo{CurrentTime: now}, 0)
+		}
+	}
+	wake(360, 24, 360, 280)
+	for i := range 10 * peakHold * 48000 / 1024 {
+		wake([][]int{{360, 360, 304}, {136, 360, 360, 168}, {600, 424}, {32, 600, 392}}[i%4]...)
+		if got := int(s.period.Load()); got != 1024 {
+			t.Fatalf("wake-up %d of 1024 frames in several callbacks: period %d, want 1024", i, got)
+		}
+	}
+	hold := peakHold * 48000 / 512 // wake-ups of 512 frames in peakHold seconds
+	for i := range hold + 2 {
+		wake(256, 256)
+		want := 1024
+		if i > hold {
+			want = 512
+		}
+		if got := int(s.period.Load()); got != want {
+			t.Fatalf("wake-up %d of 512 frames after 1024s: period %d, want %d", i, got, want)
 		}
 	}
 }

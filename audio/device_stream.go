@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -48,7 +49,8 @@ type StreamConfig struct {
 	// StreamInfo.PrefillFrames).
 	PrefillFrames int
 	// Latency is the suggested device latency; 0 means the device's default
-	// low latency.
+	// low latency, or its default high latency for an ALSA device that is
+	// a sound server's plugin (see serverPlugin).
 	Latency time.Duration
 	// StallTimeout: a stream whose callback has not run for this long is
 	// stalled (see ErrStalled); 0 means max(250 ms, 8 buffers).
@@ -143,6 +145,9 @@ type stream struct {
 	cycleTime   time.Duration
 	cycleFrames int
 	lastCycle   int           // the frames of the last whole host buffer
+	peak        int           // not JACK: the largest wake-up's frames, held (see hostPeriod)
+	nextPeak    int           // the largest since then
+	sincePeak   int           // frames since a wake-up as large as peak
 	primed      atomic.Bool   // playback: the prefill is reached
 	flush       atomic.Bool   // playback: play whatever is left (Drain)
 	notify      chan struct{} // capture: capacity 1, TrySend after every callback
@@ -239,11 +244,17 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 	if input {
 		if dp.Latency == 0 {
 			dp.Latency = dev.LowInputLatency
+			if serverPlugin(list, dev) {
+				dp.Latency = dev.HighInputLatency
+			}
 		}
 		p.Input, cb = dp, s.captureCallback
 	} else {
 		if dp.Latency == 0 {
 			dp.Latency = dev.LowOutputLatency
+			if serverPlugin(list, dev) {
+				dp.Latency = dev.HighOutputLatency
+			}
 		}
 		p.Output, cb = dp, s.playbackCallback
 	}
@@ -335,8 +346,19 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 // is therefore the frames of the callbacks that share a time: the larger of
 // the last whole buffer's and the current one's so far, so that a longer
 // period is seen at once and a shorter one after one buffer. A host that
-// gives no time (0) has one callback per buffer. It runs on the audio thread
-// and does not allocate.
+// gives no time (0) has one callback per buffer.
+//
+// Other host APIs share a time among the callbacks of one wake-up too, but
+// their wake-ups are not the same size: PortAudio's ALSA host, through
+// PipeWire's plugin at a quantum of 1024, hands 1024 frames per quantum in
+// callbacks of 24 to 600 frames, split differently at every wake-up, or
+// wakes every ALSA period (417 frames at 34.8 ms) and finds one period ready,
+// sometimes more; at 44.1 kHz one 95-frame buffer, sometimes two (measured).
+// There the period is the largest wake-up seen, rounded up to a power of two
+// (PipeWire's quanta are powers of two), lowered to the largest of the last
+// ones only after peakHold seconds without one as large, so that it stays put
+// instead of following the split. It runs on the audio thread and
+// does not allocate.
 func (s *stream) hostPeriod(n int, now time.Duration) int {
 	if now == 0 {
 		s.period.Store(int64(n))
@@ -345,13 +367,63 @@ func (s *stream) hostPeriod(n int, now time.Duration) int {
 	if now != s.cycleTime {
 		if s.cycleFrames > 0 {
 			s.lastCycle = s.cycleFrames
+			s.holdPeak(s.cycleFrames)
 		}
 		s.cycleTime, s.cycleFrames = now, 0
 	}
 	s.cycleFrames += n
 	p := max(s.lastCycle, s.cycleFrames)
+	if s.info.Device.HostAPIType != "JACK" {
+		p = 1 << bits.Len(uint(max(p, s.peak)-1))
+	}
 	s.period.Store(int64(p))
 	return p
+}
+
+// peakHold is how long, in seconds of audio, a non-JACK host's largest
+// wake-up stays its period after the last wake-up as large (see hostPeriod).
+const peakHold = 10
+
+// holdPeak takes a whole wake-up of b frames into s.peak: a larger one at
+// once; a smaller peak, the largest since, when peakHold seconds of audio
+// have passed without one as large as the peak.
+func (s *stream) holdPeak(b int) {
+	if b >= s.peak {
+		s.peak, s.sincePeak, s.nextPeak = b, 0, 0
+		return
+	}
+	s.nextPeak = max(s.nextPeak, b)
+	s.sincePeak += b
+	if s.sincePeak > peakHold*s.cfg.SampleRateHz {
+		s.peak, s.sincePeak, s.nextPeak = s.nextPeak, 0, 0
+	}
+}
+
+// serverPlugin reports whether dev is an ALSA device that a sound server's
+// ALSA plugin serves: "pipewire" or "pulse", or "default" where one of them
+// is listed (pipewire-alsa or the pulse plugin installed makes them ALSA's
+// default). Such a device moves the server's whole quantum at each wake-up,
+// and a buffer shorter than that loses audio: through PipeWire's plugin at a
+// quantum of 1024 (21.3 ms), a capture at PortAudio's default low latency
+// (8.7 ms) delivered 535 frames per quantum, at 30 ms all 1024 (measured);
+// so it opens at PortAudio's default high latency (34.8 ms there), which
+// covers PipeWire's default quantum. Larger quanta need a latency set in the
+// configuration (input.latency, an output's latency).
+func serverPlugin(list *DeviceList, dev DeviceInfo) bool {
+	if dev.HostAPIType != "ALSA" {
+		return false
+	}
+	switch dev.Name {
+	case "pipewire", "pulse":
+		return true
+	case "default":
+		for _, d := range list.Devices {
+			if d.HostAPIType == "ALSA" && (d.Name == "pipewire" || d.Name == "pulse") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // infoNow is s.info with what the callbacks have seen so far: the period,

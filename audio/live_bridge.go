@@ -419,8 +419,12 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // dropping would only make the next underrun; the lag then stays longer. So
 // the prefill should cover the engine's hop (when it is longer than a
 // block) and its time per // hop. Without capture (tags < 0), or before the stream plays, there is no
-// correction. The lag of each block of the first device (plays - tag, in
-// frames) goes to lag.
+// correction. A host other than JACK has its capture and its playback woken
+// apart, in wake-ups whose size hostPeriod learns as they come: there no
+// correction is made for settle seconds after the period changed (and after
+// the start), so that the first wake-ups, smaller than the largest, do not
+// move the lag that the larger ones would move back. The lag of each block
+// of the first device (plays - tag, in frames) goes to lag.
 func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int, lag *lagMeter) error {
 	const lockRun = 3 // periods (or blocks, when larger); a single reading can be one period off (see below)
 	wide := 0
@@ -437,10 +441,12 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			silence = append(silence, zero)
 		}
 	}
+	const settle = 1                    // seconds without correction after a period change (not JACK)
 	run := make([]int, len(writers))    // > 0: blocks late in a row; < 0: early
 	drop := make([]int64, len(writers)) // frames still to drop to come back to the margin
 	stride := wide + 1                  // the tag column
 	in := make([]byte, 4*block*stride)
+	lastQ, quiet := 0, 0 // the last quantum; blocks to go without correction
 	for {
 		if _, err := io.ReadFull(r, in); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -461,6 +467,10 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			}
 		}
 		q := lagQuantum(period, block)
+		if q != lastQ && capt != nil && capt.cur.info.Device.HostAPIType != "JACK" {
+			quiet = settle * capt.cfg.SampleRateHz / block
+		}
+		lastQ = q
 		off := 0
 		for d, w := range writers {
 			for c, b := range bufs[d] {
@@ -488,6 +498,9 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 				default:
 					run[d] = 0
 				}
+				if quiet > 0 {
+					run[d] = 0
+				}
 				if drop[d] > 0 && level >= block {
 					drop[d] -= int64(block)
 					run[d] = 0
@@ -513,6 +526,9 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			if err := w.Write(bufs[d]); err != nil {
 				return err
 			}
+		}
+		if quiet > 0 {
+			quiet--
 		}
 	}
 }

@@ -72,11 +72,12 @@ func setQuantum(t *testing.T, name string, q int) {
 // pipewireLive is one mono capture on inDev and one mono playback on outDev
 // (sepd's specs) through a bridge started with env added to the
 // environment.
-func pipewireLive(t *testing.T, inDev, outDev string, env []string, x *audio.Xruns, period int) *audio.Live {
+func pipewireLive(t *testing.T, inDev, outDev string, env []string, x *audio.Xruns, period int, latency time.Duration) *audio.Live {
 	t.Helper()
 	// FollowHost, as sepd run's streams (daemon/devices.go): callbacks of the
-	// graph's own period, whatever the quantum.
-	stream := audio.StreamConfig{Device: inDev, Channels: 1, SampleRateHz: liveRate, FramesPerBuffer: livePer, FollowHost: true}
+	// graph's own period, whatever the quantum. latency 0 is the devices'
+	// default.
+	stream := audio.StreamConfig{Device: inDev, Channels: 1, SampleRateHz: liveRate, FramesPerBuffer: livePer, FollowHost: true, Latency: latency}
 	out := stream
 	out.Device, out.PrefillFrames = outDev, 2*livePer
 	l, err := audio.StartLive(context.Background(), audio.LiveConfig{
@@ -204,7 +205,7 @@ func TestPipeWireLoopbackJACK(t *testing.T) {
 		t.Run(fmt.Sprint("quantum", q), func(t *testing.T) {
 			setQuantum(t, name, q)
 			var x audio.Xruns
-			l := pipewireLive(t, pwMic, pwSpeakers, nil, &x, q)
+			l := pipewireLive(t, pwMic, pwSpeakers, nil, &x, q, 0)
 			info := l.Info()
 			// What PortAudio 19.6 reports through PipeWire's libjack, and
 			// what sepd makes of it.
@@ -249,7 +250,7 @@ func TestPipeWireLossCaughtJACK(t *testing.T) {
 	name := pipewire(t)
 	setQuantum(t, name, 256)
 	var x audio.Xruns
-	l := pipewireLive(t, pwMic, pwSpeakers, nil, &x, 256)
+	l := pipewireLive(t, pwMic, pwSpeakers, nil, &x, 256, 0)
 	w, err := l.Writer(0, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -277,18 +278,22 @@ func TestPipeWireLossCaughtJACK(t *testing.T) {
 // machine's ALSA configuration. The helper plays into "sepd virtual mic" and
 // records the monitor of "sepd virtual speakers", the defaults WirePlumber
 // links the plugin's streams to: the noise must come back bit-exact but where
-// an xrun explains a break, with no bridge restart.
+// an xrun explains a break, with no bridge restart. The plugin's default
+// latency (the device's high latency, 34.8 ms: see serverPlugin) covers
+// quanta up to 1024; at 2048 (42.7 ms) the test sets 100 ms, as the README
+// tells a user to.
 func TestPipeWireLoopbackALSA(t *testing.T) {
 	name := pipewire(t)
 	conf := os.Getenv("SEPD_PW_ALSA_CONFIG_PATH")
 	if conf == "" {
 		t.Fatal("SEPD_PW_ALSA_CONFIG_PATH is not set: eval \"$(scripts/pipewire env NAME)\"")
 	}
-	for _, q := range pipewireQuanta {
+	latency := map[int]time.Duration{2048: 100 * time.Millisecond}
+	for _, q := range append(pipewireQuanta, 2048) {
 		t.Run(fmt.Sprint("quantum", q), func(t *testing.T) {
 			setQuantum(t, name, q)
 			var x audio.Xruns
-			l := pipewireLive(t, "alsa:default", "alsa:default", []string{"ALSA_CONFIG_PATH=" + conf}, &x, q)
+			l := pipewireLive(t, "alsa:default", "alsa:default", []string{"ALSA_CONFIG_PATH=" + conf}, &x, q, latency[q])
 			if h := l.Info().Input.Device.HostAPIType; h != "ALSA" {
 				t.Fatalf("alsa:default opened a %s device", h)
 			}
@@ -305,5 +310,42 @@ func TestPipeWireLoopbackALSA(t *testing.T) {
 				t.Errorf("%d bridge restarts, want 0", n)
 			}
 		})
+	}
+}
+
+// TestPipeWireDeviceRateALSA: PipeWire's ALSA plugin reports ALSA's own
+// default rate (44100 Hz) whatever its graph runs at, and takes any rate, so
+// DeviceRate gives it the rate sepd prefers (the bases') instead of making
+// sepd convert 48 kHz to 44.1 kHz for PipeWire to convert back; a JACK
+// device keeps the server's rate (it cannot run at another).
+func TestPipeWireDeviceRateALSA(t *testing.T) {
+	pipewire(t)
+	conf := os.Getenv("SEPD_PW_ALSA_CONFIG_PATH")
+	if conf == "" {
+		t.Fatal("SEPD_PW_ALSA_CONFIG_PATH is not set: eval \"$(scripts/pipewire env NAME)\"")
+	}
+	alsa := []string{"env", "ALSA_CONFIG_PATH=" + conf, sepdBinary(t), "audio-bridge"}
+	for _, c := range []struct {
+		device string
+		cmd    []string
+		prefer int
+		want   int
+	}{
+		{"alsa:default", alsa, 0, 44100},
+		{"alsa:default", alsa, 48000, 48000},
+		{"alsa:default", alsa, 16000, 16000},
+		{"jack:default", nil, 16000, liveRate},
+	} {
+		cfg := audio.LiveConfig{Input: &audio.StreamConfig{Device: c.device, Channels: 1}, Command: c.cmd}
+		if cfg.Command == nil {
+			cfg.Command = []string{sepdBinary(t), "audio-bridge"}
+		}
+		got, name, err := audio.DeviceRate(context.Background(), cfg, c.prefer)
+		if err != nil {
+			t.Fatalf("%s, prefer %d: %v", c.device, c.prefer, err)
+		}
+		if got != c.want {
+			t.Errorf("%s (%q), prefer %d: rate %d, want %d", c.device, name, c.prefer, got, c.want)
+		}
 	}
 }

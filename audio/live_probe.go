@@ -14,10 +14,11 @@ import (
 )
 
 // probeSpec is what DeviceRate hands the bridge in --probe: the device
-// whose default rate it wants.
+// whose rate it wants, and the rate to prefer when the device takes it.
 type probeSpec struct {
 	Device string `json:"device"`
 	Input  bool   `json:"input"`
+	Prefer int    `json:"prefer_hz,omitempty"`
 }
 
 // probeMsg is the bridge's one-line answer to --probe.
@@ -28,20 +29,25 @@ type probeMsg struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// DeviceRate returns the default sample rate of the device that cfg's input
-// names, or without an input its first output, as PortAudio reports it (on
-// JACK the server's rate, -r; on PipeWire the graph's), and the device's
-// name. It asks a short-lived audio bridge (`sepd audio-bridge --probe`),
+// DeviceRate returns the rate the device that cfg's input names, or without
+// an input its first output, should run at, and the device's name: preferHz
+// when the device is not a JACK client and PortAudio says it opens at that
+// rate (an ALSA device that takes the bases' rate needs no conversion in
+// sepd), else its default rate as PortAudio reports it (on JACK the
+// server's rate, -r; on PipeWire through pw-jack the graph's). ALSA's
+// "default" through PipeWire's plugin reports 44100 Hz, ALSA's own default,
+// whatever the graph runs at, and takes any rate: opened at its default,
+// sepd converted 48 kHz to 44.1 kHz and PipeWire converted it back. It asks a short-lived audio bridge (`sepd audio-bridge --probe`),
 // so that PortAudio never runs in this process (see Live); that takes about
 // 50 ms. An error names the device and wraps ErrNoDevice when it does not
 // exist. It allocates.
-func DeviceRate(ctx context.Context, cfg LiveConfig) (rateHz int, name string, err error) {
+func DeviceRate(ctx context.Context, cfg LiveConfig, preferHz int) (rateHz int, name string, err error) {
 	var p probeSpec
 	switch {
 	case cfg.Input != nil:
-		p = probeSpec{Device: cfg.Input.Device, Input: true}
+		p = probeSpec{Device: cfg.Input.Device, Input: true, Prefer: preferHz}
 	case len(cfg.Outputs) > 0:
-		p = probeSpec{Device: cfg.Outputs[0].Device}
+		p = probeSpec{Device: cfg.Outputs[0].Device, Prefer: preferHz}
 	default:
 		return 0, "", errors.New("audio: live: no input and no output device")
 	}
@@ -94,8 +100,8 @@ func stderrTail(s string) string {
 }
 
 // RunBridgeProbe is `sepd audio-bridge --probe JSON`: it finds the device
-// that spec (written by DeviceRate) names and writes its default rate, or
-// the error, as one JSON line to w. It returns an error only when w fails
+// that spec (written by DeviceRate) names and writes the rate it should run
+// at (see DeviceRate), or the error, as one JSON line to w. It returns an error only when w fails
 // or spec is not DeviceRate's.
 func RunBridgeProbe(spec string, w io.Writer) error {
 	var p probeSpec
@@ -108,6 +114,9 @@ func RunBridgeProbe(spec string, w io.Writer) error {
 		m.Kind, m.Error = errorKind(err), err.Error()
 	} else {
 		m.RateHz, m.Name = int(math.Round(dev.DefaultSampleRateHz)), dev.Name
+		if p.Prefer > 0 && p.Prefer != m.RateHz && dev.HostAPIType != "JACK" && opensAt(dev, p.Input, p.Prefer) {
+			m.RateHz = p.Prefer
+		}
 	}
 	return json.NewEncoder(w).Encode(m)
 }

@@ -138,6 +138,16 @@ type XrunReporter struct {
 	interval time.Duration
 	last     XrunCounts
 	lastLog  time.Time
+
+	// Hint, when set, is logged once (Warn, with Hint as the message) when
+	// the device itself dropped or starved (InputOverflow, OutputUnderflow)
+	// in HintAfter records in a row, each within two intervals of the last:
+	// a steady stream of them, which says the device's buffer is too short,
+	// not a busy moment. HintAfter <= 0 means 5.
+	Hint      string
+	HintAfter int
+	devRun    int  // records in a row with device xruns
+	hinted    bool // Hint was logged
 }
 
 // NewXrunReporter returns a reporter of x to log; interval <= 0 means one
@@ -170,6 +180,20 @@ func (r *XrunReporter) Poll(now time.Time) bool {
 	}
 	attrs = append(attrs, "total", cur.String())
 	r.log.Warn("audio xruns", attrs...)
+	if d[InputOverflow]+d[OutputUnderflow] == 0 || (!r.lastLog.IsZero() && now.Sub(r.lastLog) > 2*r.interval) {
+		r.devRun = 0
+	}
+	if d[InputOverflow]+d[OutputUnderflow] > 0 {
+		r.devRun++
+	}
+	after := r.HintAfter
+	if after <= 0 {
+		after = 5
+	}
+	if r.Hint != "" && !r.hinted && r.devRun >= after {
+		r.log.Warn(r.Hint)
+		r.hinted = true
+	}
 	r.last, r.lastLog = cur, now
 	return true
 }

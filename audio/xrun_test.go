@@ -140,3 +140,38 @@ func ExampleXrunCounts() {
 	fmt.Println(x.Snapshot().Sub(before))
 	// Output: input_overflow=2 ring_underrun=1
 }
+
+// TestXrunReporterHint: the hint comes once, after HintAfter records in a row
+// with device xruns; a record without them, or a gap of more than two
+// intervals, starts the count again, and ring xruns do not count.
+func TestXrunReporterHint(t *testing.T) {
+	var x audio.Xruns
+	var buf bytes.Buffer
+	r := audio.NewXrunReporter(&x, slog.New(slog.NewTextHandler(&buf, nil)), time.Second)
+	r.Hint, r.HintAfter = "raise the latency", 3
+	t0 := time.Unix(1000, 0)
+	for i, step := range []struct {
+		add  audio.XrunKind
+		at   time.Duration
+		hint bool
+	}{
+		{audio.OutputUnderflow, 1 * time.Second, false},
+		{audio.InputOverflow, 2 * time.Second, false},
+		{audio.RingOverrun, 3 * time.Second, false}, // not the device's: the run starts again
+		{audio.OutputUnderflow, 4 * time.Second, false},
+		{audio.OutputUnderflow, 5 * time.Second, false},
+		{audio.OutputUnderflow, 8 * time.Second, false}, // after a gap: starts again
+		{audio.OutputUnderflow, 9 * time.Second, false},
+		{audio.OutputUnderflow, 10 * time.Second, true},
+		{audio.OutputUnderflow, 11 * time.Second, false}, // once
+	} {
+		buf.Reset()
+		x.Inc(step.add)
+		if !r.Poll(t0.Add(step.at)) {
+			t.Fatalf("step %d: nothing logged", i)
+		}
+		if got := strings.Contains(buf.String(), "raise the latency"); got != step.hint {
+			t.Errorf("step %d: hint logged %v, want %v: %s", i, got, step.hint, buf.String())
+		}
+	}
+}

@@ -242,7 +242,9 @@ func Run(ctx context.Context, opts Options) error {
 	d.listenMetrics(cfg)
 	rctx, rcancel := context.WithCancel(ctx)
 	defer rcancel()
-	go audio.NewXrunReporter(d.xruns, log, time.Second).Run(rctx)
+	xr := audio.NewXrunReporter(d.xruns, log, time.Second)
+	xr.Hint = d.deviceHint()
+	go xr.Run(rctx)
 
 	hup := opts.Reload // nil: never
 	measure := time.NewTicker(time.Second)

@@ -52,9 +52,10 @@ func (p devicePlan) convDelay() float64 {
 }
 
 // deviceRate is the rate cfg's devices run at: device_rate, or else the
-// default rate of the device that the input (or the first output) names, as
-// a short-lived audio bridge reports it (audio.DeviceRate); rate when cfg
-// has no device.
+// rate a short-lived audio bridge chooses for the device that the input (or
+// the first output) names (audio.DeviceRate: rate when that device is no
+// JACK client and takes it, else its default rate); rate when cfg has no
+// device.
 func deviceRate(ctx context.Context, cfg *config.Config, rate, channels int) (int, error) {
 	if cfg.DeviceRateHz > 0 {
 		return cfg.DeviceRateHz, nil
@@ -63,7 +64,7 @@ func deviceRate(ctx context.Context, cfg *config.Config, rate, channels int) (in
 	if !p.any() {
 		return rate, nil
 	}
-	r, _, err := audio.DeviceRate(ctx, p.lc)
+	r, _, err := audio.DeviceRate(ctx, p.lc, rate)
 	return r, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/sepd/sepd/audio"
@@ -76,6 +77,33 @@ func deviceLogLevel(s *audio.StreamInfo) slog.Level {
 
 // deviceLatencySource is where the devices' latencies come from
 // (audio.LiveInfo.LatencySource), "" without devices.
+// deviceHint is what the xrun reporter says when a device drops or starves
+// steadily (audio.XrunReporter.Hint): on a device that is not a JACK client,
+// where the device latency sets the buffer, that its buffer is shorter than
+// the sound server's period; "" on JACK, where the server's period is the
+// buffer and steady xruns mean a busy machine.
+func (d *daemon) deviceHint() string {
+	if d.live == nil {
+		return ""
+	}
+	info := d.live.Info()
+	var names []string
+	if info.Input != nil && info.Input.Device.HostAPIType != "JACK" {
+		names = append(names, fmt.Sprintf("input %q (%s, latency %v)", info.Input.Device.Name, info.Input.Device.HostAPIType, info.Input.DeviceLatency))
+	}
+	for _, o := range info.Outputs {
+		if o.Device.HostAPIType != "JACK" {
+			names = append(names, fmt.Sprintf("output %q (%s, latency %v)", o.Device.Name, o.Device.HostAPIType, o.DeviceLatency))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "the audio device keeps dropping or starving: its buffer is likely shorter than the sound server's period " +
+		"(a PipeWire quantum of 2048 is 42.7 ms at 48 kHz); set input.latency and each output's latency to at least twice that " +
+		"(for example 100ms) in the configuration: " + strings.Join(names, ", ")
+}
+
 func (d *daemon) deviceLatencySource() string {
 	if d.live == nil {
 		return ""
