@@ -420,9 +420,9 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // the prefill should cover the engine's hop (when it is longer than a
 // block) and its time per // hop. Without capture (tags < 0), or before the stream plays, there is no
 // correction. A host other than JACK has its capture and its playback woken
-// apart, in wake-ups whose size hostPeriod learns as they come: there no
-// correction is made for settle seconds after the period changed (and after
-// the start), so that the first wake-ups, smaller than the largest, do not
+// apart, in wake-ups whose size hostPeriod learns as they come: there the
+// quantum is two periods, and no correction is made for settle seconds
+// after the period changed (and after the start), so that the first wake-ups, smaller than the largest, do not
 // move the lag that the larger ones would move back. The lag of each block
 // of the first device (plays - tag, in frames) goes to lag.
 func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int, lag *lagMeter) error {
@@ -467,8 +467,13 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			}
 		}
 		q := lagQuantum(period, block)
-		if q != lastQ && capt != nil && capt.cur.info.Device.HostAPIType != "JACK" {
-			quiet = settle * capt.cfg.SampleRateHz / block
+		if capt != nil && capt.cur.info.Device.HostAPIType != "JACK" {
+			// Capture and playback wake apart, each a period at a time: a
+			// reading can be off by a period either way.
+			q = lagQuantum(2*period, block)
+			if q != lastQ {
+				quiet = settle * capt.cfg.SampleRateHz / block
+			}
 		}
 		lastQ = q
 		off := 0
