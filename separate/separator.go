@@ -106,10 +106,12 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // of W (klRows: AVX-512 assembly where the CPU has it, pure Go elsewhere,
 // equal to 1e-13); other values of beta take two passes (W h, then numerator and
 // denominator together); beta = 0 and 0.5 avoid math.Pow. For beta != 2
-// these passes read W stored as float32 (klrows32.go: half the bytes, twice
-// the lanes; the ratios, h and the sums over blocks of rows stay float64),
-// within (K/4 + 68) 2^-24 relative of float64 per iteration; a Separator
-// with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
+// these passes read W stored as float32, half the bytes and twice the lanes:
+// for beta 1 in panels of 16 bins (klpanels32.go; h and num stay float64),
+// within (ceil(K/4) + min(ceil(F/16), 64) + 8) 2^-24 relative of float64
+// per iteration, for the others row by row (klrows32.go), within
+// (K/4 + 68) 2^-24; the masks' W_s h_s come from the same panels. A
+// Separator with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
 // 1.2.1, an exact zero in W h is replaced by float32 epsilon before a
 // negative power, a zero denominator by float32 epsilon, and for beta < 1 an
 // activation below float64 epsilon is set to zero.
@@ -265,6 +267,9 @@ type Separator struct {
 	lastIter int
 	y        [][]float64 // S x F: W_s h_s
 
+	pan *panels32 // W in float32 panels, without free columns: the masks' W_s h_s
+	h32 []float32 // pan.kq: h in float32 for pan
+
 	free []freeCols // the sources with free columns, in source order
 	wh   []float64  // F: W h, for the free update
 }
@@ -293,18 +298,23 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	if s.p.Forget == 0 {
 		s.p.Forget = DefaultForget
 	}
-	for i := range s.y {
-		s.y[i] = make([]float64, f)
-	}
 	s.initFree(b)
 	// With free columns, W^T W would have to follow them at a cost of F K R
 	// per update; W^T (W h) (direct) costs 2 F K per iteration.
 	s.kn = newKernel(s.w, p.Beta, p.Sparsity, len(s.free) > 0)
-	// W in float32 for the per-frame passes (klrows32.go), unless columns
-	// are free: their online update reads and changes W every frame, and
-	// costs more than the passes (BenchmarkProcessFree).
+	// W in float32 panels for the beta-1 pass and the masks (klpanels32.go),
+	// and row-major for the other betas' passes (klrows32.go), unless
+	// columns are free: their online update reads and changes W every
+	// frame, and costs more than the passes (BenchmarkProcessFree).
+	ylen := f
 	if len(s.free) == 0 {
-		s.kn.useSingle()
+		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
+		s.h32 = make([]float32, s.pan.kq)
+		s.kn.useSingle(s.pan)
+		ylen = s.pan.np * klPanelRows // panels.dots writes whole panels
+	}
+	for i := range s.y {
+		s.y[i] = make([]float64, ylen)[:f]
 	}
 	if p.UpdateExponent != 0 {
 		s.kn.gammaH = p.UpdateExponent
@@ -378,13 +388,22 @@ func (s *Separator) startFrame(v []float64) {
 	}
 }
 
-// masks writes the masks of the current h.
+// masks writes the masks of the current h. W_s h_s comes from the float32
+// panels where h is in a range in which no product or sum of K of them can
+// overflow or lose more than terms below 2^-66 of the largest activation in
+// float32; otherwise (absurd levels: TestEdgeCases) from W in float64.
 func (s *Separator) masks(masks [][]float64) {
 	h := s.h
-	for src, y := range s.y {
-		a, b := s.start[src], s.start[src+1]
-		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: s.w.Stride, Data: s.w.Data[a:]}
-		blas64.Gemv(blas.NoTrans, 1, ws, vec(h[a:b]), 0, vec(y))
+	if hmax := maxOf(h); s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
+		h32 := s.h32[:len(h)]
+		for j, x := range h {
+			h32[j] = float32(x)
+		}
+		for src, y := range s.y {
+			s.pan.dots(s.h32, y[:cap(y)], s.start[src], s.start[src+1])
+		}
+	} else {
+		s.masksGemv()
 	}
 	p := s.p.MaskPower
 	lo := 0
@@ -392,6 +411,16 @@ func (s *Separator) masks(masks [][]float64) {
 		lo = s.maskFast(masks, p == 2)
 	}
 	s.maskBins(masks, lo)
+}
+
+// masksGemv sets s.y to W_s h_s from W in float64.
+func (s *Separator) masksGemv() {
+	h := s.h
+	for src, y := range s.y {
+		a, b := s.start[src], s.start[src+1]
+		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: s.w.Stride, Data: s.w.Data[a:]}
+		blas64.Gemv(blas.NoTrans, 1, ws, vec(h[a:b]), 0, vec(y))
+	}
 }
 
 // maskFast writes the masks for p = 1 or 2 (square) directly as

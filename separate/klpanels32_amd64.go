@@ -1,0 +1,52 @@
+//go:build !purego
+
+package separate
+
+import "golang.org/x/sys/cpu"
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasAVX512F { // as klRowsAsm (klrows_amd64.go)
+		klPanels32Asm = klPanels32AVX512Slices
+		panelDots32Asm = panelDots32AVX512Slices
+		addLanes32Asm = addLanes32AVX512Slices
+	}
+}
+
+// klPanels32AVX512 is klPanels32Go (klpanels32_amd64.s).
+//
+//go:noescape
+func klPanels32AVX512(w, h, v, acc *float32, panels, kq int)
+
+// addLanes32AVX512 is addLanes32Go (klpanels32_amd64.s).
+//
+//go:noescape
+func addLanes32AVX512(num *float64, acc *float32, kq int)
+
+// panelDots32AVX512 is panelDots32Go (klpanels32_amd64.s), with the
+// columns in four float32 accumulators.
+//
+//go:noescape
+func panelDots32AVX512(w, h *float32, y *float64, panels, kq, lo, hi int)
+
+func klPanels32AVX512Slices(w, h, v, acc []float32, panels, kq int) {
+	if panels < 1 || kq < 4 || kq&3 != 0 || len(w) < panels*kq*klPanelRows || len(h) < kq ||
+		len(v) < panels*klPanelRows || len(acc) < kq*klPanelRows {
+		panic("separate: klPanels32AVX512: bad dimensions")
+	}
+	klPanels32AVX512(&w[0], &h[0], &v[0], &acc[0], panels, kq)
+}
+
+func addLanes32AVX512Slices(num []float64, acc []float32, kq int) {
+	if kq < 1 || len(num) < kq || len(acc) < kq*klPanelRows {
+		panic("separate: addLanes32AVX512: bad dimensions")
+	}
+	addLanes32AVX512(&num[0], &acc[0], kq)
+}
+
+func panelDots32AVX512Slices(w, h []float32, y []float64, panels, kq, lo, hi int) {
+	if panels < 1 || lo < 0 || hi <= lo || hi > kq || len(w) < panels*kq*klPanelRows || len(h) < hi ||
+		len(y) < panels*klPanelRows {
+		panic("separate: panelDots32AVX512: bad dimensions")
+	}
+	panelDots32AVX512(&w[0], &h[0], &y[0], panels, kq, lo, hi)
+}
