@@ -9,8 +9,13 @@ DATA panelEps<>+0(SB)/4, $0x34000000 // 0x1p-23, float32 epsilon
 GLOBL panelEps<>(SB), RODATA|NOPTR, $4
 
 // func klPanels32AVX512(w, h, v, acc *float32, panels, kq int)
-// For each panel whose 16 v are not all zero: wh = sum_k h_k * column k in
-// four accumulators, r = v / wh (0 -> epsilon), then acc_k += column k * r.
+// Panels four at a time (then one at a time): for each, wh = sum_k h_k *
+// column k in four accumulators (columns k mod 4), r = v / wh (0 ->
+// epsilon), then acc_k += column k * r, panel after panel. Four panels
+// share each broadcast of h_k and each load and store of acc_k: per panel
+// and column 2.5 loads instead of 4, and the loads are what limits the
+// pass. A group of four panels whose 64 v are all zero is skipped, as is a
+// single panel whose 16 are.
 TEXT ·klPanels32AVX512(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ h+8(FP), DX
@@ -19,12 +24,139 @@ TEXT ·klPanels32AVX512(SB), NOSPLIT, $0-48
 	MOVQ panels+32(FP), CX
 	MOVQ kq+40(FP), BX
 	SHLQ $6, BX                  // panel stride in bytes: kq columns of 64
+	VXORPS Z31, Z31, Z31
+	VBROADCASTSS panelEps<>(SB), Z30
+	CMPQ CX, $4
+	JLT  single
+
+quad:
+	VMOVUPS (R8), Z20            // v of the 64 bins
+	VMOVUPS 64(R8), Z21
+	VMOVUPS 128(R8), Z22
+	VMOVUPS 192(R8), Z23
+	VPORD Z20, Z21, Z24
+	VPORD Z22, Z23, Z25
+	VPORD Z24, Z25, Z24
+	VPTESTMD Z24, Z24, K1
+	KORTESTW K1, K1
+	JZ   qnext
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
-	VBROADCASTSS panelEps<>(SB), Z14
+	MOVQ DX, R9
+	XORQ AX, AX
+
+qdot:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VBROADCASTSS 8(R9), Z18
+	VBROADCASTSS 12(R9), Z19
+	VFMADD231PS (SI)(AX*1), Z16, Z0
+	VFMADD231PS 64(SI)(AX*1), Z17, Z1
+	VFMADD231PS 128(SI)(AX*1), Z18, Z2
+	VFMADD231PS 192(SI)(AX*1), Z19, Z3
+	VFMADD231PS (R10)(AX*1), Z16, Z4
+	VFMADD231PS 64(R10)(AX*1), Z17, Z5
+	VFMADD231PS 128(R10)(AX*1), Z18, Z6
+	VFMADD231PS 192(R10)(AX*1), Z19, Z7
+	VFMADD231PS (R11)(AX*1), Z16, Z8
+	VFMADD231PS 64(R11)(AX*1), Z17, Z9
+	VFMADD231PS 128(R11)(AX*1), Z18, Z10
+	VFMADD231PS 192(R11)(AX*1), Z19, Z11
+	VFMADD231PS (R12)(AX*1), Z16, Z12
+	VFMADD231PS 64(R12)(AX*1), Z17, Z13
+	VFMADD231PS 128(R12)(AX*1), Z18, Z14
+	VFMADD231PS 192(R12)(AX*1), Z19, Z15
+	ADDQ $16, R9
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  qdot
+
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0            // (W h) of panel 0
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z4            // panel 1
+	VADDPS Z9, Z8, Z8
+	VADDPS Z11, Z10, Z10
+	VADDPS Z10, Z8, Z8           // panel 2
+	VADDPS Z13, Z12, Z12
+	VADDPS Z15, Z14, Z14
+	VADDPS Z14, Z12, Z12         // panel 3
+	VCMPPS $0, Z31, Z0, K2
+	VMOVAPS Z30, K2, Z0          // 0 -> epsilon
+	VCMPPS $0, Z31, Z4, K2
+	VMOVAPS Z30, K2, Z4
+	VCMPPS $0, Z31, Z8, K2
+	VMOVAPS Z30, K2, Z8
+	VCMPPS $0, Z31, Z12, K2
+	VMOVAPS Z30, K2, Z12
+	VDIVPS Z0, Z20, Z20          // r of panel 0 = v / W h
+	VDIVPS Z4, Z21, Z21
+	VDIVPS Z8, Z22, Z22
+	VDIVPS Z12, Z23, Z23
+	XORQ AX, AX
+
+qaxpy:
+	VMOVUPS (DI)(AX*1), Z24
+	VMOVUPS 64(DI)(AX*1), Z25
+	VMOVUPS 128(DI)(AX*1), Z26
+	VMOVUPS 192(DI)(AX*1), Z27
+	VFMADD231PS (SI)(AX*1), Z20, Z24
+	VFMADD231PS 64(SI)(AX*1), Z20, Z25
+	VFMADD231PS 128(SI)(AX*1), Z20, Z26
+	VFMADD231PS 192(SI)(AX*1), Z20, Z27
+	VFMADD231PS (R10)(AX*1), Z21, Z24
+	VFMADD231PS 64(R10)(AX*1), Z21, Z25
+	VFMADD231PS 128(R10)(AX*1), Z21, Z26
+	VFMADD231PS 192(R10)(AX*1), Z21, Z27
+	VFMADD231PS (R11)(AX*1), Z22, Z24
+	VFMADD231PS 64(R11)(AX*1), Z22, Z25
+	VFMADD231PS 128(R11)(AX*1), Z22, Z26
+	VFMADD231PS 192(R11)(AX*1), Z22, Z27
+	VFMADD231PS (R12)(AX*1), Z23, Z24
+	VFMADD231PS 64(R12)(AX*1), Z23, Z25
+	VFMADD231PS 128(R12)(AX*1), Z23, Z26
+	VFMADD231PS 192(R12)(AX*1), Z23, Z27
+	VMOVUPS Z24, (DI)(AX*1)
+	VMOVUPS Z25, 64(DI)(AX*1)
+	VMOVUPS Z26, 128(DI)(AX*1)
+	VMOVUPS Z27, 192(DI)(AX*1)
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  qaxpy
+
+qnext:
+	ADDQ $256, R8
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  quad
+
+single:
+	TESTQ CX, CX
+	JZ   done
 
 panel:
-	VMOVUPS (R8), Z10            // v of the 16 bins
-	VPTESTMD Z10, Z10, K1
+	VMOVUPS (R8), Z20            // v of the 16 bins
+	VPTESTMD Z20, Z20, K1
 	KORTESTW K1, K1
 	JZ      next
 	VXORPS Z0, Z0, Z0
@@ -35,14 +167,14 @@ panel:
 	XORQ AX, AX
 
 dot:
-	VBROADCASTSS (R9), Z4
-	VBROADCASTSS 4(R9), Z5
-	VBROADCASTSS 8(R9), Z6
-	VBROADCASTSS 12(R9), Z7
-	VFMADD231PS (SI)(AX*1), Z4, Z0
-	VFMADD231PS 64(SI)(AX*1), Z5, Z1
-	VFMADD231PS 128(SI)(AX*1), Z6, Z2
-	VFMADD231PS 192(SI)(AX*1), Z7, Z3
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VBROADCASTSS 8(R9), Z18
+	VBROADCASTSS 12(R9), Z19
+	VFMADD231PS (SI)(AX*1), Z16, Z0
+	VFMADD231PS 64(SI)(AX*1), Z17, Z1
+	VFMADD231PS 128(SI)(AX*1), Z18, Z2
+	VFMADD231PS 192(SI)(AX*1), Z19, Z3
 	ADDQ $16, R9
 	ADDQ $256, AX
 	CMPQ AX, BX
@@ -51,24 +183,24 @@ dot:
 	VADDPS Z1, Z0, Z0
 	VADDPS Z3, Z2, Z2
 	VADDPS Z2, Z0, Z0            // (W h) of the 16 bins
-	VCMPPS $0, Z15, Z0, K2       // == 0
-	VMOVAPS Z14, K2, Z0          // 0 -> epsilon
-	VDIVPS Z0, Z10, Z0           // r = v / W h
+	VCMPPS $0, Z31, Z0, K2
+	VMOVAPS Z30, K2, Z0
+	VDIVPS Z0, Z20, Z20          // r = v / W h
 	XORQ AX, AX
 
 axpy:
-	VMOVUPS (DI)(AX*1), Z4
-	VMOVUPS 64(DI)(AX*1), Z5
-	VMOVUPS 128(DI)(AX*1), Z6
-	VMOVUPS 192(DI)(AX*1), Z7
-	VFMADD231PS (SI)(AX*1), Z0, Z4
-	VFMADD231PS 64(SI)(AX*1), Z0, Z5
-	VFMADD231PS 128(SI)(AX*1), Z0, Z6
-	VFMADD231PS 192(SI)(AX*1), Z0, Z7
-	VMOVUPS Z4, (DI)(AX*1)
-	VMOVUPS Z5, 64(DI)(AX*1)
-	VMOVUPS Z6, 128(DI)(AX*1)
-	VMOVUPS Z7, 192(DI)(AX*1)
+	VMOVUPS (DI)(AX*1), Z24
+	VMOVUPS 64(DI)(AX*1), Z25
+	VMOVUPS 128(DI)(AX*1), Z26
+	VMOVUPS 192(DI)(AX*1), Z27
+	VFMADD231PS (SI)(AX*1), Z20, Z24
+	VFMADD231PS 64(SI)(AX*1), Z20, Z25
+	VFMADD231PS 128(SI)(AX*1), Z20, Z26
+	VFMADD231PS 192(SI)(AX*1), Z20, Z27
+	VMOVUPS Z24, (DI)(AX*1)
+	VMOVUPS Z25, 64(DI)(AX*1)
+	VMOVUPS Z26, 128(DI)(AX*1)
+	VMOVUPS Z27, 192(DI)(AX*1)
 	ADDQ $256, AX
 	CMPQ AX, BX
 	JLT  axpy
@@ -78,6 +210,8 @@ next:
 	ADDQ BX, SI
 	DECQ CX
 	JNZ  panel
+
+done:
 	VZEROUPPER
 	RET
 

@@ -65,7 +65,7 @@ func panelBound(f, k int) float64 {
 // klPanelBlock (2100: three blocks), and K a multiple of 16, of 4 only, or
 // of neither.
 var panelShapes = []struct{ f, k int }{
-	{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}, {32, 5}, {2100, 18}, {1025, 126},
+	{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}, {32, 5}, {64, 8}, {100, 12}, {2100, 18}, {1025, 126},
 }
 
 // TestKLPanels32Bound: the panel pass, in assembly and in pure Go, against
