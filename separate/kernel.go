@@ -251,6 +251,9 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		g = kn.gammaH
 	}
 	zeroTiny := kn.beta < 1
+	if g == 1 && !zeroTiny {
+		return mulUpdate(h, num, den)
+	}
 	for j, hj := range h {
 		d := den[j]
 		if d == 0 {
@@ -329,4 +332,48 @@ func betaTerms(num, den, y, v []float64, b float64) {
 			den[i] = math.Pow(xd, b-1)
 		}
 	}
+}
+
+// mulUpdateAsm is mulUpdateGo for len(h) a multiple of 8 in assembly
+// (AVX-512, update_amd64.s), or nil; unused while klRowsAsm is nil.
+var mulUpdateAsm func(h, num, den []float64) (maxDelta, maxH float64)
+
+// mulUpdate is step's update of h for gamma 1 without the zeroing of tiny
+// activations (beta >= 1): h_k *= num_k / den_k, a zero den_k replaced by
+// epsilon and an update that is not finite by 0; it returns
+// max_k |h'_k - h_k| and max_k h'_k. At K 64 and 10 iterations the scalar
+// loop was 13 % of a frame's CPU (BenchmarkProcess). The assembly takes
+// eight activations at a time with the same operations (a division, then a
+// product), so both give the same bits (TestMulUpdateAsm). It allocates
+// nothing.
+func mulUpdate(h, num, den []float64) (maxDelta, maxH float64) {
+	n := 0
+	if mulUpdateAsm != nil && klRowsAsm != nil {
+		n = len(h) &^ 7
+		if n > 0 {
+			maxDelta, maxH = mulUpdateAsm(h[:n], num, den)
+		}
+	}
+	d, m := mulUpdateGo(h[n:], num[n:], den[n:])
+	return max(maxDelta, d), max(maxH, m)
+}
+
+func mulUpdateGo(h, num, den []float64) (maxDelta, maxH float64) {
+	num, den = num[:len(h)], den[:len(h)]
+	for j, hj := range h {
+		d := den[j]
+		if d == 0 {
+			d = epsilon
+		}
+		x := hj * (num[j] / d)
+		if !(x <= math.MaxFloat64) { // NaN or +Inf
+			x = 0
+		}
+		if dx := math.Abs(x - hj); dx > maxDelta { // a NaN hj counts for nothing
+			maxDelta = dx
+		}
+		maxH = max(maxH, x)
+		h[j] = x
+	}
+	return maxDelta, maxH
 }

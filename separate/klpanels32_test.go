@@ -211,3 +211,43 @@ func TestPanelMasks(t *testing.T) {
 		}
 	})
 }
+
+// TestMulUpdateAsm: the assembly update of h (mulUpdate) gives the same bits
+// as mulUpdateGo, and the same maxima, for lengths with and without a tail
+// of fewer than 8 and inputs with a zero den, NaN and Inf in num, a NaN h
+// (which neither counts in max |dh| nor survives) and an overflowing product.
+func TestMulUpdateAsm(t *testing.T) {
+	if mulUpdateAsm == nil || klRowsAsm == nil {
+		t.Skip("no assembly update on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 7, 8, 15, 64, 128, 131} {
+		h, num, den := make([]float64, n), make([]float64, n), make([]float64, n)
+		for j := range n {
+			h[j], num[j], den[j] = rng.ExpFloat64(), rng.ExpFloat64(), rng.ExpFloat64()
+			switch rng.IntN(12) {
+			case 0:
+				den[j] = 0
+			case 1:
+				num[j] = math.NaN()
+			case 2:
+				num[j] = math.Inf(1)
+			case 3:
+				h[j] = math.NaN()
+			case 4:
+				h[j], den[j] = math.MaxFloat64/2, 1e-300
+			}
+		}
+		hGo := append([]float64(nil), h...)
+		dGo, mGo := mulUpdateGo(hGo, num, den)
+		d, m := mulUpdate(h, num, den)
+		if d != dGo || m != mGo {
+			t.Errorf("n %d: max |dh| %v, max h %v; pure Go %v, %v", n, d, m, dGo, mGo)
+		}
+		for j := range h {
+			if math.Float64bits(h[j]) != math.Float64bits(hGo[j]) {
+				t.Errorf("n %d: h[%d] = %v, pure Go %v", n, j, h[j], hGo[j])
+			}
+		}
+	}
+}
