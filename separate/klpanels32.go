@@ -23,16 +23,17 @@ package separate
 //
 // Error, with u = 2^-24 and every term positive (W, h, v >= 0), to first
 // order: W_fk and h_k are rounded to float32 (2u); (W h)_f sums K terms in
-// four float32 partial sums of K/4 terms each (K/4 u: one rounding per
-// fused multiply-add, the first one included), then adds the four (2u);
-// v_f is rounded (u) and the division rounds (u), so r_f is within
-// (K/4 + 6) u. Each acc lane adds at most klPanelBlock terms W_fk r_f, one
-// per panel (W_fk rounded, u, then klPanelBlock roundings), and the 16
-// lanes are added in float64 (negligible; counted as u). A sum of positive
-// terms each within e is within e, so num_k is within
-// (K/4 + min(P, klPanelBlock) + 8) u of the float64 pass, relative, element
-// by element, with P = ceil(F/16) panels (33 at F 513, 65 at F 1025):
-// TestKLPanels32Bound checks it.
+// four float32 partial sums of ceil(K/4) terms each (one rounding per fused
+// multiply-add, the first one included), then adds the four (2u); v_f is
+// rounded (u) and the division rounds (u), so r_f is within
+// (ceil(K/4) + 6) u. Each acc lane adds at most klPanelBlock terms
+// W_fk r_f, one per panel (W_fk rounded, u, then one rounding per panel),
+// and the 16 lanes of a row are added in float32 in four levels of a tree
+// (assembly, 4u; in float64 in pure Go) before they go into the float64
+// num (u, generously). A sum of positive terms each within e is within e,
+// so num_k is within (ceil(K/4) + min(P, klPanelBlock) + 12) u of the
+// float64 pass, relative, element by element, with P = ceil(F/16) panels
+// (33 at F 513, 65 at F 1025): TestKLPanels32Bound checks it.
 
 // klPanelRows is the bins of a panel: one AVX-512 register of float32.
 const klPanelRows = 16
@@ -148,7 +149,8 @@ func allZero32(x []float32) bool {
 }
 
 // addLanes32Go adds the 16 lanes of acc's row k, in float64, to num[k] for
-// k < kq, and sets acc to zero.
+// k < kq, and sets acc to zero. The assembly (16 rows at a time) adds the
+// lanes in float32.
 func addLanes32Go(num []float64, acc []float32, kq int) {
 	for k := range kq {
 		a := acc[k*klPanelRows : k*klPanelRows+klPanelRows]

@@ -17,10 +17,11 @@ func init() {
 //go:noescape
 func klPanels32AVX512(w, h, v, acc *float32, panels, kq int)
 
-// addLanes32AVX512 is addLanes32Go (klpanels32_amd64.s).
+// addLanes32AVX512 is addLanes32Go for 16 rows of acc at a time
+// (klpanels32_amd64.s), the lanes added in float32.
 //
 //go:noescape
-func addLanes32AVX512(num *float64, acc *float32, kq int)
+func addLanes32AVX512(num *float64, acc *float32, groups int)
 
 // panelDots32AVX512 is panelDots32Go (klpanels32_amd64.s), with the
 // columns in four float32 accumulators.
@@ -40,7 +41,11 @@ func addLanes32AVX512Slices(num []float64, acc []float32, kq int) {
 	if kq < 1 || len(num) < kq || len(acc) < kq*klPanelRows {
 		panic("separate: addLanes32AVX512: bad dimensions")
 	}
-	addLanes32AVX512(&num[0], &acc[0], kq)
+	n := kq &^ 15
+	if n > 0 {
+		addLanes32AVX512(&num[0], &acc[0], n/16)
+	}
+	addLanes32Go(num[n:], acc[n*klPanelRows:], kq-n)
 }
 
 func panelDots32AVX512Slices(w, h []float32, y []float64, panels, kq, lo, hi int) {

@@ -55,10 +55,10 @@ func klPanelsRun(pn *panels32, h, v []float64) []float64 {
 }
 
 // panelBound is the relative bound that klpanels32.go derives for num:
-// (ceil(K/4) + min(P, klPanelBlock) + 8) 2^-24 with P = ceil(F/16) panels.
+// (ceil(K/4) + min(P, klPanelBlock) + 12) 2^-24 with P = ceil(F/16) panels.
 func panelBound(f, k int) float64 {
 	p := (f + klPanelRows - 1) / klPanelRows
-	return (float64((k+3)/4) + float64(min(p, klPanelBlock)) + 8) * 0x1p-24
+	return (float64((k+3)/4) + float64(min(p, klPanelBlock)) + 12) * 0x1p-24
 }
 
 // panelShapes are F a multiple of 16 or not, with more panels than
