@@ -251,3 +251,53 @@ func TestMulUpdateAsm(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskLoopsAsm: maskFast's loops (powAdd, recipRange, mulPow) in
+// assembly give the same bits as in pure Go, and the same first bin out of
+// range, for lengths with and without a tail and sums that are zero, NaN,
+// Inf, below 2^-900 or above 2^900 (in the assembly's part and the tail).
+func TestMaskLoopsAsm(t *testing.T) {
+	if powAddAsm == nil || klRowsAsm == nil {
+		t.Skip("no assembly mask loops on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	special := []float64{0, math.NaN(), math.Inf(1), 0x1p-460, 0x1p451}
+	for _, n := range []int{1, 7, 8, 20, 513} {
+		for _, square := range []bool{false, true} {
+			for _, bad := range []int{-1, 0, n / 2, n - 1} {
+				y := [2][]float64{make([]float64, n), make([]float64, n)}
+				for f := range n {
+					y[0][f], y[1][f] = rng.ExpFloat64(), rng.ExpFloat64()
+				}
+				if bad >= 0 {
+					x := special[rng.IntN(len(special))]
+					y[0][bad], y[1][bad] = x, x
+				}
+				run := func() (inv, m0 []float64, first int) {
+					inv = make([]float64, n)
+					for _, ys := range y {
+						powAdd(inv, ys, square)
+					}
+					first = recipRange(inv)
+					m0 = make([]float64, n)
+					mulPow(m0, y[0], inv, square)
+					return inv, m0, first
+				}
+				inv, m0, first := run()
+				asm := klRowsAsm
+				klRowsAsm = nil
+				invGo, m0Go, firstGo := run()
+				klRowsAsm = asm
+				what := fmt.Sprintf("n %d square %v bad %d", n, square, bad)
+				if first != firstGo {
+					t.Errorf("%s: first bin out of range %d, pure Go %d", what, first, firstGo)
+				}
+				for f := range n {
+					if math.Float64bits(inv[f]) != math.Float64bits(invGo[f]) || math.Float64bits(m0[f]) != math.Float64bits(m0Go[f]) {
+						t.Fatalf("%s: bin %d: 1/sum %v, mask %v; pure Go %v, %v", what, f, inv[f], m0[f], invGo[f], m0Go[f])
+					}
+				}
+			}
+		}
+	}
+}

@@ -434,16 +434,62 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 	inv := s.kn.tmp[:s.f] // scratch between kernel steps
 	clear(inv)
 	for _, y := range s.y {
-		for f, x := range y[:len(inv)] {
-			if square {
-				x *= x
-			}
-			inv[f] += x
-		}
+		powAdd(inv, y, square)
 	}
+	first := recipRange(inv)
+	for i, y := range s.y {
+		mulPow(masks[i][:len(inv)], y, inv, square)
+	}
+	if first < 0 {
+		return s.f
+	}
+	return first
+}
+
+// The loops of maskFast in assembly for a length a multiple of 8
+// (masks_amd64.s: eight bins at a time, the same operations, so the same
+// bits; TestMaskLoopsAsm), or nil; unused while klRowsAsm is nil. In Go
+// they took 8 % of a frame at fft 1024, K 64.
+var (
+	powAddAsm     func(dst, y []float64, square bool)
+	recipRangeAsm func(inv []float64) int
+	mulPowAsm     func(m, y, inv []float64, square bool)
+)
+
+// masksAsmLen is how much of n the assembly loops of maskFast take.
+func masksAsmLen(n int) int {
+	if powAddAsm == nil || klRowsAsm == nil {
+		return 0
+	}
+	return n &^ 7
+}
+
+// powAdd adds y[f]^2 (square) or y[f] to dst[f] for f < len(dst).
+func powAdd(dst, y []float64, square bool) {
+	n := masksAsmLen(len(dst))
+	if n > 0 {
+		powAddAsm(dst[:n], y, square)
+	}
+	y = y[:len(dst)]
+	for f := n; f < len(dst); f++ {
+		x := y[f]
+		if square {
+			x *= x
+		}
+		dst[f] += x
+	}
+}
+
+// recipRange sets inv[f] to 1/inv[f] where inv[f] lies in [2^-900, 2^900],
+// else to 0, and returns the first f out of that range, or -1.
+func recipRange(inv []float64) int {
 	first := -1
-	for f, t := range inv {
-		if t >= 0x1p-900 && t <= 0x1p900 {
+	n := masksAsmLen(len(inv))
+	if n > 0 {
+		first = recipRangeAsm(inv[:n])
+	}
+	for f := n; f < len(inv); f++ {
+		if t := inv[f]; t >= 0x1p-900 && t <= 0x1p900 {
 			inv[f] = 1 / t
 		} else {
 			inv[f] = 0
@@ -452,19 +498,23 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 			}
 		}
 	}
-	for i, y := range s.y {
-		m := masks[i][:len(inv)]
-		for f, x := range y[:len(inv)] {
-			if square {
-				x *= x
-			}
-			m[f] = x * inv[f]
-		}
-	}
-	if first < 0 {
-		return s.f
-	}
 	return first
+}
+
+// mulPow sets m[f] to y[f]^2 (square) or y[f], times inv[f], for f < len(m).
+func mulPow(m, y, inv []float64, square bool) {
+	n := masksAsmLen(len(m))
+	if n > 0 {
+		mulPowAsm(m[:n], y, inv, square)
+	}
+	y, inv = y[:len(m)], inv[:len(m)]
+	for f := n; f < len(m); f++ {
+		x := y[f]
+		if square {
+			x *= x
+		}
+		m[f] = x * inv[f]
+	}
 }
 
 // maskBins writes the masks of the bins from lo on whose scratch mark is 0
