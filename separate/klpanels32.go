@@ -21,22 +21,35 @@ package separate
 // skipped. K is padded to a multiple of 4 (zero columns, zero h) for the
 // loops unrolled by four.
 //
+// The assembly takes the panels eight or four at a time (klpanels32_amd64.s),
+// so that each broadcast of h_k and each load and store of acc_k serves
+// several panels: loads, not the multiply-adds, limit the pass.
+//
 // Error, with u = 2^-24 and every term positive (W, h, v >= 0), to first
 // order: W_fk and h_k are rounded to float32 (2u); (W h)_f sums K terms in
-// four float32 partial sums of ceil(K/4) terms each (one rounding per fused
-// multiply-add, the first one included), then adds the four (2u); v_f is
-// rounded (u) and the division rounds (u), so r_f is within
-// (ceil(K/4) + 6) u. Each acc lane adds at most klPanelBlock terms
-// W_fk r_f, one per panel (W_fk rounded, u, then one rounding per panel),
-// and the 16 lanes of a row are added in float32 in four levels of a tree
-// (assembly, 4u; in float64 in pure Go) before they go into the float64
-// num (u, generously). A sum of positive terms each within e is within e,
-// so num_k is within (ceil(K/4) + min(P, klPanelBlock) + 12) u of the
-// float64 pass, relative, element by element, with P = ceil(F/16) panels
-// (33 at F 513, 65 at F 1025): TestKLPanels32Bound checks it.
+// float32 partial sums of c terms each (one rounding per fused
+// multiply-add, the first one included), then adds them (2u at most): four
+// partial sums, c = ceil(K/4), in pure Go and four panels at a time; two,
+// c = 2 ceil(K/4), eight panels at a time (the assembly for K <= klOctMaxK).
+// v_f is rounded (u) and the division rounds (u), so r_f is within
+// (c + 6) u. Each acc lane adds at most klPanelBlock terms W_fk r_f, one per
+// panel (W_fk rounded, u, then one rounding per panel), and the 16 lanes of
+// a row are added in float32 in four levels of a tree (assembly, 4u; in
+// float64 in pure Go) before they go into the float64 num (u, generously).
+// A sum of positive terms each within e is within e, so num_k is within
+// (c + min(P, klPanelBlock) + 12) u of the float64 pass, relative, element
+// by element, with P = ceil(F/16) panels (33 at F 513, 65 at F 1025):
+// TestKLPanels32Bound checks it with c = 2 ceil(K/4) up to klOctMaxK.
 
 // klPanelRows is the bins of a panel: one AVX-512 register of float32.
 const klPanelRows = 16
+
+// klOctMaxK is the largest kq (K rounded up to a multiple of 4) for which
+// the assembly takes panels eight at a time: eight panels of it (32 KB at
+// kq 64) must stay in L1 (48 KB here) between the two halves of the pass.
+// At fft 1024, K 64 that made a frame (BenchmarkProcess) 7 % faster than
+// four at a time.
+const klOctMaxK = 64
 
 // klPanelBlock is the most panels whose acc lanes are summed in float32
 // before they go into the float64 num (a bound on the error above; F up to
@@ -102,7 +115,8 @@ func klPanels32(pn *panels32, h, v, acc []float32, num []float64) {
 }
 
 // klPanels32Go is the portable pass over n panels, in the order of the
-// assembly: four partial sums of W h, then acc_k += column k * r.
+// assembly: partial sums of W h (four; the assembly's octets take two), then
+// acc_k += column k * r, panel after panel.
 func klPanels32Go(w, h, v, acc []float32, n, kq int) {
 	const m = klPanelRows
 	h = h[:kq]

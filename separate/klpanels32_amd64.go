@@ -17,6 +17,13 @@ func init() {
 //go:noescape
 func klPanels32AVX512(w, h, v, acc *float32, panels, kq int)
 
+// klPanels32OctAVX512 is klPanels32AVX512 for panels a multiple of 8,
+// eight at a time, with two accumulators per panel for W h; for kq <=
+// klOctMaxK (klpanels32_amd64.s).
+//
+//go:noescape
+func klPanels32OctAVX512(w, h, v, acc *float32, panels, kq int)
+
 // addLanes32AVX512 is addLanes32Go for 16 rows of acc at a time
 // (klpanels32_amd64.s), the lanes added in float32.
 //
@@ -34,7 +41,16 @@ func klPanels32AVX512Slices(w, h, v, acc []float32, panels, kq int) {
 		len(v) < panels*klPanelRows || len(acc) < kq*klPanelRows {
 		panic("separate: klPanels32AVX512: bad dimensions")
 	}
-	klPanels32AVX512(&w[0], &h[0], &v[0], &acc[0], panels, kq)
+	n := 0
+	if kq <= klOctMaxK {
+		n = panels &^ 7
+		if n > 0 {
+			klPanels32OctAVX512(&w[0], &h[0], &v[0], &acc[0], n, kq)
+		}
+	}
+	if n < panels {
+		klPanels32AVX512(&w[n*kq*klPanelRows], &h[0], &v[n*klPanelRows], &acc[0], panels-n, kq)
+	}
 }
 
 func addLanes32AVX512Slices(num []float64, acc []float32, kq int) {

@@ -55,17 +55,26 @@ func klPanelsRun(pn *panels32, h, v []float64) []float64 {
 }
 
 // panelBound is the relative bound that klpanels32.go derives for num:
-// (ceil(K/4) + min(P, klPanelBlock) + 12) 2^-24 with P = ceil(F/16) panels.
+// (c + min(P, klPanelBlock) + 12) 2^-24 with P = ceil(F/16) panels and
+// c = 2 ceil(K/4) (two partial sums of W h) up to klOctMaxK, ceil(K/4)
+// above.
 func panelBound(f, k int) float64 {
 	p := (f + klPanelRows - 1) / klPanelRows
-	return (float64((k+3)/4) + float64(min(p, klPanelBlock)) + 12) * 0x1p-24
+	kq := (k + 3) &^ 3
+	c := kq / 4
+	if kq <= klOctMaxK {
+		c = kq / 2
+	}
+	return (float64(c) + float64(min(p, klPanelBlock)) + 12) * 0x1p-24
 }
 
 // panelShapes are F a multiple of 16 or not, with more panels than
-// klPanelBlock (2100: three blocks), and K a multiple of 16, of 4 only, or
-// of neither.
+// klPanelBlock (2100: three blocks), numbers of panels that leave the
+// assembly's groups of eight and four a remainder of each size (209: one
+// octet, one quad, two single panels), and K a multiple of 16, of 4 only,
+// or of neither, above and below klOctMaxK.
 var panelShapes = []struct{ f, k int }{
-	{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}, {32, 5}, {64, 8}, {100, 12}, {2100, 18}, {1025, 126},
+	{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}, {32, 5}, {64, 8}, {100, 12}, {209, 20}, {2100, 18}, {1025, 126},
 }
 
 // TestKLPanels32Bound: the panel pass, in assembly and in pure Go, against

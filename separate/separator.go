@@ -108,7 +108,7 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // denominator together); beta = 0 and 0.5 avoid math.Pow. For beta != 2
 // these passes read W stored as float32, half the bytes and twice the lanes:
 // for beta 1 in panels of 16 bins (klpanels32.go; h and num stay float64),
-// within (ceil(K/4) + min(ceil(F/16), 64) + 12) 2^-24 relative of float64
+// within (2 ceil(K/4) + min(ceil(F/16), 64) + 12) 2^-24 relative of float64
 // per iteration, for the others row by row (klrows32.go), within
 // (K/4 + 68) 2^-24; the masks' W_s h_s come from the same panels. A
 // Separator with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
