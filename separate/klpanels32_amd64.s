@@ -509,8 +509,10 @@ lanes:
 	RET
 
 // func panelDots32AVX512(w, h *float32, y *float64, panels, kq, lo, hi int)
-// y of the 16 bins of each panel = sum_{lo <= k < hi} h_k * column k, four
-// columns at a time in four accumulators, then one at a time; in float64.
+// y of the 16 bins of each panel = sum_{lo <= k < hi} h_k * column k, in
+// float64. Four panels at a time, sharing each broadcast of h_k, two
+// columns at a time in two accumulators per panel; then one panel at a
+// time, four columns at a time in four accumulators.
 TEXT ·panelDots32AVX512(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), SI
 	MOVQ h+8(FP), DX
@@ -520,13 +522,92 @@ TEXT ·panelDots32AVX512(SB), NOSPLIT, $0-56
 	MOVQ lo+40(FP), AX
 	MOVQ hi+48(FP), R12
 	SUBQ AX, R12                 // columns
+	MOVQ R12, R14
 	LEAQ (DX)(AX*4), DX          // h + lo
 	SHLQ $6, AX
 	ADDQ AX, SI                  // column lo of panel 0
 	SHLQ $6, BX
+	LEAQ (BX)(BX*2), R15
 	MOVQ R12, R13
 	ANDQ $3, R13                 // columns after the groups of four
 	SHRQ $2, R12                 // groups of four
+
+dquads:
+	CMPQ CX, $4
+	JLT  dsingle
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ DX, R9
+	MOVQ SI, R10
+	MOVQ R14, R11
+	CMPQ R11, $2
+	JLT  dq1
+
+dq2:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VFMADD231PS (R10), Z16, Z0
+	VFMADD231PS 64(R10), Z17, Z1
+	VFMADD231PS (R10)(BX*1), Z16, Z2
+	VFMADD231PS 64(R10)(BX*1), Z17, Z3
+	VFMADD231PS (R10)(BX*2), Z16, Z4
+	VFMADD231PS 64(R10)(BX*2), Z17, Z5
+	VFMADD231PS (R10)(R15*1), Z16, Z6
+	VFMADD231PS 64(R10)(R15*1), Z17, Z7
+	ADDQ $8, R9
+	ADDQ $128, R10
+	SUBQ $2, R11
+	CMPQ R11, $2
+	JGE  dq2
+
+dq1:
+	TESTQ R11, R11
+	JZ   dqsum
+	VBROADCASTSS (R9), Z16
+	VFMADD231PS (R10), Z16, Z0
+	VFMADD231PS (R10)(BX*1), Z16, Z2
+	VFMADD231PS (R10)(BX*2), Z16, Z4
+	VFMADD231PS (R10)(R15*1), Z16, Z6
+
+dqsum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VEXTRACTF32X8 $1, Z0, Y1
+	VCVTPS2PD Y0, Z8
+	VCVTPS2PD Y1, Z9
+	VEXTRACTF32X8 $1, Z2, Y3
+	VCVTPS2PD Y2, Z10
+	VCVTPS2PD Y3, Z11
+	VEXTRACTF32X8 $1, Z4, Y5
+	VCVTPS2PD Y4, Z12
+	VCVTPS2PD Y5, Z13
+	VEXTRACTF32X8 $1, Z6, Y7
+	VCVTPS2PD Y6, Z14
+	VCVTPS2PD Y7, Z15
+	VMOVUPD Z8, (DI)
+	VMOVUPD Z9, 64(DI)
+	VMOVUPD Z10, 128(DI)
+	VMOVUPD Z11, 192(DI)
+	VMOVUPD Z12, 256(DI)
+	VMOVUPD Z13, 320(DI)
+	VMOVUPD Z14, 384(DI)
+	VMOVUPD Z15, 448(DI)
+	ADDQ $512, DI
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	JMP  dquads
+
+dsingle:
+	TESTQ CX, CX
+	JZ   ddone
 
 dpanel:
 	VXORPS Z0, Z0, Z0
@@ -579,5 +660,7 @@ dsum:
 	ADDQ BX, SI
 	DECQ CX
 	JNZ  dpanel
+
+ddone:
 	VZEROUPPER
 	RET
