@@ -49,13 +49,13 @@ type kernel struct {
 
 	// With single (useSingle; the Separator's kernels for beta != 2), the
 	// passes read W in float32: for beta 1 the panels pan, through
-	// klPanels32 (klpanels32.go; v32 is v in float32 padded to whole
-	// panels, set by prepare, acc its float32 scratch), for other betas
+	// klPanels32 (klpanels32.go; v32 is v in float32, set by prepare, acc
+	// its float32 scratch), for other betas
 	// w32, wPad in float32, through rowsDot32 and rowsAxpy2x32
 	// (klrows32.go; n32 and d32 their float32 scratch). h32 is h in float32.
 	single        bool
 	pan           *panels32
-	v32, acc      []float32 // pan.np x 16, pan.kq x 16
+	v32, acc      []float32 // F, pan.kq x 16
 	w32           []float32 // F x kp
 	h32, n32, d32 []float32 // kp
 
@@ -115,7 +115,7 @@ func (kn *kernel) useSingle(pn *panels32) {
 	kn.h32 = make([]float32, kn.kp)
 	if kn.beta == 1 {
 		kn.pan = pn
-		kn.v32 = make([]float32, pn.np*klPanelRows)
+		kn.v32 = make([]float32, pn.f)
 		kn.acc = make([]float32, pn.kq*klPanelRows)
 		return
 	}

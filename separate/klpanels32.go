@@ -14,12 +14,12 @@ package separate
 // fused multiply-add and no reduction across lanes; the 16 ratios
 // r = v / (W h) are one division; and W^T r is accumulated vertically:
 // acc_k += column k * r, lane by lane, into a K x 16 float32 block, reduced
-// across its lanes (in float64, into num) once every klPanelBlock panels.
+// across its lanes into the float64 num once every klPanelBlock panels.
 // The panel is read from L2 once per pass and is still in L1 for the
-// second half. The last panel is padded with zero W (and zero v), whose
-// ratio 0 / epsilon = 0 adds nothing; panels whose 16 v are all zero are
-// skipped. K is padded to a multiple of 4 (zero columns, zero h) for the
-// loops unrolled by four.
+// second half. Panels whose 16 v are all zero are skipped. K is padded to a
+// multiple of 4 (zero columns, zero h) for the loops unrolled by four. The
+// bins after the last whole panel are taken row by row (klTail32Go), their
+// products with r_f in float64.
 //
 // The assembly takes the panels eight or four at a time (klpanels32_amd64.s),
 // so that each broadcast of h_k and each load and store of acc_k serves
@@ -36,7 +36,10 @@ package separate
 // panel (W_fk rounded, u, then one rounding per panel), and the 16 lanes of
 // a row are added in float32 in four levels of a tree (assembly, 4u; in
 // float64 in pure Go) before they go into the float64 num (u, generously).
-// A sum of positive terms each within e is within e, so num_k is within
+// The tail rows' terms are within (ceil(K/4) + 9) u (a dot product in
+// four float32 partial sums, or 16 lanes added by a tree: at most that),
+// less than the panels'. A sum of positive terms each within e is within
+// e, so num_k is within
 // (c + min(P, klPanelBlock) + 12) u of the float64 pass, relative, element
 // by element, with P = ceil(F/16) panels (33 at F 513, 65 at F 1025):
 // TestKLPanels32Bound checks it with c = 2 ceil(K/4) up to klOctMaxK.
@@ -57,12 +60,17 @@ const klOctMaxK = 64
 const klPanelBlock = 64
 
 // panels32 is W (F x K) repacked as float32 panels for the Separator's
-// passes and masks.
+// passes and masks. The bins after the last whole panel (F mod 16 of them:
+// one, the Nyquist bin, for every F = fft_size/2 + 1 from fft_size 32 on)
+// are kept as rows instead (tail): a panel for one bin costs as much as a
+// panel for sixteen, 5 % of a frame at fft 1024, K 64.
 type panels32 struct {
 	f, k int
 	kq   int       // K rounded up to a multiple of 4
-	np   int       // panels: ceil(F / klPanelRows)
+	np   int       // whole panels: floor(F / klPanelRows)
 	w    []float32 // np x kq x klPanelRows: w[(p*kq+k)*16+i] = W[16p+i, k]
+	kt   int       // K rounded up to a multiple of 16: the stride of tail
+	tail []float32 // (F mod 16) x kt: the rows of the last bins, zero padded
 	// rowSum is max_f sum_k W_fk, for the range check of the masks.
 	rowSum float64
 }
@@ -70,14 +78,22 @@ type panels32 struct {
 // newPanels32 repacks the F x K row-major w (stride stride). It allocates.
 func newPanels32(w []float64, f, k, stride int) *panels32 {
 	kq := (k + 3) &^ 3
-	np := (f + klPanelRows - 1) / klPanelRows
-	p := &panels32{f: f, k: k, kq: kq, np: np, w: make([]float32, np*kq*klPanelRows)}
+	kt := (k + 15) &^ 15
+	np := f / klPanelRows
+	p := &panels32{
+		f: f, k: k, kq: kq, np: np, kt: kt,
+		w:    make([]float32, np*kq*klPanelRows),
+		tail: make([]float32, (f-np*klPanelRows)*kt),
+	}
 	for i := range f {
 		row := w[i*stride : i*stride+k]
 		s := 0.0
-		base := (i/klPanelRows*kq)*klPanelRows + i%klPanelRows
 		for j, x := range row {
-			p.w[base+j*klPanelRows] = float32(x)
+			if i < np*klPanelRows {
+				p.w[(i/klPanelRows*kq+j)*klPanelRows+i%klPanelRows] = float32(x)
+			} else {
+				p.tail[(i-np*klPanelRows)*kt+j] = float32(x)
+			}
 			s += x
 		}
 		p.rowSum = max(p.rowSum, s)
@@ -91,25 +107,57 @@ var (
 	klPanels32Asm  func(w, h, v, acc []float32, panels, kq int)
 	panelDots32Asm func(w, h []float32, y []float64, panels, kq, lo, hi int)
 	addLanes32Asm  func(num []float64, acc []float32, kq int)
+	klTail32Asm    func(w, h, v []float32, num []float64, rows, kt int)
 )
 
-// klPanels32 adds W^T (v / W h) to num (len >= kq) for the panels pn, with h
-// (len >= kq, zero from K on) and v (len >= np*16, zero from F on) in
+// klPanels32 adds W^T (v / W h) to num (len >= kt) for the panels pn and
+// their tail, with h (len >= kt, zero from K on) and v (len >= F) in
 // float32, as klRows does for beta 1; acc (len >= kq*16) is float32 scratch
 // that it leaves zero. It allocates nothing.
 func klPanels32(pn *panels32, h, v, acc []float32, num []float64) {
 	kq := pn.kq
 	stride := kq * klPanelRows
+	asm := klPanels32Asm != nil && klRowsAsm != nil
 	for lo := 0; lo < pn.np; lo += klPanelBlock {
 		n := min(klPanelBlock, pn.np-lo)
 		w := pn.w[lo*stride:]
 		vb := v[lo*klPanelRows:]
-		if klPanels32Asm != nil && klRowsAsm != nil {
+		if asm {
 			klPanels32Asm(w, h, vb, acc, n, kq)
 			addLanes32Asm(num, acc, kq)
 		} else {
 			klPanels32Go(w, h, vb, acc, n, kq)
 			addLanes32Go(num, acc, kq)
+		}
+	}
+	if t := pn.f - pn.np*klPanelRows; t > 0 {
+		vt := v[pn.np*klPanelRows : pn.f]
+		if asm {
+			klTail32Asm(pn.tail, h, vt, num, t, pn.kt)
+		} else {
+			klTail32Go(pn.tail, h, vt, num, t, pn.kt)
+		}
+	}
+}
+
+// klTail32Go adds r_f W_f to num for the rows of the tail (rows x kt), as
+// klRows does: W_f . h in float32 (dot32), the ratio in float32, the
+// products and sums in float64. The assembly sums W_f . h in 16 lanes. Rows
+// where v_f = 0 are skipped.
+func klTail32Go(w, h, v []float32, num []float64, rows, kt int) {
+	num = num[:kt]
+	for f, vf := range v[:rows] {
+		if vf == 0 {
+			continue
+		}
+		row := w[f*kt : f*kt+kt]
+		d := float32(dot32(row, h))
+		if d == 0 {
+			d = epsilon
+		}
+		q := float64(vf / d)
+		for j, x := range row {
+			num[j] += q * float64(x)
 		}
 	}
 }
@@ -178,14 +226,24 @@ func addLanes32Go(num []float64, acc []float32, kq int) {
 }
 
 // dots sets y[f] = sum_{lo <= k < hi} W_fk h_k (h in float32, the sums in
-// float32) for every bin of every panel: y has length at least np*16 (the
-// padding bins get 0). It allocates nothing.
+// float32) for every bin: y has length at least F. It allocates nothing.
 func (pn *panels32) dots(h []float32, y []float64, lo, hi int) {
-	if panelDots32Asm != nil && klRowsAsm != nil {
-		panelDots32Asm(pn.w, h, y, pn.np, pn.kq, lo, hi)
-		return
+	if pn.np > 0 {
+		if panelDots32Asm != nil && klRowsAsm != nil {
+			panelDots32Asm(pn.w, h, y, pn.np, pn.kq, lo, hi)
+		} else {
+			panelDots32Go(pn.w, h, y, pn.np, pn.kq, lo, hi)
+		}
 	}
-	panelDots32Go(pn.w, h, y, pn.np, pn.kq, lo, hi)
+	h = h[lo:hi]
+	for f := pn.np * klPanelRows; f < pn.f; f++ {
+		row := pn.tail[(f-pn.np*klPanelRows)*pn.kt:]
+		var s float32
+		for j, x := range h {
+			s += row[lo+j] * x
+		}
+		y[f] = float64(s)
+	}
 }
 
 func panelDots32Go(w, h []float32, y []float64, np, kq, lo, hi int) {

@@ -9,6 +9,7 @@ func init() {
 		klPanels32Asm = klPanels32AVX512Slices
 		panelDots32Asm = panelDots32AVX512Slices
 		addLanes32Asm = addLanes32AVX512Slices
+		klTail32Asm = klTail32AVX512Slices
 	}
 }
 
@@ -70,4 +71,17 @@ func panelDots32AVX512Slices(w, h []float32, y []float64, panels, kq, lo, hi int
 		panic("separate: panelDots32AVX512: bad dimensions")
 	}
 	panelDots32AVX512(&w[0], &h[0], &y[0], panels, kq, lo, hi)
+}
+
+// klTail32AVX512 is klTail32Go (klpanels32_amd64.s), W_f . h in 16 float32
+// lanes.
+//
+//go:noescape
+func klTail32AVX512(w, h, v *float32, num *float64, rows, kt int)
+
+func klTail32AVX512Slices(w, h, v []float32, num []float64, rows, kt int) {
+	if rows < 1 || kt < 16 || kt&15 != 0 || len(w) < rows*kt || len(h) < kt || len(v) < rows || len(num) < kt {
+		panic("separate: klTail32AVX512: bad dimensions")
+	}
+	klTail32AVX512(&w[0], &h[0], &v[0], &num[0], rows, kt)
 }

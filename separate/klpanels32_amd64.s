@@ -664,3 +664,71 @@ dsum:
 ddone:
 	VZEROUPPER
 	RET
+
+DATA tailEps<>+0(SB)/4, $0x34000000 // 0x1p-23, float32 epsilon
+GLOBL tailEps<>(SB), RODATA|NOPTR, $4
+
+// func klTail32AVX512(w, h, v *float32, num *float64, rows, kt int)
+// For each row f of the tail (kt a multiple of 16) whose v_f is not zero:
+// W_f . h in 16 float32 lanes added by a tree, r_f = v_f / (W_f . h) in
+// float32 (0 -> epsilon), then num += r_f W_f in float64.
+TEXT ·klTail32AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ num+24(FP), DI
+	MOVQ rows+32(FP), CX
+	MOVQ kt+40(FP), BX
+	SHLQ $2, BX                  // row stride in bytes
+	VXORPS X7, X7, X7
+	VMOVSS tailEps<>(SB), X6
+
+trow:
+	VMOVSS (R8), X5              // v_f
+	VUCOMISS X7, X5
+	JNE  tdot
+	JP   tdot                    // NaN is not zero
+	JMP  tnext
+
+tdot:
+	VXORPS Z0, Z0, Z0
+	XORQ AX, AX
+
+tdloop:
+	VMOVUPS (DX)(AX*1), Z1
+	VFMADD231PS (SI)(AX*1), Z1, Z0
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  tdloop
+
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0            // W_f . h
+	VCMPSS $0, X7, X0, X2
+	VBLENDVPS X2, X6, X0, X0     // 0 -> epsilon
+	VDIVSS X0, X5, X5            // r_f
+	VCVTSS2SD X5, X5, X5
+	VBROADCASTSD X5, Z5
+	XORQ AX, AX
+
+taxpy:
+	VCVTPS2PD (SI)(AX*1), Z1
+	VMOVUPD (DI)(AX*2), Z2
+	VFMADD231PD Z1, Z5, Z2
+	VMOVUPD Z2, (DI)(AX*2)
+	ADDQ $32, AX
+	CMPQ AX, BX
+	JLT  taxpy
+
+tnext:
+	ADDQ BX, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  trow
+	VZEROUPPER
+	RET

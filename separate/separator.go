@@ -306,15 +306,13 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	// and row-major for the other betas' passes (klrows32.go), unless
 	// columns are free: their online update reads and changes W every
 	// frame, and costs more than the passes (BenchmarkProcessFree).
-	ylen := f
 	if len(s.free) == 0 {
 		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
 		s.h32 = make([]float32, s.pan.kq)
 		s.kn.useSingle(s.pan)
-		ylen = s.pan.np * klPanelRows // panels.dots writes whole panels
 	}
 	for i := range s.y {
-		s.y[i] = make([]float64, ylen)[:f]
+		s.y[i] = make([]float64, f)
 	}
 	if p.UpdateExponent != 0 {
 		s.kn.gammaH = p.UpdateExponent
@@ -400,7 +398,7 @@ func (s *Separator) masks(masks [][]float64) {
 			h32[j] = float32(x)
 		}
 		for src, y := range s.y {
-			s.pan.dots(s.h32, y[:cap(y)], s.start[src], s.start[src+1])
+			s.pan.dots(s.h32, y, s.start[src], s.start[src+1])
 		}
 	} else {
 		s.masksGemv()
