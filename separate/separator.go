@@ -344,8 +344,9 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 	learn := len(s.free) > 0 && finiteSum(v)
 	n := 0
 	tol := s.p.Tolerance
+	var d, maxH float64
 	for n < s.p.Iterations {
-		d, maxH := s.kn.step(s.h, v)
+		d, maxH = s.kn.step(s.h, v)
 		n++
 		if n == s.p.Iterations || (tol > 0 && d <= tol*maxH) {
 			break
@@ -355,7 +356,7 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 		}
 	}
 	s.lastIter = n
-	s.masks(masks)
+	s.masks(masks, maxH)
 	if learn {
 		s.freeStep(v, true)
 	}
@@ -390,9 +391,10 @@ func (s *Separator) startFrame(v []float64) {
 // panels where h is in a range in which no product or sum of K of them can
 // overflow or lose more than terms below 2^-66 of the largest activation in
 // float32; otherwise (absurd levels: TestEdgeCases) from W in float64.
-func (s *Separator) masks(masks [][]float64) {
+// hmax is max(h), which the last update returned.
+func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
-	if hmax := maxOf(h); s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
+	if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
 		h32 := s.h32[:len(h)]
 		for j, x := range h {
 			h32[j] = float32(x)
