@@ -37,11 +37,11 @@ package separate
 // a row are added in float32 in four levels of a tree (assembly, 4u; in
 // float64 in pure Go) before they go into the float64 num (u, generously).
 // The tail rows' terms are within (ceil(K/4) + 9) u (a dot product in
-// four float32 partial sums, or 16 lanes added by a tree: at most that),
-// less than the panels'. A sum of positive terms each within e is within
-// e, so num_k is within
+// four float32 partial sums, or 16 lanes added by a tree, the zero padding
+// adding exactly; products and sums in float64), less than the panels'. A
+// sum of positive terms each within e is within e, so num_k is within
 // (c + min(P, klPanelBlock) + 12) u of the float64 pass, relative, element
-// by element, with P = ceil(F/16) panels (33 at F 513, 65 at F 1025):
+// by element, with P = ceil(F/16) (33 at F 513, 65 at F 1025):
 // TestKLPanels32Bound checks it with c = 2 ceil(K/4) up to klOctMaxK.
 
 // klPanelRows is the bins of a panel: one AVX-512 register of float32.
