@@ -1,27 +1,29 @@
 package separate
 
-// The per-frame passes of klrows.go with W stored as float32. They read half
-// the bytes of the float64 passes and do twice the lanes per instruction: at
-// fft 1024, K 64 (W 131 KB instead of 262 KB) and fft 2048, K 128 (513 KB
-// instead of 1 MB) the fused KL pass takes 15 % and 40 % less time
-// (BenchmarkKLRows). The Separator uses them; the batch solver keeps
-// float64, for its agreement with scikit-learn.
+// The general beta's passes of klrows.go (rowsDot, rowsAxpy2) with W stored
+// as float32, row by row. They read half the bytes of the float64 passes and
+// do twice the lanes per instruction; the Separator uses them (the batch
+// solver keeps float64, for its agreement with scikit-learn). Its beta-1
+// pass and its masks read W in float32 panels instead (klpanels32.go). Row
+// by row, the fused KL pass took 2.7 us and 8.5 us at fft 1024, K 64 and
+// fft 2048, K 128, against 3.5 us and 15 us in float64 (BenchmarkKLRows,
+// commit d6470c2).
 //
-// What stays float64: v, h between iterations, the ratios v_f / (W h)_f,
-// the reduction of the 16 float32 lanes of each dot product, and num: the
-// float32 sums W^T r of at most klBlock rows are added into the float64 num
-// (and den) block by block, so that no float32 sum runs over more than
-// klBlock terms. Two ways of keeping more in float64 were measured and are
-// slower than the float64 pass (VCVTPS2PD costs two of the ports the FMAs
-// need): every element widened to float64, 0.59x and 0.80x the float64
-// pass's speed at fft 1024, K 64 and 2048, 128; float32 dots with W^T r
-// widened, 0.76x and 1.06x (commit "separate: measure three float32
-// storages").
+// What stays float64: v, h between iterations, the terms a_f and d_f, the
+// reduction of the 16 float32 lanes of each dot product, and num and den:
+// the float32 sums of at most klBlock rows are added into the float64 num
+// and den block by block, so that no float32 sum runs over more than
+// klBlock terms. Two ways of keeping more in float64 were measured on the
+// KL pass and are slower than the float64 pass (VCVTPS2PD costs two of the
+// ports the FMAs need): every element widened to float64, 0.59x and 0.80x
+// the float64 pass's speed at fft 1024, K 64 and 2048, 128; float32 dots
+// with W^T r widened, 0.76x and 1.06x (commit "separate: measure three
+// float32 storages").
 //
 // Error, with u = 2^-24 (float32 rounding) and every term positive (W, h,
 // v >= 0): W_f and h are rounded (2u), a dot product sums K/16 products per
-// lane (asm) or K/4 (pure Go) in float32 (K/4 u at most), the ratio is
-// rounded to float32 (u), each product r_f W_fk (u), and a block sums at
+// lane (asm) or K/4 (pure Go) in float32 (K/4 u at most), a_f and d_f are
+// rounded to float32 (u), each product a_f W_fk (u), and a block sums at
 // most klBlock of them (klBlock u). So num and den are within
 // (K/4 + klBlock + 4) u of the float64 passes, relative, element by element
 // (TestKLRows32Bound checks it; measured: 1.7 u at most).
@@ -32,29 +34,9 @@ const klBlock = 64
 
 // The assembly passes (klrows32_amd64.s), or nil where klRowsAsm is nil.
 var (
-	klRows32Asm     func(w, h []float32, v []float64, num []float32, rows, kp int)
 	rowsDot32Asm    func(w, h []float32, y []float64, rows, kp int)
 	rowsAxpy2x32Asm func(w []float32, a, d []float64, num, den []float32, rows, kp int)
 )
-
-// klRows32 adds r_f W_f to num for f < rows, as klRows does, with W (w,
-// rows x kp) and h in float32; n32 (length kp) is float32 scratch. It
-// allocates nothing.
-func klRows32(w, h []float32, v []float64, n32 []float32, num []float64, rows, kp int) {
-	clear(n32)
-	for lo := 0; lo < rows; lo += klBlock {
-		m := min(klBlock, rows-lo)
-		n := 0
-		if klRows32Asm != nil && klRowsAsm != nil {
-			n = m &^ 3
-			if n > 0 {
-				klRows32Asm(w[lo*kp:], h, v[lo:lo+n], n32, n, kp)
-			}
-		}
-		klRows32Go(w[(lo+n)*kp:], h, v[lo+n:lo+m], n32, m-n, kp)
-		addClear32(num, n32)
-	}
-}
 
 // addClear32Asm is addClear32 in assembly for len(x) a multiple of 16, or nil.
 var addClear32Asm func(y []float64, x []float32)
@@ -71,30 +53,6 @@ func addClear32(y []float64, x []float32) {
 		y[j] += float64(a)
 	}
 	clear(x)
-}
-
-// klRows32Go is the portable klRows32 for one block: num += r_f W_f in float32.
-func klRows32Go(w, h []float32, v []float64, num []float32, rows, kp int) {
-	h = h[:kp]
-	num = num[:kp]
-	for f, vf := range v[:rows] {
-		if vf == 0 {
-			continue
-		}
-		row := w[f*kp : f*kp+kp]
-		s := dot32(row, h)
-		if s == 0 {
-			s = epsilon
-		}
-		q := float32(vf / s)
-		for j := 0; j+4 <= len(row); j += 4 {
-			r, n := row[j:j+4:j+4], num[j:j+4:j+4]
-			n[0] += q * r[0]
-			n[1] += q * r[1]
-			n[2] += q * r[2]
-			n[3] += q * r[3]
-		}
-	}
 }
 
 // dot32 returns row . h over len(row) (a multiple of 4, at most len(h)) in

@@ -6,18 +6,11 @@ import "golang.org/x/sys/cpu"
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasAVX512F { // as klRowsAsm (klrows_amd64.go)
-		klRows32Asm = klRows32AVX512Slices
 		rowsDot32Asm = rowsDot32AVX512Slices
 		rowsAxpy2x32Asm = rowsAxpy2x32AVX512Slices
 		addClear32Asm = addClear32AVX512Slices
 	}
 }
-
-// klRows32AVX512 is klRows32Go for rows a multiple of 4 (klrows32_amd64.s):
-// klRowsAVX512 with W, h and num in float32, 16 lanes.
-//
-//go:noescape
-func klRows32AVX512(w, h *float32, v *float64, num *float32, rows, kp int)
 
 // rowsDot32AVX512 is rowsDot32Go for rows a multiple of 4.
 //
@@ -28,13 +21,6 @@ func rowsDot32AVX512(w, h *float32, y *float64, rows, kp int)
 //
 //go:noescape
 func rowsAxpy2x32AVX512(w *float32, a, d *float64, num, den *float32, rows, kp int)
-
-func klRows32AVX512Slices(w, h []float32, v []float64, num []float32, rows, kp int) {
-	if rows&3 != 0 || kp%klPad != 0 || len(w) < rows*kp || len(h) < kp || len(num) < kp || len(v) < rows {
-		panic("separate: klRows32AVX512: bad dimensions")
-	}
-	klRows32AVX512(&w[0], &h[0], &v[0], &num[0], rows, kp)
-}
 
 func rowsDot32AVX512Slices(w, h []float32, y []float64, rows, kp int) {
 	if rows&3 != 0 || kp%klPad != 0 || len(w) < rows*kp || len(h) < kp || len(y) < rows {

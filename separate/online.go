@@ -408,7 +408,7 @@ func (s *Separator) CarryOver(prev *Separator) {
 func maxOf(x []float64) float64 {
 	m := 0.0
 	for _, v := range x {
-		m = math.Max(m, v)
+		m = max(m, v) // NaN propagates, as with math.Max, without its call
 	}
 	return m
 }

@@ -106,10 +106,12 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // of W (klRows: AVX-512 assembly where the CPU has it, pure Go elsewhere,
 // equal to 1e-13); other values of beta take two passes (W h, then numerator and
 // denominator together); beta = 0 and 0.5 avoid math.Pow. For beta != 2
-// these passes read W stored as float32 (klrows32.go: half the bytes, twice
-// the lanes; the ratios, h and the sums over blocks of rows stay float64),
-// within (K/4 + 68) 2^-24 relative of float64 per iteration; a Separator
-// with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
+// these passes read W stored as float32, half the bytes and twice the lanes:
+// for beta 1 in panels of 16 bins (klpanels32.go; h and num stay float64),
+// within (2 ceil(K/4) + min(ceil(F/16), 64) + 12) 2^-24 relative of float64
+// per iteration, for the others row by row (klrows32.go), within
+// (K/4 + 68) 2^-24; the masks' W_s h_s come from the same panels. A
+// Separator with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
 // 1.2.1, an exact zero in W h is replaced by float32 epsilon before a
 // negative power, a zero denominator by float32 epsilon, and for beta < 1 an
 // activation below float64 epsilon is set to zero.
@@ -265,6 +267,9 @@ type Separator struct {
 	lastIter int
 	y        [][]float64 // S x F: W_s h_s
 
+	pan *panels32 // W in float32 panels, without free columns: the masks' W_s h_s
+	h32 []float32 // pan.kq: h in float32 for pan
+
 	free []freeCols // the sources with free columns, in source order
 	wh   []float64  // F: W h, for the free update
 }
@@ -293,18 +298,21 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	if s.p.Forget == 0 {
 		s.p.Forget = DefaultForget
 	}
-	for i := range s.y {
-		s.y[i] = make([]float64, f)
-	}
 	s.initFree(b)
 	// With free columns, W^T W would have to follow them at a cost of F K R
 	// per update; W^T (W h) (direct) costs 2 F K per iteration.
 	s.kn = newKernel(s.w, p.Beta, p.Sparsity, len(s.free) > 0)
-	// W in float32 for the per-frame passes (klrows32.go), unless columns
-	// are free: their online update reads and changes W every frame, and
-	// costs more than the passes (BenchmarkProcessFree).
+	// W in float32 panels for the beta-1 pass and the masks (klpanels32.go),
+	// and row-major for the other betas' passes (klrows32.go), unless
+	// columns are free: their online update reads and changes W every
+	// frame, and costs more than the passes (BenchmarkProcessFree).
 	if len(s.free) == 0 {
-		s.kn.useSingle()
+		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
+		s.h32 = make([]float32, s.pan.kq)
+		s.kn.useSingle(s.pan)
+	}
+	for i := range s.y {
+		s.y[i] = make([]float64, f)
 	}
 	if p.UpdateExponent != 0 {
 		s.kn.gammaH = p.UpdateExponent
@@ -336,8 +344,9 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 	learn := len(s.free) > 0 && finiteSum(v)
 	n := 0
 	tol := s.p.Tolerance
+	var d, maxH float64
 	for n < s.p.Iterations {
-		d, maxH := s.kn.step(s.h, v)
+		d, maxH = s.kn.step(s.h, v)
 		n++
 		if n == s.p.Iterations || (tol > 0 && d <= tol*maxH) {
 			break
@@ -347,7 +356,7 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 		}
 	}
 	s.lastIter = n
-	s.masks(masks)
+	s.masks(masks, maxH)
 	if learn {
 		s.freeStep(v, true)
 	}
@@ -378,13 +387,23 @@ func (s *Separator) startFrame(v []float64) {
 	}
 }
 
-// masks writes the masks of the current h.
-func (s *Separator) masks(masks [][]float64) {
+// masks writes the masks of the current h. W_s h_s comes from the float32
+// panels where h is in a range in which no product or sum of K of them can
+// overflow or lose more than terms below 2^-66 of the largest activation in
+// float32; otherwise (absurd levels: TestEdgeCases) from W in float64.
+// hmax is max(h), which the last update returned.
+func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
-	for src, y := range s.y {
-		a, b := s.start[src], s.start[src+1]
-		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: s.w.Stride, Data: s.w.Data[a:]}
-		blas64.Gemv(blas.NoTrans, 1, ws, vec(h[a:b]), 0, vec(y))
+	if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
+		h32 := s.h32[:len(h)]
+		for j, x := range h {
+			h32[j] = float32(x)
+		}
+		for src, y := range s.y {
+			s.pan.dots(s.h32, y, s.start[src], s.start[src+1])
+		}
+	} else {
+		s.masksGemv()
 	}
 	p := s.p.MaskPower
 	lo := 0
@@ -392,6 +411,16 @@ func (s *Separator) masks(masks [][]float64) {
 		lo = s.maskFast(masks, p == 2)
 	}
 	s.maskBins(masks, lo)
+}
+
+// masksGemv sets s.y to W_s h_s from W in float64.
+func (s *Separator) masksGemv() {
+	h := s.h
+	for src, y := range s.y {
+		a, b := s.start[src], s.start[src+1]
+		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: s.w.Stride, Data: s.w.Data[a:]}
+		blas64.Gemv(blas.NoTrans, 1, ws, vec(h[a:b]), 0, vec(y))
+	}
 }
 
 // maskFast writes the masks for p = 1 or 2 (square) directly as
@@ -405,16 +434,62 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 	inv := s.kn.tmp[:s.f] // scratch between kernel steps
 	clear(inv)
 	for _, y := range s.y {
-		for f, x := range y[:len(inv)] {
-			if square {
-				x *= x
-			}
-			inv[f] += x
-		}
+		powAdd(inv, y, square)
 	}
+	first := recipRange(inv)
+	for i, y := range s.y {
+		mulPow(masks[i][:len(inv)], y, inv, square)
+	}
+	if first < 0 {
+		return s.f
+	}
+	return first
+}
+
+// The loops of maskFast in assembly for a length a multiple of 8
+// (masks_amd64.s: eight bins at a time, the same operations, so the same
+// bits; TestMaskLoopsAsm), or nil; unused while klRowsAsm is nil. In Go
+// they took 8 % of a frame at fft 1024, K 64.
+var (
+	powAddAsm     func(dst, y []float64, square bool)
+	recipRangeAsm func(inv []float64) int
+	mulPowAsm     func(m, y, inv []float64, square bool)
+)
+
+// masksAsmLen is how much of n the assembly loops of maskFast take.
+func masksAsmLen(n int) int {
+	if powAddAsm == nil || klRowsAsm == nil {
+		return 0
+	}
+	return n &^ 7
+}
+
+// powAdd adds y[f]^2 (square) or y[f] to dst[f] for f < len(dst).
+func powAdd(dst, y []float64, square bool) {
+	n := masksAsmLen(len(dst))
+	if n > 0 {
+		powAddAsm(dst[:n], y, square)
+	}
+	y = y[:len(dst)]
+	for f := n; f < len(dst); f++ {
+		x := y[f]
+		if square {
+			x *= x
+		}
+		dst[f] += x
+	}
+}
+
+// recipRange sets inv[f] to 1/inv[f] where inv[f] lies in [2^-900, 2^900],
+// else to 0, and returns the first f out of that range, or -1.
+func recipRange(inv []float64) int {
 	first := -1
-	for f, t := range inv {
-		if t >= 0x1p-900 && t <= 0x1p900 {
+	n := masksAsmLen(len(inv))
+	if n > 0 {
+		first = recipRangeAsm(inv[:n])
+	}
+	for f := n; f < len(inv); f++ {
+		if t := inv[f]; t >= 0x1p-900 && t <= 0x1p900 {
 			inv[f] = 1 / t
 		} else {
 			inv[f] = 0
@@ -423,19 +498,23 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 			}
 		}
 	}
-	for i, y := range s.y {
-		m := masks[i][:len(inv)]
-		for f, x := range y[:len(inv)] {
-			if square {
-				x *= x
-			}
-			m[f] = x * inv[f]
-		}
-	}
-	if first < 0 {
-		return s.f
-	}
 	return first
+}
+
+// mulPow sets m[f] to y[f]^2 (square) or y[f], times inv[f], for f < len(m).
+func mulPow(m, y, inv []float64, square bool) {
+	n := masksAsmLen(len(m))
+	if n > 0 {
+		mulPowAsm(m[:n], y, inv, square)
+	}
+	y, inv = y[:len(m)], inv[:len(m)]
+	for f := n; f < len(m); f++ {
+		x := y[f]
+		if square {
+			x *= x
+		}
+		m[f] = x * inv[f]
+	}
 }
 
 // maskBins writes the masks of the bins from lo on whose scratch mark is 0

@@ -1,0 +1,734 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The panel passes of klpanels32.go: W in panels of 16 bins, column k of a
+// panel one ZMM register of float32.
+
+DATA panelEps<>+0(SB)/4, $0x34000000 // 0x1p-23, float32 epsilon
+GLOBL panelEps<>(SB), RODATA|NOPTR, $4
+
+// func klPanels32AVX512(w, h, v, acc *float32, panels, kq int)
+// Panels four at a time (then one at a time): for each, wh = sum_k h_k *
+// column k in four accumulators (columns k mod 4), r = v / wh (0 ->
+// epsilon), then acc_k += column k * r, panel after panel. Four panels
+// share each broadcast of h_k and each load and store of acc_k: per panel
+// and column 2.5 loads instead of 4, and the loads are what limits the
+// pass. A group of four panels whose 64 v are all zero is skipped, as is a
+// single panel whose 16 are.
+TEXT ·klPanels32AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ acc+24(FP), DI
+	MOVQ panels+32(FP), CX
+	MOVQ kq+40(FP), BX
+	SHLQ $6, BX                  // panel stride in bytes: kq columns of 64
+	VXORPS Z31, Z31, Z31
+	VBROADCASTSS panelEps<>(SB), Z30
+	CMPQ CX, $4
+	JLT  single
+
+quad:
+	VMOVUPS (R8), Z20            // v of the 64 bins
+	VMOVUPS 64(R8), Z21
+	VMOVUPS 128(R8), Z22
+	VMOVUPS 192(R8), Z23
+	VPORD Z20, Z21, Z24
+	VPORD Z22, Z23, Z25
+	VPORD Z24, Z25, Z24
+	VPTESTMD Z24, Z24, K1
+	KORTESTW K1, K1
+	JZ   qnext
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ DX, R9
+	XORQ AX, AX
+
+qdot:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VBROADCASTSS 8(R9), Z18
+	VBROADCASTSS 12(R9), Z19
+	VFMADD231PS (SI)(AX*1), Z16, Z0
+	VFMADD231PS 64(SI)(AX*1), Z17, Z1
+	VFMADD231PS 128(SI)(AX*1), Z18, Z2
+	VFMADD231PS 192(SI)(AX*1), Z19, Z3
+	VFMADD231PS (R10)(AX*1), Z16, Z4
+	VFMADD231PS 64(R10)(AX*1), Z17, Z5
+	VFMADD231PS 128(R10)(AX*1), Z18, Z6
+	VFMADD231PS 192(R10)(AX*1), Z19, Z7
+	VFMADD231PS (R11)(AX*1), Z16, Z8
+	VFMADD231PS 64(R11)(AX*1), Z17, Z9
+	VFMADD231PS 128(R11)(AX*1), Z18, Z10
+	VFMADD231PS 192(R11)(AX*1), Z19, Z11
+	VFMADD231PS (R12)(AX*1), Z16, Z12
+	VFMADD231PS 64(R12)(AX*1), Z17, Z13
+	VFMADD231PS 128(R12)(AX*1), Z18, Z14
+	VFMADD231PS 192(R12)(AX*1), Z19, Z15
+	ADDQ $16, R9
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  qdot
+
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0            // (W h) of panel 0
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z4            // panel 1
+	VADDPS Z9, Z8, Z8
+	VADDPS Z11, Z10, Z10
+	VADDPS Z10, Z8, Z8           // panel 2
+	VADDPS Z13, Z12, Z12
+	VADDPS Z15, Z14, Z14
+	VADDPS Z14, Z12, Z12         // panel 3
+	VCMPPS $0, Z31, Z0, K2
+	VMOVAPS Z30, K2, Z0          // 0 -> epsilon
+	VCMPPS $0, Z31, Z4, K2
+	VMOVAPS Z30, K2, Z4
+	VCMPPS $0, Z31, Z8, K2
+	VMOVAPS Z30, K2, Z8
+	VCMPPS $0, Z31, Z12, K2
+	VMOVAPS Z30, K2, Z12
+	VDIVPS Z0, Z20, Z20          // r of panel 0 = v / W h
+	VDIVPS Z4, Z21, Z21
+	VDIVPS Z8, Z22, Z22
+	VDIVPS Z12, Z23, Z23
+	XORQ AX, AX
+
+qaxpy:
+	VMOVUPS (DI)(AX*1), Z24
+	VMOVUPS 64(DI)(AX*1), Z25
+	VMOVUPS 128(DI)(AX*1), Z26
+	VMOVUPS 192(DI)(AX*1), Z27
+	VFMADD231PS (SI)(AX*1), Z20, Z24
+	VFMADD231PS 64(SI)(AX*1), Z20, Z25
+	VFMADD231PS 128(SI)(AX*1), Z20, Z26
+	VFMADD231PS 192(SI)(AX*1), Z20, Z27
+	VFMADD231PS (R10)(AX*1), Z21, Z24
+	VFMADD231PS 64(R10)(AX*1), Z21, Z25
+	VFMADD231PS 128(R10)(AX*1), Z21, Z26
+	VFMADD231PS 192(R10)(AX*1), Z21, Z27
+	VFMADD231PS (R11)(AX*1), Z22, Z24
+	VFMADD231PS 64(R11)(AX*1), Z22, Z25
+	VFMADD231PS 128(R11)(AX*1), Z22, Z26
+	VFMADD231PS 192(R11)(AX*1), Z22, Z27
+	VFMADD231PS (R12)(AX*1), Z23, Z24
+	VFMADD231PS 64(R12)(AX*1), Z23, Z25
+	VFMADD231PS 128(R12)(AX*1), Z23, Z26
+	VFMADD231PS 192(R12)(AX*1), Z23, Z27
+	VMOVUPS Z24, (DI)(AX*1)
+	VMOVUPS Z25, 64(DI)(AX*1)
+	VMOVUPS Z26, 128(DI)(AX*1)
+	VMOVUPS Z27, 192(DI)(AX*1)
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  qaxpy
+
+qnext:
+	ADDQ $256, R8
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  quad
+
+single:
+	TESTQ CX, CX
+	JZ   done
+
+panel:
+	VMOVUPS (R8), Z20            // v of the 16 bins
+	VPTESTMD Z20, Z20, K1
+	KORTESTW K1, K1
+	JZ      next
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ DX, R9
+	XORQ AX, AX
+
+dot:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VBROADCASTSS 8(R9), Z18
+	VBROADCASTSS 12(R9), Z19
+	VFMADD231PS (SI)(AX*1), Z16, Z0
+	VFMADD231PS 64(SI)(AX*1), Z17, Z1
+	VFMADD231PS 128(SI)(AX*1), Z18, Z2
+	VFMADD231PS 192(SI)(AX*1), Z19, Z3
+	ADDQ $16, R9
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  dot
+
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0            // (W h) of the 16 bins
+	VCMPPS $0, Z31, Z0, K2
+	VMOVAPS Z30, K2, Z0
+	VDIVPS Z0, Z20, Z20          // r = v / W h
+	XORQ AX, AX
+
+axpy:
+	VMOVUPS (DI)(AX*1), Z24
+	VMOVUPS 64(DI)(AX*1), Z25
+	VMOVUPS 128(DI)(AX*1), Z26
+	VMOVUPS 192(DI)(AX*1), Z27
+	VFMADD231PS (SI)(AX*1), Z20, Z24
+	VFMADD231PS 64(SI)(AX*1), Z20, Z25
+	VFMADD231PS 128(SI)(AX*1), Z20, Z26
+	VFMADD231PS 192(SI)(AX*1), Z20, Z27
+	VMOVUPS Z24, (DI)(AX*1)
+	VMOVUPS Z25, 64(DI)(AX*1)
+	VMOVUPS Z26, 128(DI)(AX*1)
+	VMOVUPS Z27, 192(DI)(AX*1)
+	ADDQ $256, AX
+	CMPQ AX, BX
+	JLT  axpy
+
+next:
+	ADDQ $64, R8
+	ADDQ BX, SI
+	DECQ CX
+	JNZ  panel
+
+done:
+	VZEROUPPER
+	RET
+
+// func klPanels32OctAVX512(w, h, v, acc *float32, panels, kq int)
+// klPanels32AVX512 for panels a multiple of 8, eight at a time (an octet):
+// each broadcast of h_k and each load and store of acc_k serves eight
+// panels (2.375 loads per panel and column instead of 2.75), at the cost of
+// two accumulators per panel for W h instead of four (columns k mod 2, so
+// ceil(K/2) terms each). Eight panels are 32 KB at kq 64 and must stay in
+// L1 (48 KB) between the two halves: the caller uses it for kq <= 64. An
+// octet whose 128 v are all zero is skipped. The panels of an octet are
+// (R12), (R12)(BX*1), (R12)(BX*2), (R12)(R11*1), (R12)(BX*4), (R10)(BX*4),
+// (R12)(R11*2), (R10)(R11*2) with R11 = 3 strides, R10 = R12 + a stride,
+// R12 moving along the columns.
+TEXT ·klPanels32OctAVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ acc+24(FP), DI
+	MOVQ panels+32(FP), CX
+	MOVQ kq+40(FP), BX
+	SHLQ $6, BX                  // panel stride in bytes: kq columns of 64
+	LEAQ (BX)(BX*2), R11
+	VXORPS Z31, Z31, Z31
+	VBROADCASTSS panelEps<>(SB), Z30
+
+octet:
+	VMOVUPS (R8), Z20
+	VMOVUPS 64(R8), Z21
+	VMOVUPS 128(R8), Z22
+	VMOVUPS 192(R8), Z23
+	VMOVUPS 256(R8), Z24
+	VMOVUPS 320(R8), Z25
+	VMOVUPS 384(R8), Z26
+	VMOVUPS 448(R8), Z27
+	VPORD Z20, Z21, Z0
+	VPORD Z22, Z23, Z1
+	VPORD Z24, Z25, Z2
+	VPORD Z26, Z27, Z3
+	VPORD Z0, Z1, Z0
+	VPORD Z2, Z3, Z2
+	VPORD Z0, Z2, Z0
+	VPTESTMD Z0, Z0, K1
+	KORTESTW K1, K1
+	JZ   onext
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ SI, R12
+	LEAQ (SI)(BX*1), R10
+	MOVQ DX, R9
+	MOVQ BX, R13
+
+odot:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VBROADCASTSS 8(R9), Z18
+	VBROADCASTSS 12(R9), Z19
+	VFMADD231PS (R12), Z16, Z0
+	VFMADD231PS (R12)(BX*1), Z16, Z2
+	VFMADD231PS (R12)(BX*2), Z16, Z4
+	VFMADD231PS (R12)(R11*1), Z16, Z6
+	VFMADD231PS (R12)(BX*4), Z16, Z8
+	VFMADD231PS (R10)(BX*4), Z16, Z10
+	VFMADD231PS (R12)(R11*2), Z16, Z12
+	VFMADD231PS (R10)(R11*2), Z16, Z14
+	VFMADD231PS 64(R12), Z17, Z1
+	VFMADD231PS 64(R12)(BX*1), Z17, Z3
+	VFMADD231PS 64(R12)(BX*2), Z17, Z5
+	VFMADD231PS 64(R12)(R11*1), Z17, Z7
+	VFMADD231PS 64(R12)(BX*4), Z17, Z9
+	VFMADD231PS 64(R10)(BX*4), Z17, Z11
+	VFMADD231PS 64(R12)(R11*2), Z17, Z13
+	VFMADD231PS 64(R10)(R11*2), Z17, Z15
+	VFMADD231PS 128(R12), Z18, Z0
+	VFMADD231PS 128(R12)(BX*1), Z18, Z2
+	VFMADD231PS 128(R12)(BX*2), Z18, Z4
+	VFMADD231PS 128(R12)(R11*1), Z18, Z6
+	VFMADD231PS 128(R12)(BX*4), Z18, Z8
+	VFMADD231PS 128(R10)(BX*4), Z18, Z10
+	VFMADD231PS 128(R12)(R11*2), Z18, Z12
+	VFMADD231PS 128(R10)(R11*2), Z18, Z14
+	VFMADD231PS 192(R12), Z19, Z1
+	VFMADD231PS 192(R12)(BX*1), Z19, Z3
+	VFMADD231PS 192(R12)(BX*2), Z19, Z5
+	VFMADD231PS 192(R12)(R11*1), Z19, Z7
+	VFMADD231PS 192(R12)(BX*4), Z19, Z9
+	VFMADD231PS 192(R10)(BX*4), Z19, Z11
+	VFMADD231PS 192(R12)(R11*2), Z19, Z13
+	VFMADD231PS 192(R10)(R11*2), Z19, Z15
+	ADDQ $16, R9
+	ADDQ $256, R12
+	ADDQ $256, R10
+	SUBQ $256, R13
+	JNZ  odot
+
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z9, Z8, Z8
+	VADDPS Z11, Z10, Z10
+	VADDPS Z13, Z12, Z12
+	VADDPS Z15, Z14, Z14
+	VCMPPS $0, Z31, Z0, K2
+	VMOVAPS Z30, K2, Z0
+	VCMPPS $0, Z31, Z2, K2
+	VMOVAPS Z30, K2, Z2
+	VCMPPS $0, Z31, Z4, K2
+	VMOVAPS Z30, K2, Z4
+	VCMPPS $0, Z31, Z6, K2
+	VMOVAPS Z30, K2, Z6
+	VCMPPS $0, Z31, Z8, K2
+	VMOVAPS Z30, K2, Z8
+	VCMPPS $0, Z31, Z10, K2
+	VMOVAPS Z30, K2, Z10
+	VCMPPS $0, Z31, Z12, K2
+	VMOVAPS Z30, K2, Z12
+	VCMPPS $0, Z31, Z14, K2
+	VMOVAPS Z30, K2, Z14
+	VDIVPS Z0, Z20, Z20
+	VDIVPS Z2, Z21, Z21
+	VDIVPS Z4, Z22, Z22
+	VDIVPS Z6, Z23, Z23
+	VDIVPS Z8, Z24, Z24
+	VDIVPS Z10, Z25, Z25
+	VDIVPS Z12, Z26, Z26
+	VDIVPS Z14, Z27, Z27
+	MOVQ SI, R12
+	LEAQ (SI)(BX*1), R10
+	MOVQ DI, R9
+	MOVQ BX, R13
+
+oaxpy:
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	VFMADD231PS (R12), Z20, Z0
+	VFMADD231PS 64(R12), Z20, Z1
+	VFMADD231PS 128(R12), Z20, Z2
+	VFMADD231PS 192(R12), Z20, Z3
+	VFMADD231PS (R12)(BX*1), Z21, Z0
+	VFMADD231PS 64(R12)(BX*1), Z21, Z1
+	VFMADD231PS 128(R12)(BX*1), Z21, Z2
+	VFMADD231PS 192(R12)(BX*1), Z21, Z3
+	VFMADD231PS (R12)(BX*2), Z22, Z0
+	VFMADD231PS 64(R12)(BX*2), Z22, Z1
+	VFMADD231PS 128(R12)(BX*2), Z22, Z2
+	VFMADD231PS 192(R12)(BX*2), Z22, Z3
+	VFMADD231PS (R12)(R11*1), Z23, Z0
+	VFMADD231PS 64(R12)(R11*1), Z23, Z1
+	VFMADD231PS 128(R12)(R11*1), Z23, Z2
+	VFMADD231PS 192(R12)(R11*1), Z23, Z3
+	VFMADD231PS (R12)(BX*4), Z24, Z0
+	VFMADD231PS 64(R12)(BX*4), Z24, Z1
+	VFMADD231PS 128(R12)(BX*4), Z24, Z2
+	VFMADD231PS 192(R12)(BX*4), Z24, Z3
+	VFMADD231PS (R10)(BX*4), Z25, Z0
+	VFMADD231PS 64(R10)(BX*4), Z25, Z1
+	VFMADD231PS 128(R10)(BX*4), Z25, Z2
+	VFMADD231PS 192(R10)(BX*4), Z25, Z3
+	VFMADD231PS (R12)(R11*2), Z26, Z0
+	VFMADD231PS 64(R12)(R11*2), Z26, Z1
+	VFMADD231PS 128(R12)(R11*2), Z26, Z2
+	VFMADD231PS 192(R12)(R11*2), Z26, Z3
+	VFMADD231PS (R10)(R11*2), Z27, Z0
+	VFMADD231PS 64(R10)(R11*2), Z27, Z1
+	VFMADD231PS 128(R10)(R11*2), Z27, Z2
+	VFMADD231PS 192(R10)(R11*2), Z27, Z3
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z1, 64(R9)
+	VMOVUPS Z2, 128(R9)
+	VMOVUPS Z3, 192(R9)
+	ADDQ $256, R9
+	ADDQ $256, R12
+	ADDQ $256, R10
+	SUBQ $256, R13
+	JNZ  oaxpy
+
+onext:
+	ADDQ $512, R8
+	LEAQ (SI)(BX*8), SI
+	SUBQ $8, CX
+	JNZ  octet
+	VZEROUPPER
+	RET
+
+// PAIRSUM adds the lanes of rows a and b pairwise, in place into a: per
+// 128 bits, [a0+a2, b0+b2, a1+a3, b1+b3]; t is scratch.
+#define PAIRSUM(a, b, t) \
+	VUNPCKLPS b, a, t \
+	VUNPCKHPS b, a, a \
+	VADDPS t, a, a
+
+// QUADSUM adds two results of PAIRSUM, in place into a: per 128 bits, the
+// sums of the 4 lanes of rows 0 to 3 of the four.
+#define QUADSUM(a, b, t) \
+	VUNPCKLPD b, a, t \
+	VUNPCKHPD b, a, a \
+	VADDPS t, a, a
+
+// HALFSUM adds the 128-bit chunks of two results of QUADSUM (rows 0-3 and
+// 4-7) pairwise, in place into a: [a0+a1, a2+a3, b0+b1, b2+b3].
+#define HALFSUM(a, b, t) \
+	VSHUFF32X4 $0x88, b, a, t \
+	VSHUFF32X4 $0xdd, b, a, a \
+	VADDPS t, a, a
+
+// func addLanes32AVX512(num *float64, acc *float32, groups int)
+// For 16 rows of acc at a time: the sum of each row's 16 lanes, by a
+// transposition that adds as it goes (four levels of float32 additions:
+// pairs of lanes, fours, eights, sixteens), converted to float64 and added
+// into num[k]; the rows are set to zero. Row by row, the lanes' reduction
+// took 6 or more shuffles per row; this takes 2.
+TEXT ·addLanes32AVX512(SB), NOSPLIT, $0-24
+	MOVQ num+0(FP), DI
+	MOVQ acc+8(FP), SI
+	MOVQ groups+16(FP), CX
+	VXORPS Z31, Z31, Z31
+
+lanes:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS 256(SI), Z4
+	VMOVUPS 320(SI), Z5
+	VMOVUPS 384(SI), Z6
+	VMOVUPS 448(SI), Z7
+	VMOVUPS 512(SI), Z8
+	VMOVUPS 576(SI), Z9
+	VMOVUPS 640(SI), Z10
+	VMOVUPS 704(SI), Z11
+	VMOVUPS 768(SI), Z12
+	VMOVUPS 832(SI), Z13
+	VMOVUPS 896(SI), Z14
+	VMOVUPS 960(SI), Z15
+	PAIRSUM(Z0, Z1, Z16)
+	PAIRSUM(Z2, Z3, Z17)
+	PAIRSUM(Z4, Z5, Z18)
+	PAIRSUM(Z6, Z7, Z19)
+	PAIRSUM(Z8, Z9, Z20)
+	PAIRSUM(Z10, Z11, Z21)
+	PAIRSUM(Z12, Z13, Z22)
+	PAIRSUM(Z14, Z15, Z23)
+	QUADSUM(Z0, Z2, Z16)         // rows 0-3
+	QUADSUM(Z4, Z6, Z17)         // rows 4-7
+	QUADSUM(Z8, Z10, Z18)        // rows 8-11
+	QUADSUM(Z12, Z14, Z19)       // rows 12-15
+	HALFSUM(Z0, Z4, Z16)
+	HALFSUM(Z8, Z12, Z17)
+	HALFSUM(Z0, Z8, Z16)         // rows 0-3, 4-7, 8-11, 12-15
+	VEXTRACTF32X8 $1, Z0, Y1
+	VCVTPS2PD Y0, Z2
+	VCVTPS2PD Y1, Z3
+	VADDPD (DI), Z2, Z2
+	VADDPD 64(DI), Z3, Z3
+	VMOVUPD Z2, (DI)
+	VMOVUPD Z3, 64(DI)
+	VMOVUPS Z31, (SI)
+	VMOVUPS Z31, 64(SI)
+	VMOVUPS Z31, 128(SI)
+	VMOVUPS Z31, 192(SI)
+	VMOVUPS Z31, 256(SI)
+	VMOVUPS Z31, 320(SI)
+	VMOVUPS Z31, 384(SI)
+	VMOVUPS Z31, 448(SI)
+	VMOVUPS Z31, 512(SI)
+	VMOVUPS Z31, 576(SI)
+	VMOVUPS Z31, 640(SI)
+	VMOVUPS Z31, 704(SI)
+	VMOVUPS Z31, 768(SI)
+	VMOVUPS Z31, 832(SI)
+	VMOVUPS Z31, 896(SI)
+	VMOVUPS Z31, 960(SI)
+	ADDQ $1024, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  lanes
+	VZEROUPPER
+	RET
+
+// func panelDots32AVX512(w, h *float32, y *float64, panels, kq, lo, hi int)
+// y of the 16 bins of each panel = sum_{lo <= k < hi} h_k * column k, in
+// float64. Four panels at a time, sharing each broadcast of h_k, two
+// columns at a time in two accumulators per panel; then one panel at a
+// time, four columns at a time in four accumulators.
+TEXT ·panelDots32AVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ panels+24(FP), CX
+	MOVQ kq+32(FP), BX
+	MOVQ lo+40(FP), AX
+	MOVQ hi+48(FP), R12
+	SUBQ AX, R12                 // columns
+	MOVQ R12, R14
+	LEAQ (DX)(AX*4), DX          // h + lo
+	SHLQ $6, AX
+	ADDQ AX, SI                  // column lo of panel 0
+	SHLQ $6, BX
+	LEAQ (BX)(BX*2), R15
+	MOVQ R12, R13
+	ANDQ $3, R13                 // columns after the groups of four
+	SHRQ $2, R12                 // groups of four
+
+dquads:
+	CMPQ CX, $4
+	JLT  dsingle
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ DX, R9
+	MOVQ SI, R10
+	MOVQ R14, R11
+	CMPQ R11, $2
+	JLT  dq1
+
+dq2:
+	VBROADCASTSS (R9), Z16
+	VBROADCASTSS 4(R9), Z17
+	VFMADD231PS (R10), Z16, Z0
+	VFMADD231PS 64(R10), Z17, Z1
+	VFMADD231PS (R10)(BX*1), Z16, Z2
+	VFMADD231PS 64(R10)(BX*1), Z17, Z3
+	VFMADD231PS (R10)(BX*2), Z16, Z4
+	VFMADD231PS 64(R10)(BX*2), Z17, Z5
+	VFMADD231PS (R10)(R15*1), Z16, Z6
+	VFMADD231PS 64(R10)(R15*1), Z17, Z7
+	ADDQ $8, R9
+	ADDQ $128, R10
+	SUBQ $2, R11
+	CMPQ R11, $2
+	JGE  dq2
+
+dq1:
+	TESTQ R11, R11
+	JZ   dqsum
+	VBROADCASTSS (R9), Z16
+	VFMADD231PS (R10), Z16, Z0
+	VFMADD231PS (R10)(BX*1), Z16, Z2
+	VFMADD231PS (R10)(BX*2), Z16, Z4
+	VFMADD231PS (R10)(R15*1), Z16, Z6
+
+dqsum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VEXTRACTF32X8 $1, Z0, Y1
+	VCVTPS2PD Y0, Z8
+	VCVTPS2PD Y1, Z9
+	VEXTRACTF32X8 $1, Z2, Y3
+	VCVTPS2PD Y2, Z10
+	VCVTPS2PD Y3, Z11
+	VEXTRACTF32X8 $1, Z4, Y5
+	VCVTPS2PD Y4, Z12
+	VCVTPS2PD Y5, Z13
+	VEXTRACTF32X8 $1, Z6, Y7
+	VCVTPS2PD Y6, Z14
+	VCVTPS2PD Y7, Z15
+	VMOVUPD Z8, (DI)
+	VMOVUPD Z9, 64(DI)
+	VMOVUPD Z10, 128(DI)
+	VMOVUPD Z11, 192(DI)
+	VMOVUPD Z12, 256(DI)
+	VMOVUPD Z13, 320(DI)
+	VMOVUPD Z14, 384(DI)
+	VMOVUPD Z15, 448(DI)
+	ADDQ $512, DI
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	JMP  dquads
+
+dsingle:
+	TESTQ CX, CX
+	JZ   ddone
+
+dpanel:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ DX, R9
+	MOVQ SI, R10
+	MOVQ R12, R11
+	TESTQ R11, R11
+	JZ   dtail
+
+dquad:
+	VBROADCASTSS (R9), Z4
+	VBROADCASTSS 4(R9), Z5
+	VBROADCASTSS 8(R9), Z6
+	VBROADCASTSS 12(R9), Z7
+	VFMADD231PS (R10), Z4, Z0
+	VFMADD231PS 64(R10), Z5, Z1
+	VFMADD231PS 128(R10), Z6, Z2
+	VFMADD231PS 192(R10), Z7, Z3
+	ADDQ $16, R9
+	ADDQ $256, R10
+	DECQ R11
+	JNZ  dquad
+
+dtail:
+	MOVQ R13, R11
+	TESTQ R11, R11
+	JZ   dsum
+
+done:
+	VBROADCASTSS (R9), Z4
+	VFMADD231PS (R10), Z4, Z0
+	ADDQ $4, R9
+	ADDQ $64, R10
+	DECQ R11
+	JNZ  done
+
+dsum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VCVTPS2PD Y0, Z2
+	VCVTPS2PD Y1, Z3
+	VMOVUPD Z2, (DI)
+	VMOVUPD Z3, 64(DI)
+	ADDQ $128, DI
+	ADDQ BX, SI
+	DECQ CX
+	JNZ  dpanel
+
+ddone:
+	VZEROUPPER
+	RET
+
+DATA tailEps<>+0(SB)/4, $0x34000000 // 0x1p-23, float32 epsilon
+GLOBL tailEps<>(SB), RODATA|NOPTR, $4
+
+// func klTail32AVX512(w, h, v *float32, num *float64, rows, kt int)
+// For each row f of the tail (kt a multiple of 16) whose v_f is not zero:
+// W_f . h in 16 float32 lanes added by a tree, r_f = v_f / (W_f . h) in
+// float32 (0 -> epsilon), then num += r_f W_f in float64.
+TEXT ·klTail32AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ num+24(FP), DI
+	MOVQ rows+32(FP), CX
+	MOVQ kt+40(FP), BX
+	SHLQ $2, BX                  // row stride in bytes
+	VXORPS X7, X7, X7
+	VMOVSS tailEps<>(SB), X6
+
+trow:
+	VMOVSS (R8), X5              // v_f
+	VUCOMISS X7, X5
+	JNE  tdot
+	JP   tdot                    // NaN is not zero
+	JMP  tnext
+
+tdot:
+	VXORPS Z0, Z0, Z0
+	XORQ AX, AX
+
+tdloop:
+	VMOVUPS (DX)(AX*1), Z1
+	VFMADD231PS (SI)(AX*1), Z1, Z0
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  tdloop
+
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0            // W_f . h
+	VCMPSS $0, X7, X0, X2
+	VBLENDVPS X2, X6, X0, X0     // 0 -> epsilon
+	VDIVSS X0, X5, X5            // r_f
+	VCVTSS2SD X5, X5, X5
+	VBROADCASTSD X5, Z5
+	XORQ AX, AX
+
+taxpy:
+	VCVTPS2PD (SI)(AX*1), Z1
+	VMOVUPD (DI)(AX*2), Z2
+	VFMADD231PD Z1, Z5, Z2
+	VMOVUPD Z2, (DI)(AX*2)
+	ADDQ $32, AX
+	CMPQ AX, BX
+	JLT  taxpy
+
+tnext:
+	ADDQ BX, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  trow
+	VZEROUPPER
+	RET

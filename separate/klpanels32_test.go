@@ -1,0 +1,304 @@
+package separate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// panelCase is a W (F x K, stride kp, zero padding), h (len kp) and v of
+// seeded random values: exponential W and h, v uniform in [0, 100) with a
+// fifth of the bins zero and bins 16 to 31 all zero (a whole panel, which
+// the assembly skips).
+func panelCase(rng *rand.Rand, f, k int) (w, h, v []float64, kp int) {
+	kp = (k + klPad - 1) / klPad * klPad
+	w = make([]float64, f*kp)
+	for i := range f {
+		for j := range k {
+			w[i*kp+j] = rng.ExpFloat64()
+		}
+	}
+	h = make([]float64, kp)
+	for j := range k {
+		h[j] = rng.ExpFloat64()
+	}
+	v = make([]float64, f)
+	for i := range v {
+		if rng.IntN(5) > 0 && !(i >= 16 && i < 32) {
+			v[i] = 100 * rng.Float64()
+		}
+	}
+	return w, h, v, kp
+}
+
+// klPanelsRun runs klPanels32 as the kernel does (klpanels32.go): h and v
+// rounded to float32; it returns num.
+func klPanelsRun(pn *panels32, h, v []float64) []float64 {
+	h32 := make([]float32, pn.kt)
+	for j := range pn.k {
+		h32[j] = float32(h[j])
+	}
+	v32 := make([]float32, pn.f)
+	for i, x := range v {
+		v32[i] = float32(x)
+	}
+	acc := make([]float32, pn.kq*klPanelRows)
+	num := make([]float64, pn.kt)
+	klPanels32(pn, h32, v32, acc, num)
+	for i, x := range acc {
+		if x != 0 {
+			panic(fmt.Sprintf("acc[%d] = %v after the pass, want 0", i, x))
+		}
+	}
+	return num
+}
+
+// panelBound is the relative bound that klpanels32.go derives for num:
+// (c + min(P, klPanelBlock) + 12) 2^-24 with P = ceil(F/16) panels and
+// c = 2 ceil(K/4) (two partial sums of W h) up to klOctMaxK, ceil(K/4)
+// above.
+func panelBound(f, k int) float64 {
+	p := (f + klPanelRows - 1) / klPanelRows
+	kq := (k + 3) &^ 3
+	c := kq / 4
+	if kq <= klOctMaxK {
+		c = kq / 2
+	}
+	return (float64(c) + float64(min(p, klPanelBlock)) + 12) * 0x1p-24
+}
+
+// panelShapes are F a multiple of 16 or not, with more panels than
+// klPanelBlock (2100: three blocks), numbers of panels that leave the
+// assembly's groups of eight and four a remainder of each size (209: one
+// octet, one quad, two single panels), and K a multiple of 16, of 4 only,
+// or of neither, above and below klOctMaxK.
+var panelShapes = []struct{ f, k int }{
+	{513, 64}, {1025, 128}, {37, 7}, {4, 1}, {257, 100}, {3, 16}, {32, 5}, {64, 8}, {100, 12}, {209, 20}, {2100, 18}, {1025, 126},
+}
+
+// TestKLPanels32Bound: the panel pass, in assembly and in pure Go, against
+// the float64 pass (klRowsGo) on the same W: every element of num within
+// panelBound relative (every term is positive, so the bound holds element
+// by element). On random inputs (panelShapes) and on the bases and frames
+// of BenchmarkProcess (exponential bases, frames they explain to 10 %).
+func TestKLPanels32Bound(t *testing.T) {
+	withKLPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, c := range panelShapes {
+			w, h, v, kp := panelCase(rng, c.f, c.k)
+			want := make([]float64, kp)
+			klRowsGo(w, h, v, want, c.f, kp)
+			got := klPanelsRun(newPanels32(w, c.f, c.k, kp), h, v)
+			within(t, fmt.Sprintf("F%d K%d klPanels32", c.f, c.k), got[:c.k], want[:c.k], c.k, panelBound(c.f, c.k))
+		}
+		for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
+			bases, frames := benchSetup(c.fftSize, c.k)
+			kn := newKernel(denseCopy(bases.W), 1, 0, false)
+			f := bases.F()
+			pn := newPanels32(kn.wPad, f, c.k, kn.kp)
+			h := make([]float64, kn.kp)
+			for j := range c.k {
+				h[j] = rng.ExpFloat64()
+			}
+			for i, v := range frames[:4] {
+				want := make([]float64, kn.kp)
+				klRowsGo(kn.wPad, h, v, want, f, kn.kp)
+				got := klPanelsRun(pn, h, v)
+				within(t, fmt.Sprintf("fft %d K %d frame %d", c.fftSize, c.k, i), got[:c.k], want[:c.k], c.k, panelBound(f, c.k))
+			}
+		}
+	})
+}
+
+// TestKLPanels32AsmMatchesGo: the assembly and the pure-Go panel passes sum
+// in the same order; they differ where Go rounds a product before adding it
+// and the assembly's fused multiply-add does not. Each is within panelBound
+// of the exact sums, so they are within twice that of each other; the
+// largest difference is logged.
+func TestKLPanels32AsmMatchesGo(t *testing.T) {
+	if klPanels32Asm == nil || klRowsAsm == nil {
+		t.Skip("no assembly panel pass on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range panelShapes {
+		w, h, v, kp := panelCase(rng, c.f, c.k)
+		pn := newPanels32(w, c.f, c.k, kp)
+		got := klPanelsRun(pn, h, v)
+		asm := klRowsAsm
+		klRowsAsm = nil
+		want := klPanelsRun(pn, h, v)
+		klRowsAsm = asm
+		within(t, fmt.Sprintf("F%d K%d asm against pure Go", c.f, c.k), got[:c.k], want[:c.k], c.k, 2*panelBound(c.f, c.k))
+	}
+}
+
+// TestPanelMasks: W_s h_s from the panels (panels32.dots, asm and pure Go)
+// within (n + 4) 2^-24 relative of float64, for n = hi - lo columns summed
+// in float32 (W and h rounded, 2u; at most n roundings; the conversion to
+// float64 is exact), in the panels and the tail rows. Then a
+// Separator's masks against masks computed in float64 from its activations:
+// with each W_s h_s within e, (W_s h_s)^2 is within 2e and a mask, a ratio
+// of such terms, within 4e, absolutely since it is at most 1.
+func TestPanelMasks(t *testing.T) {
+	withKLPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, c := range panelShapes {
+			w, h, _, kp := panelCase(rng, c.f, c.k)
+			pn := newPanels32(w, c.f, c.k, kp)
+			h32 := make([]float32, pn.kq)
+			for j := range c.k {
+				h32[j] = float32(h[j])
+			}
+			for _, r := range [][2]int{{0, c.k}, {0, (c.k + 1) / 2}, {c.k / 2, c.k}, {c.k - 1, c.k}} {
+				lo, hi := r[0], r[1]
+				if lo >= hi {
+					continue
+				}
+				y := make([]float64, c.f)
+				pn.dots(h32, y, lo, hi)
+				want := make([]float64, c.f)
+				for i := range want {
+					for j := lo; j < hi; j++ {
+						want[i] += w[i*kp+j] * h[j]
+					}
+				}
+				within(t, fmt.Sprintf("F%d K%d columns %d:%d", c.f, c.k, lo, hi), y, want, c.f, float64(hi-lo+4)*0x1p-24)
+			}
+		}
+
+		b := fixtureBases(t)
+		V := fixtureV(t)
+		for _, pw := range []float64{1, 2, 3} {
+			p := DefaultParams()
+			p.MaskPower = pw
+			s, err := NewSeparator(b, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			masks := newMasks(2, b.F())
+			want := newMasks(2, b.F())
+			worst := 0.0
+			for j := range 20 {
+				s.Process(masks, column(V, j))
+				h := s.Activations()
+				for f := range b.F() {
+					var y [2]float64
+					for k, x := range h {
+						src := 0
+						if k >= b.Start[1] {
+							src = 1
+						}
+						y[src] += b.W.At(f, k) * x
+					}
+					a, c := math.Pow(y[0], pw), math.Pow(y[1], pw)
+					if a+c == 0 {
+						want[0][f], want[1][f] = 0.5, 0.5
+					} else {
+						want[0][f], want[1][f] = a/(a+c), c/(a+c)
+					}
+				}
+				for src := range masks {
+					for f, m := range masks[src] {
+						worst = math.Max(worst, math.Abs(m-want[src][f]))
+					}
+				}
+			}
+			bound := 4 * pw / 2 * float64(b.K()+4) * 0x1p-24
+			if !(worst <= bound) {
+				t.Errorf("mask power %v: masks differ from float64's by %g, bound %g", pw, worst, bound)
+			}
+			t.Logf("mask power %v: masks within %.3g of float64's (bound %.3g)", pw, worst, bound)
+		}
+	})
+}
+
+// TestMulUpdateAsm: the assembly update of h (mulUpdate) gives the same bits
+// as mulUpdateGo, and the same maxima, for lengths with and without a tail
+// of fewer than 8 and inputs with a zero den, NaN and Inf in num, a NaN h
+// (which neither counts in max |dh| nor survives) and an overflowing product.
+func TestMulUpdateAsm(t *testing.T) {
+	if mulUpdateAsm == nil || klRowsAsm == nil {
+		t.Skip("no assembly update on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 7, 8, 15, 64, 128, 131} {
+		h, num, den := make([]float64, n), make([]float64, n), make([]float64, n)
+		for j := range n {
+			h[j], num[j], den[j] = rng.ExpFloat64(), rng.ExpFloat64(), rng.ExpFloat64()
+			switch rng.IntN(12) {
+			case 0:
+				den[j] = 0
+			case 1:
+				num[j] = math.NaN()
+			case 2:
+				num[j] = math.Inf(1)
+			case 3:
+				h[j] = math.NaN()
+			case 4:
+				h[j], den[j] = math.MaxFloat64/2, 1e-300
+			}
+		}
+		hGo := append([]float64(nil), h...)
+		dGo, mGo := mulUpdateGo(hGo, num, den)
+		d, m := mulUpdate(h, num, den)
+		if d != dGo || m != mGo {
+			t.Errorf("n %d: max |dh| %v, max h %v; pure Go %v, %v", n, d, m, dGo, mGo)
+		}
+		for j := range h {
+			if math.Float64bits(h[j]) != math.Float64bits(hGo[j]) {
+				t.Errorf("n %d: h[%d] = %v, pure Go %v", n, j, h[j], hGo[j])
+			}
+		}
+	}
+}
+
+// TestMaskLoopsAsm: maskFast's loops (powAdd, recipRange, mulPow) in
+// assembly give the same bits as in pure Go, and the same first bin out of
+// range, for lengths with and without a tail and sums that are zero, NaN,
+// Inf, below 2^-900 or above 2^900 (in the assembly's part and the tail).
+func TestMaskLoopsAsm(t *testing.T) {
+	if powAddAsm == nil || klRowsAsm == nil {
+		t.Skip("no assembly mask loops on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	special := []float64{0, math.NaN(), math.Inf(1), 0x1p-460, 0x1p451}
+	for _, n := range []int{1, 7, 8, 20, 513} {
+		for _, square := range []bool{false, true} {
+			for _, bad := range []int{-1, 0, n / 2, n - 1} {
+				y := [2][]float64{make([]float64, n), make([]float64, n)}
+				for f := range n {
+					y[0][f], y[1][f] = rng.ExpFloat64(), rng.ExpFloat64()
+				}
+				if bad >= 0 {
+					x := special[rng.IntN(len(special))]
+					y[0][bad], y[1][bad] = x, x
+				}
+				run := func() (inv, m0 []float64, first int) {
+					inv = make([]float64, n)
+					for _, ys := range y {
+						powAdd(inv, ys, square)
+					}
+					first = recipRange(inv)
+					m0 = make([]float64, n)
+					mulPow(m0, y[0], inv, square)
+					return inv, m0, first
+				}
+				inv, m0, first := run()
+				asm := klRowsAsm
+				klRowsAsm = nil
+				invGo, m0Go, firstGo := run()
+				klRowsAsm = asm
+				what := fmt.Sprintf("n %d square %v bad %d", n, square, bad)
+				if first != firstGo {
+					t.Errorf("%s: first bin out of range %d, pure Go %d", what, first, firstGo)
+				}
+				for f := range n {
+					if math.Float64bits(inv[f]) != math.Float64bits(invGo[f]) || math.Float64bits(m0[f]) != math.Float64bits(m0Go[f]) {
+						t.Fatalf("%s: bin %d: 1/sum %v, mask %v; pure Go %v, %v", what, f, inv[f], m0[f], invGo[f], m0Go[f])
+					}
+				}
+			}
+		}
+	}
+}

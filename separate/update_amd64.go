@@ -1,0 +1,24 @@
+//go:build !purego
+
+package separate
+
+import "golang.org/x/sys/cpu"
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasAVX512F { // as klRowsAsm (klrows_amd64.go)
+		mulUpdateAsm = mulUpdateAVX512Slices
+	}
+}
+
+// mulUpdateAVX512 is mulUpdateGo for n a multiple of 8 (update_amd64.s).
+//
+//go:noescape
+func mulUpdateAVX512(h, num, den *float64, n int) (maxDelta, maxH float64)
+
+func mulUpdateAVX512Slices(h, num, den []float64) (maxDelta, maxH float64) {
+	n := len(h)
+	if n == 0 || n&7 != 0 || len(num) < n || len(den) < n {
+		panic("separate: mulUpdateAVX512: bad dimensions")
+	}
+	return mulUpdateAVX512(&h[0], &num[0], &den[0], n)
+}
