@@ -364,3 +364,41 @@ func TestHostPeriodNotJACK(t *testing.T) {
 		}
 	}
 }
+
+// TestHostPeriodNotJACKTimes: the ALSA host's callbacks of one wake-up may
+// differ in time by a fraction of a millisecond (measured at quantum 4096
+// with a 139 ms buffer: 1668, 1668 and 760 frames within 0.4 ms), and are one
+// wake-up still; callbacks a period apart are not, however small (quantum
+// 64: 64 frames every 1.33 ms).
+func TestHostPeriodNotJACKTimes(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		split   []int
+		offsets []time.Duration // of each callback from the wake-up's start
+		every   time.Duration
+		want    int
+	}{
+		{"quantum 4096", []int{1668, 1668, 760}, []time.Duration{0, 400 * time.Microsecond, 420 * time.Microsecond}, 85333 * time.Microsecond, 4096},
+		{"quantum 64", []int{64}, []time.Duration{0}, 1333 * time.Microsecond, 64},
+	} {
+		s := fakeStream(t, true, StreamConfig{Channels: 1, SampleRateHz: 48000, FramesPerBuffer: 256, FollowHost: true})
+		start := time.Second
+		for i := range 20 {
+			for j, n := range c.split {
+				s.captureCallback(make([]float32, n), portaudio.StreamCallbackTimeInfo{CurrentTime: start + c.offsets[j]}, 0)
+			}
+			if got := int(s.period.Load()); i > 0 && got != c.want {
+				t.Fatalf("%s, wake-up %d: period %d, want %d", c.name, i, got, c.want)
+			}
+			start += c.every
+		}
+	}
+}
+
+func TestNearPow2(t *testing.T) {
+	for n, want := range map[int]int{1: 1, 2: 2, 3: 4, 95: 64, 190: 128, 1024: 1024, 1100: 1024, 1535: 1024, 1536: 2048, 4096: 4096, 4097: 4096} {
+		if got := nearPow2(n); got != want {
+			t.Errorf("nearPow2(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

@@ -145,6 +145,7 @@ type stream struct {
 	cycleTime   time.Duration
 	cycleFrames int
 	lastCycle   int           // the frames of the last whole host buffer
+	plugin      bool          // the device is a sound server's ALSA plugin (serverPlugin)
 	peak        int           // not JACK: the largest wake-up's frames, held (see hostPeriod)
 	nextPeak    int           // the largest since then
 	sincePeak   int           // frames since a wake-up as large as peak
@@ -232,6 +233,7 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 		return nil, fmt.Errorf("audio: listing devices: %w", err)
 	}
 	s := newStream(cfg, input, dev)
+	s.plugin = serverPlugin(list, dev)
 	if have := dev.channels(input); cfg.Channels > have {
 		return nil, fmt.Errorf("audio: %s: %d channels requested, it has %d", s.what(), cfg.Channels, have)
 	}
@@ -353,9 +355,13 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 // PipeWire's plugin at a quantum of 1024, hands 1024 frames per quantum in
 // callbacks of 24 to 600 frames, split differently at every wake-up, or
 // wakes every ALSA period (417 frames at 34.8 ms) and finds one period ready,
-// sometimes more; at 44.1 kHz one 95-frame buffer, sometimes two (measured).
-// There the period is the largest wake-up seen, rounded up to a power of two
-// (PipeWire's quanta are powers of two), lowered to the largest of the last
+// sometimes more; at 44.1 kHz one 95-frame buffer, sometimes two; and at a
+// quantum of 4096 with a 139 ms buffer, three callbacks of up to 1668
+// frames within half a millisecond, whose times differ by that (measured).
+// So there a callback belongs to the wake-up whose first callback came less
+// than a quarter of the wake-up's frames so far before it.
+// There the period is the largest wake-up seen, rounded to a power of two
+// (PipeWire's quanta are powers of two; see nearPow2), lowered to the largest of the last
 // ones only after peakHold seconds without one as large, so that it stays put
 // instead of following the split. It runs on the audio thread and
 // does not allocate.
@@ -364,7 +370,13 @@ func (s *stream) hostPeriod(n int, now time.Duration) int {
 		s.period.Store(int64(n))
 		return n
 	}
-	if now != s.cycleTime {
+	same := now == s.cycleTime
+	if !same && s.cycleFrames > 0 && s.info.Device.HostAPIType != "JACK" {
+		// Within a quarter of what the wake-up so far holds: the same one.
+		d := now - s.cycleTime
+		same = d >= 0 && d < time.Duration(s.cycleFrames)*time.Second/time.Duration(4*s.cfg.SampleRateHz)
+	}
+	if !same {
 		if s.cycleFrames > 0 {
 			s.lastCycle = s.cycleFrames
 			s.holdPeak(s.cycleFrames)
@@ -374,10 +386,21 @@ func (s *stream) hostPeriod(n int, now time.Duration) int {
 	s.cycleFrames += n
 	p := max(s.lastCycle, s.cycleFrames)
 	if s.info.Device.HostAPIType != "JACK" {
-		p = 1 << bits.Len(uint(max(p, s.peak)-1))
+		p = nearPow2(max(p, s.peak))
 	}
 	s.period.Store(int64(p))
 	return p
+}
+
+// nearPow2 is the power of two nearest n >= 1 (the larger one from 3/4 of
+// it up): a wake-up of 1100 frames, a quantum of 1024 and a few frames of
+// the next one, is 1024; 1668 + 1668 + 760 is 4096.
+func nearPow2(n int) int {
+	up := 1 << bits.Len(uint(n-1))
+	if 4*n < 3*up {
+		return up / 2
+	}
+	return up
 }
 
 // peakHold is how long, in seconds of audio, a non-JACK host's largest

@@ -208,33 +208,20 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 		SetJACKClientName(s.ClientName)
 	}
 	var x Xruns
-	var capt *Capture
-	if s.Input != nil {
-		cfg := *s.Input
-		cfg.Xruns = &x
-		if capt, err = OpenCapture(cfg); err != nil {
-			return fail(err)
-		}
+	capt, plays, err := openFitted(&s, &x, log)
+	if err != nil {
+		return fail(err)
 	}
-	plays := make([]*Playback, len(s.Outputs))
-	writers := make([]*PlaybackWriter, len(s.Outputs))
-	for i, cfg := range s.Outputs {
-		cfg.Xruns = &x
-		if plays[i], err = OpenPlayback(cfg); err != nil {
-			return fail(err)
-		}
-		chans := make([]int, cfg.Channels)
+	writers := make([]*PlaybackWriter, len(plays))
+	for i, p := range plays {
+		chans := make([]int, p.cfg.Channels)
 		for c := range chans {
 			chans[c] = c
 		}
-		if writers[i], err = plays[i].Writer(chans...); err != nil {
+		if writers[i], err = p.Writer(chans...); err != nil {
 			return fail(err)
 		}
 	}
-	// The host's period is known once every stream has run a callback
-	// (at once on a running server); ready reports it, and the prefill it
-	// gives. A stream that never calls back is left to its watchdog.
-	waitPeriods(capt, plays, 2*time.Second)
 	ready := bridgeMsg{Type: "ready"}
 	if capt != nil {
 		in := capt.Info()
@@ -287,6 +274,105 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 				return fmt.Errorf("audio: bridge: control pipe: %w", err) // the parent is gone
 			}
 		}
+	}
+}
+
+// Fitting a sound server's plugin: how long the streams are watched, how
+// many device xruns in that time mean the buffer is too short, and how far
+// the latency is doubled.
+const (
+	fitWatch   = 500 * time.Millisecond // or 8 periods, when longer
+	fitXruns   = 2
+	fitMaxTime = 400 * time.Millisecond
+)
+
+// openFitted opens s's streams, counting into x, and waits until each has
+// seen its host's period (at once on a running server; a stream that never
+// calls back is left to its watchdog). Where a stream is a sound server's
+// ALSA plugin at its default latency (see serverPlugin), it then watches
+// the streams for fitWatch or 8 periods: a plugin whose buffer is shorter than the
+// server's period drops or starves at every period (PipeWire's at quantum
+// 2048, 42.7 ms, with the default 34.8 ms: an output underflow per quantum,
+// measured), so with fitXruns device xruns or more it closes every stream
+// and opens them again with those plugins' latency doubled, up to
+// fitMaxTime, noting each step on log. What the watch counted is taken off
+// x and what it captured is flushed. An error closes what was opened.
+func openFitted(s *bridgeSpec, x *Xruns, log io.Writer) (*Capture, []*Playback, error) {
+	// cfgs[0] is the input's, if any; fitted: the latency is one of ours.
+	var cfgs []StreamConfig
+	if s.Input != nil {
+		cfgs = append(cfgs, *s.Input)
+	}
+	cfgs = append(cfgs, s.Outputs...)
+	fitted := make([]bool, len(cfgs))
+	for i := range cfgs {
+		cfgs[i].Xruns = x
+	}
+	for {
+		var capt *Capture
+		var plays []*Playback
+		var streams []*stream // as cfgs
+		closeAll := func() {
+			if capt != nil {
+				capt.Close()
+			}
+			for _, p := range plays {
+				p.Close()
+			}
+		}
+		for i, c := range cfgs {
+			if i == 0 && s.Input != nil {
+				var err error
+				if capt, err = OpenCapture(c); err != nil {
+					return nil, nil, err
+				}
+				streams = append(streams, capt.cur)
+				continue
+			}
+			p, err := OpenPlayback(c)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			plays = append(plays, p)
+			streams = append(streams, p.cur)
+		}
+		waitPeriods(capt, plays, 2*time.Second)
+		fit := func(i int) bool {
+			return (cfgs[i].Latency == 0 && streams[i].plugin) || (fitted[i] && cfgs[i].Latency < fitMaxTime)
+		}
+		var fitting []time.Duration
+		for i := range cfgs {
+			if fit(i) {
+				fitting = append(fitting, streams[i].info.DeviceLatency)
+			}
+		}
+		if len(fitting) == 0 {
+			return capt, plays, nil
+		}
+		watch := fitWatch
+		if per := hostPeriod(capt, plays); per > 0 {
+			watch = max(watch, time.Duration(8*per)*time.Second/time.Duration(cfgs[0].SampleRateHz))
+		}
+		before := x.Snapshot()
+		time.Sleep(watch)
+		d := x.Snapshot().Sub(before)
+		x.sub(d)
+		if dev := d[InputOverflow] + d[OutputUnderflow]; dev < fitXruns {
+			if capt != nil {
+				capt.Flush()
+			}
+			return capt, plays, nil
+		}
+		closeAll()
+		for i := range cfgs {
+			if fit(i) {
+				cfgs[i].Latency = min(2*max(streams[i].info.DeviceLatency, cfgs[i].Latency, time.Millisecond), fitMaxTime)
+				fitted[i] = true
+			}
+		}
+		fmt.Fprintf(log, "audio bridge: %d device xruns in %v on a sound server's plugin at latency %v: its buffer is shorter than the server's period; opening again at twice that\n",
+			d[InputOverflow]+d[OutputUnderflow], watch, fitting)
 	}
 }
 

@@ -280,22 +280,30 @@ func TestPipeWireLossCaughtJACK(t *testing.T) {
 // links the plugin's streams to: the noise must come back bit-exact but where
 // an xrun explains a break, with no bridge restart. The plugin's default
 // latency (the device's high latency, 34.8 ms: see serverPlugin) covers
-// quanta up to 1024; at 2048 (42.7 ms) the test sets 100 ms, as the README
-// tells a user to.
+// quanta up to 1024; at 2048 (42.7 ms) the bridge finds its buffer too short
+// as it opens and opens it again at twice the latency (openFitted), which
+// the test checks.
 func TestPipeWireLoopbackALSA(t *testing.T) {
 	name := pipewire(t)
 	conf := os.Getenv("SEPD_PW_ALSA_CONFIG_PATH")
 	if conf == "" {
 		t.Fatal("SEPD_PW_ALSA_CONFIG_PATH is not set: eval \"$(scripts/pipewire env NAME)\"")
 	}
-	latency := map[int]time.Duration{2048: 100 * time.Millisecond}
 	for _, q := range append(pipewireQuanta, 2048) {
 		t.Run(fmt.Sprint("quantum", q), func(t *testing.T) {
 			setQuantum(t, name, q)
 			var x audio.Xruns
-			l := pipewireLive(t, "alsa:default", "alsa:default", []string{"ALSA_CONFIG_PATH=" + conf}, &x, q, latency[q])
-			if h := l.Info().Input.Device.HostAPIType; h != "ALSA" {
+			l := pipewireLive(t, "alsa:default", "alsa:default", []string{"ALSA_CONFIG_PATH=" + conf}, &x, q, 0)
+			info := l.Info()
+			if h := info.Input.Device.HostAPIType; h != "ALSA" {
 				t.Fatalf("alsa:default opened a %s device", h)
+			}
+			// The buffer holds a quantum (and at 2048 was doubled to).
+			quantum := time.Duration(q) * time.Second / liveRate
+			for _, lat := range []time.Duration{info.Input.DeviceLatency, info.Outputs[0].DeviceLatency} {
+				if lat < quantum {
+					t.Errorf("device latency %v, shorter than the quantum (%v)", lat, quantum)
+				}
 			}
 			w, err := l.Writer(0, 0)
 			if err != nil {

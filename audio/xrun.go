@@ -64,6 +64,14 @@ func (x *Xruns) Add(k XrunKind, n uint64) { x.n[k].Add(n) }
 // Inc adds one event of kind k, like Add(k, 1).
 func (x *Xruns) Inc(k XrunKind) { x.n[k].Add(1) }
 
+// sub takes c off the counts (what a stream's fitting counted, see
+// openFitted).
+func (x *Xruns) sub(c XrunCounts) {
+	for k, v := range c {
+		x.n[k].Add(-v)
+	}
+}
+
 // Load returns the count of kind k. It does not allocate. It panics if k is not
 // a valid kind.
 func (x *Xruns) Load(k XrunKind) uint64 { return x.n[k].Load() }
