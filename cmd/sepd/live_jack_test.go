@@ -283,11 +283,21 @@ func cpuPressure() (d time.Duration, ok bool) {
 // pressureSince describes the CPU pressure since p0 (from cpuPressure) over
 // the wall-clock interval since t0.
 func pressureSince(p0 time.Duration, t0 time.Time) string {
-	p1, ok := cpuPressure()
+	share, ok := pressureShare(p0, t0)
 	if !ok {
 		return "CPU pressure unknown (no /proc/pressure/cpu)"
 	}
-	return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (PSI cpu some)", 100*(p1-p0).Seconds()/time.Since(t0).Seconds())
+	return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (PSI cpu some)", 100*share)
+}
+
+// pressureShare is the share of the time since t0 (when PSI's cpu some total
+// was p0) during which some task waited for a CPU; false without PSI.
+func pressureShare(p0 time.Duration, t0 time.Time) (float64, bool) {
+	p1, ok := cpuPressure()
+	if !ok {
+		return 0, false
+	}
+	return (p1 - p0).Seconds() / time.Since(t0).Seconds(), true
 }
 
 // liveFiles reads the voice.wav and noise.wav a live run wrote in dir: mono, at

@@ -345,7 +345,11 @@ const (
 //
 // So a run spoilt by xruns of sepd's making is run again, up to
 // steadyAttempts runs in all, with each spoilt run's xruns, their times and
-// the CPU pressure logged; the test fails when every run is spoilt.
+// the CPU pressure logged; the test fails when every run is spoilt, unless
+// in every run other tasks waited for a CPU steadyBusy of the time or more
+// (PSI): then the machine cannot show what the test claims, and it says so
+// and skips. Measured beside two busy loops on the 2-core machine: 64-68 %,
+// and 6-15 ring xruns a minute in every run; idle, 2-8 %.
 // Everything else (heap, goroutines, frame rate, the file) must hold in every
 // run. Seen on the development VM (idle, 4-5% CPU pressure from outside):
 // one run in four spoilt, once with 52 server xruns that the independent
@@ -355,12 +359,17 @@ func TestLiveSteadyJACK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 60-second live run")
 	}
+	busy := true // every spoilt run so far was on a contended CPU
 	for attempt := 1; ; attempt++ {
-		problem := steadyRun(t, server)
+		problem, pressure := steadyRun(t, server)
 		if problem == "" {
 			return
 		}
+		busy = busy && pressure >= steadyBusy
 		if attempt == steadyAttempts {
+			if busy {
+				t.Skipf("attempt %d: %s; every run had other tasks waiting for a CPU %.0f%% of the time or more: this machine is too busy to show a steady run", attempt, problem, 100*steadyBusy)
+			}
 			t.Errorf("attempt %d: %s", attempt, problem)
 			return
 		}
@@ -368,12 +377,18 @@ func TestLiveSteadyJACK(t *testing.T) {
 	}
 }
 
+// steadyBusy is the CPU pressure (PSI cpu some, the share of the run during
+// which some task waited for a CPU) from which a run spoilt by xruns does not
+// count against sepd (see TestLiveSteadyJACK).
+const steadyBusy = 0.4
+
 // steadyAttempts bounds the runs of TestLiveSteadyJACK (60 s each).
 const steadyAttempts = 3
 
 // steadyRun is one run of TestLiveSteadyJACK. It fails t for everything but
-// the xruns, which it returns as a problem ("" for none).
-func steadyRun(t *testing.T, server string) string {
+// the xruns, which it returns as a problem ("" for none), with the share of
+// the run during which some task waited for a CPU (PSI; 0 without it).
+func steadyRun(t *testing.T, server string) (string, float64) {
 	mix, _, err := audio.ReadAll(liveMix)
 	if err != nil {
 		t.Fatal(err)
@@ -442,6 +457,7 @@ func steadyRun(t *testing.T, server string) string {
 	}
 	const kib = 1 << 10
 	pressure := pressureSince(p0, t0)
+	share, _ := pressureShare(p0, t0)
 	t.Logf("during the run %s", pressure)
 	t.Logf("heap goal (post-GC) at 1 s %.0f KiB, largest after %.0f KiB (+%.0f KiB), at %d s %.0f KiB; heap_alloc at 1 s %.0f KiB, largest %.0f KiB; goroutines %v, largest %v; %v frames in %d s (%.1f/s)",
 		first.nextGC/kib, peak.nextGC/kib, (peak.nextGC-first.nextGC)/kib, steadySeconds, last.nextGC/kib,
@@ -536,7 +552,7 @@ func steadyRun(t *testing.T, server string) string {
 	if secs := float64(len(y[0])) / float64(f.SampleRateHz); secs < steadySeconds {
 		t.Errorf("voice.wav holds %.2f s of a %d s run", secs, steadySeconds)
 	}
-	return strings.Join(problems, "; ")
+	return strings.Join(problems, "; "), share
 }
 
 // reconnectConfig: device input, voice to a file and to a device channel,
