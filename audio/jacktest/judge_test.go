@@ -39,6 +39,13 @@ func TestJudge(t *testing.T) {
 		}
 		return rec
 	}
+	// drop2 loses a period at signal frames i and j > i.
+	drop2 := func(i, j int) []float32 {
+		rec := place(total, lag, sig[:i])
+		copy(rec[lag+i:], sig[i+per:j])
+		copy(rec[lag+j-per:], sig[j+per:])
+		return rec
+	}
 	corrupt := func(i int) []float32 {
 		rec := place(total, lag, sig)
 		rec[lag+i] += 1.0 / (1 << 24) // one step of the noise's 24-bit grid
@@ -61,6 +68,10 @@ func TestJudge(t *testing.T) {
 		{"a period lost, no server xrun", drop(20000, per), nil, 0, false, 2, "no server xrun near"},
 		{"a period lost, counted by the program", drop(20000, per), nil, 1, true, 2, ""},
 		{"a period lost, the server xrun far from it", drop(20000, per), []int{5000}, 0, false, 2, "no server xrun near"},
+		// One counted xrun covers the glitches within Slack (+ Recover) of the first.
+		{"two periods lost close together, one counted", drop2(20000, 20000+3*per), nil, 1, true, 3, ""},
+		{"two periods lost far apart, one counted", drop2(20000, 30000), nil, 1, false, 3, "2 xrun(s) apart"},
+		{"two periods lost far apart, two counted", drop2(20000, 30000), nil, 2, true, 3, ""},
 		{"one sample lost", drop(30000, 1), []int{10000}, 0, false, 2, "samples lost or corrupted"},
 		{"one sample corrupted", corrupt(30000), []int{10000}, 0, false, 2, "samples lost or corrupted"},
 		{"a gap longer than an xrun excuses", drop(20000, -20*per), []int{lag + 20000}, 0, false, 1, "matches again nowhere"},
