@@ -246,7 +246,7 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 	if input {
 		if dp.Latency == 0 {
 			dp.Latency = dev.LowInputLatency
-			if serverPlugin(list, dev) {
+			if s.plugin {
 				dp.Latency = dev.HighInputLatency
 			}
 		}
@@ -254,7 +254,7 @@ func openLocked(cfg StreamConfig, input bool) (*stream, error) {
 	} else {
 		if dp.Latency == 0 {
 			dp.Latency = dev.LowOutputLatency
-			if serverPlugin(list, dev) {
+			if s.plugin {
 				dp.Latency = dev.HighOutputLatency
 			}
 		}
@@ -354,17 +354,16 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 // their wake-ups are not the same size: PortAudio's ALSA host, through
 // PipeWire's plugin at a quantum of 1024, hands 1024 frames per quantum in
 // callbacks of 24 to 600 frames, split differently at every wake-up, or
-// wakes every ALSA period (417 frames at 34.8 ms) and finds one period ready,
-// sometimes more; at 44.1 kHz one 95-frame buffer, sometimes two; and at a
-// quantum of 4096 with a 139 ms buffer, three callbacks of up to 1668
+// wakes every ALSA period (417 frames at 34.8 ms) and finds one period
+// ready, sometimes more; at 44.1 kHz one 95-frame buffer, sometimes two; and
+// at a quantum of 4096 with a 139 ms buffer, three callbacks of up to 1668
 // frames within half a millisecond, whose times differ by that (measured).
-// So there a callback belongs to the wake-up whose first callback came less
-// than a quarter of the wake-up's frames so far before it.
-// There the period is the largest wake-up seen, rounded to a power of two
-// (PipeWire's quanta are powers of two; see nearPow2), lowered to the largest of the last
-// ones only after peakHold seconds without one as large, so that it stays put
-// instead of following the split. It runs on the audio thread and
-// does not allocate.
+// So there a callback joins the wake-up whose first callback came less than
+// a quarter of the wake-up's frames so far before it, and the period is the
+// largest wake-up seen, to the nearest power of two (PipeWire's quanta are
+// powers of two; see nearPow2), lowered to the largest of the last ones only
+// after peakHold seconds without one as large: it stays put instead of
+// following the split. It runs on the audio thread and does not allocate.
 func (s *stream) hostPeriod(n int, now time.Duration) int {
 	if now == 0 {
 		s.period.Store(int64(n))
@@ -430,8 +429,8 @@ func (s *stream) holdPeak(b int) {
 // quantum of 1024 (21.3 ms), a capture at PortAudio's default low latency
 // (8.7 ms) delivered 535 frames per quantum, at 30 ms all 1024 (measured);
 // so it opens at PortAudio's default high latency (34.8 ms there), which
-// covers PipeWire's default quantum. Larger quanta need a latency set in the
-// configuration (input.latency, an output's latency).
+// covers PipeWire's default quantum; the audio bridge doubles it where the
+// quantum is longer still (see openFitted).
 func serverPlugin(list *DeviceList, dev DeviceInfo) bool {
 	if dev.HostAPIType != "ALSA" {
 		return false

@@ -290,8 +290,8 @@ const (
 // seen its host's period (at once on a running server; a stream that never
 // calls back is left to its watchdog). Where a stream is a sound server's
 // ALSA plugin at its default latency (see serverPlugin), it then watches
-// the streams for fitWatch or 8 periods: a plugin whose buffer is shorter than the
-// server's period drops or starves at every period (PipeWire's at quantum
+// the streams for fitWatch or 8 periods: a plugin whose buffer is shorter
+// than the server's period drops or starves at every period (PipeWire's at quantum
 // 2048, 42.7 ms, with the default 34.8 ms: an output underflow per quantum,
 // measured), so with fitXruns device xruns or more it closes every stream
 // and opens them again with those plugins' latency doubled, up to
@@ -508,8 +508,9 @@ func relayCapture(c *Capture, w io.Writer, block int) error {
 // correction. A host other than JACK has its capture and its playback woken
 // apart, in wake-ups whose size hostPeriod learns as they come: there the
 // quantum is two periods, and no correction is made for settle seconds
-// after the period changed (and after the start), so that the first wake-ups, smaller than the largest, do not
-// move the lag that the larger ones would move back. The lag of each block
+// after the period changed (and after the start), so that the first
+// wake-ups, smaller than the largest, do not move the lag that the larger
+// ones would move back. The lag of each block
 // of the first device (plays - tag, in frames) goes to lag.
 func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block int, lag *lagMeter) error {
 	const lockRun = 3 // periods (or blocks, when larger); a single reading can be one period off (see below)
@@ -533,6 +534,7 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 	stride := wide + 1                  // the tag column
 	in := make([]byte, 4*block*stride)
 	lastQ, quiet := 0, 0 // the last quantum; blocks to go without correction
+	apart := capt != nil && capt.cur.info.Device.HostAPIType != "JACK"
 	for {
 		if _, err := io.ReadFull(r, in); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -553,7 +555,7 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 			}
 		}
 		q := lagQuantum(period, block)
-		if capt != nil && capt.cur.info.Device.HostAPIType != "JACK" {
+		if apart {
 			// Capture and playback wake apart, each a period at a time: a
 			// reading can be off by a period either way.
 			q = lagQuantum(2*period, block)

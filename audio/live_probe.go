@@ -37,9 +37,9 @@ type probeMsg struct {
 // server's rate, -r; on PipeWire through pw-jack the graph's). ALSA's
 // "default" through PipeWire's plugin reports 44100 Hz, ALSA's own default,
 // whatever the graph runs at, and takes any rate: opened at its default,
-// sepd converted 48 kHz to 44.1 kHz and PipeWire converted it back. It asks a short-lived audio bridge (`sepd audio-bridge --probe`),
-// so that PortAudio never runs in this process (see Live); that takes about
-// 50 ms. An error names the device and wraps ErrNoDevice when it does not
+// sepd converted 48 kHz to 44.1 kHz and PipeWire converted it back. It asks
+// a short-lived audio bridge (`sepd audio-bridge --probe`), so that
+// PortAudio never runs in this process (see Live); that takes about 50 ms. An error names the device and wraps ErrNoDevice when it does not
 // exist. It allocates.
 func DeviceRate(ctx context.Context, cfg LiveConfig, preferHz int) (rateHz int, name string, err error) {
 	var p probeSpec
@@ -101,8 +101,8 @@ func stderrTail(s string) string {
 
 // RunBridgeProbe is `sepd audio-bridge --probe JSON`: it finds the device
 // that spec (written by DeviceRate) names and writes the rate it should run
-// at (see DeviceRate), or the error, as one JSON line to w. It returns an error only when w fails
-// or spec is not DeviceRate's.
+// at (see DeviceRate), or the error, as one JSON line to w. It returns an
+// error only when w fails or spec is not DeviceRate's.
 func RunBridgeProbe(spec string, w io.Writer) error {
 	var p probeSpec
 	if err := json.Unmarshal([]byte(spec), &p); err != nil {

@@ -75,8 +75,6 @@ func deviceLogLevel(s *audio.StreamInfo) slog.Level {
 	return slog.LevelInfo
 }
 
-// deviceLatencySource is where the devices' latencies come from
-// (audio.LiveInfo.LatencySource), "" without devices.
 // deviceHint is what the xrun reporter says when a device drops or starves
 // steadily (audio.XrunReporter.Hint): on a device that is not a JACK client,
 // where the device latency sets the buffer, that its buffer is shorter than
@@ -104,6 +102,8 @@ func (d *daemon) deviceHint() string {
 		"(for example 100ms) in the configuration: " + strings.Join(names, ", ")
 }
 
+// deviceLatencySource is where the devices' latencies come from
+// (audio.LiveInfo.LatencySource), "" without devices.
 func (d *daemon) deviceLatencySource() string {
 	if d.live == nil {
 		return ""
