@@ -182,10 +182,7 @@ func (kn *kernel) prepare(v []float64) {
 		blas64.Gemv(blas.Trans, 1, kn.w, vec(v), 0, vec(kn.wtv))
 	}
 	if kn.pan != nil {
-		v32 := kn.v32[:len(v)]
-		for i, x := range v {
-			v32[i] = float32(x)
-		}
+		toFloat32(kn.v32, v)
 	}
 }
 
@@ -289,10 +286,14 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 }
 
 // toSingle sets h32 to h rounded to float32 (the padding stays zero).
-func (kn *kernel) toSingle(h []float64) {
-	h32 := kn.h32[:len(h)]
-	for j, x := range h {
-		h32[j] = float32(x)
+func (kn *kernel) toSingle(h []float64) { toFloat32(kn.h32, h) }
+
+// toFloat32 sets dst[:len(src)] to src rounded to float32; the rest of dst
+// (a padding) is left as it is.
+func toFloat32(dst []float32, src []float64) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = float32(x)
 	}
 }
 

@@ -114,8 +114,8 @@ func TestKLPanels32Bound(t *testing.T) {
 // TestKLPanels32AsmMatchesGo: the assembly and the pure-Go panel passes sum
 // in the same order; they differ where Go rounds a product before adding it
 // and the assembly's fused multiply-add does not. Each is within panelBound
-// of the exact sums, so they are within twice that of each other; the
-// largest difference is logged.
+// of the exact sums, so they are within twice that of each other (within
+// logs the largest difference against that bound).
 func TestKLPanels32AsmMatchesGo(t *testing.T) {
 	if klPanels32Asm == nil || klRowsAsm == nil {
 		t.Skip("no assembly panel pass on this CPU or build")

@@ -395,10 +395,7 @@ func (s *Separator) startFrame(v []float64) {
 func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
 	if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
-		h32 := s.h32[:len(h)]
-		for j, x := range h {
-			h32[j] = float32(x)
-		}
+		toFloat32(s.h32, h)
 		for src, y := range s.y {
 			s.pan.dots(s.h32, y, s.start[src], s.start[src+1])
 		}

@@ -302,9 +302,11 @@ func TestProcessAllocs(t *testing.T) {
 	b := fixtureBases(t)
 	V := fixtureV(t)
 	for _, beta := range []float64{0, 0.5, 1, 2} {
-		for _, tol := range []float64{0, 1e-3} {
+		// Mask powers 1 and 2 take the assembly mask loops (maskFast), 1.5
+		// the general one.
+		for _, tc := range []struct{ tol, power float64 }{{0, 1.5}, {1e-3, 1.5}, {0, 1}, {0, 2}} {
 			p := DefaultParams()
-			p.Beta, p.Tolerance, p.MaskPower = beta, tol, 1.5
+			p.Beta, p.Tolerance, p.MaskPower = beta, tc.tol, tc.power
 			s, err := NewSeparator(b, p)
 			if err != nil {
 				t.Fatal(err)
@@ -320,7 +322,7 @@ func TestProcessAllocs(t *testing.T) {
 				j++
 			})
 			if allocs != 0 {
-				t.Errorf("beta %v tol %v: %v allocations per frame", beta, tol, allocs)
+				t.Errorf("beta %v tol %v mask power %v: %v allocations per frame", beta, tc.tol, tc.power, allocs)
 			}
 		}
 	}
