@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -134,6 +135,13 @@ type stream struct {
 	xruns *Xruns
 
 	callbacks atomic.Uint64 // callback runs, for the watchdog
+	// clock is the float64 bits of the host's time (PortAudio's stream
+	// time, seconds) at which position 0 was at the converter: for a
+	// capture, frame 0 at the ADC (see frames); for a playback, ring frame 0
+	// at the DAC. Each callback with a time sets it from the time info
+	// (InputBufferAdcTime, OutputBufferDacTime); 0: not known. See
+	// timedLag.
+	clock atomic.Uint64
 	// Capture position: frames through the callbacks so far, and a
 	// generation that is odd while a callback updates the ring and frames
 	// (see position).
@@ -295,6 +303,9 @@ func (s *stream) captureCallback(in []float32, ti portaudio.StreamCallbackTimeIn
 	s.callbacks.Add(1)
 	n := len(in) / s.cfg.Channels
 	s.hostPeriod(n, ti.CurrentTime)
+	if ti.InputBufferAdcTime != 0 {
+		s.setClock(ti.InputBufferAdcTime, s.frames.Load())
+	}
 	if flags&portaudio.InputOverflow != 0 {
 		s.xruns.Inc(InputOverflow)
 	}
@@ -326,6 +337,9 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 		}
 		s.primed.Store(true)
 	}
+	if ti.OutputBufferDacTime != 0 {
+		s.setClock(ti.OutputBufferDacTime, s.ring.readPos.Load())
+	}
 	n := s.ring.Read(out)
 	if rest := out[n*s.cfg.Channels:]; len(rest) > 0 {
 		clear(rest)
@@ -334,6 +348,22 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 			s.primed.Store(false) // build the margin up again
 		}
 	}
+}
+
+// setClock records that position pos is (was, or will be) at the converter
+// at host time t. Audio thread; it does not allocate.
+func (s *stream) setClock(t time.Duration, pos uint64) {
+	s.clock.Store(math.Float64bits(t.Seconds() - float64(pos)/float64(s.cfg.SampleRateHz)))
+}
+
+// clockAt returns the host time, in seconds, at which position pos is at the
+// converter, and false while no callback gave a time.
+func (s *stream) clockAt(pos uint64) (float64, bool) {
+	c := s.clock.Load()
+	if c == 0 {
+		return 0, false
+	}
+	return math.Float64frombits(c) + float64(pos)/float64(s.cfg.SampleRateHz), true
 }
 
 // hostPeriod records and returns the host's buffer size, given a callback of

@@ -85,12 +85,20 @@ type bridgeMsg struct {
 	Error   string       `json:"error,omitempty"`
 	Xruns   *XrunCounts  `json:"xruns,omitempty"`
 	Lag     *int64       `json:"lag,omitempty"`
+	Timed   *int64       `json:"timed,omitempty"`
 	Period  int          `json:"period,omitempty"`
 }
 
-// lagMeter keeps the smallest lag observed since it was last taken. Its
-// methods may be called from any goroutine; they do not allocate.
-type lagMeter struct{ min atomic.Int64 }
+// lagMeter keeps the smallest lag observed since it was last taken, and
+// the mean of the timed lags (see timedLag). Its methods may be called from
+// any goroutine; they do not allocate.
+type lagMeter struct {
+	min atomic.Int64
+
+	mu  sync.Mutex
+	sum float64 // timed lags since the last take, frames
+	n   int
+}
 
 const noLag = math.MaxInt64
 
@@ -113,6 +121,55 @@ func (m *lagMeter) observe(v int64) {
 func (m *lagMeter) take() (int64, bool) {
 	v := m.min.Swap(noLag)
 	return v, v != noLag
+}
+
+func (m *lagMeter) observeTimed(v float64) {
+	m.mu.Lock()
+	m.sum += v
+	m.n++
+	m.mu.Unlock()
+}
+
+// takeTimed returns the mean timed lag since the last take, rounded to a
+// frame, and starts over.
+func (m *lagMeter) takeTimed() (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.n == 0 {
+		return 0, false
+	}
+	v := int64(math.Round(m.sum / float64(m.n)))
+	m.sum, m.n = 0, 0
+	return v, true
+}
+
+// timedLag is the time in frames from the moment capture frame first (a
+// capture position modulo tagMod, of a block captured shortly before now:
+// its tag less a block, since a tag is where the block ends) was at the
+// input's converter to the moment playback ring frame pos will
+// be at the output's, by the host times of the streams' callbacks (see
+// stream.clock), and false while either stream has not given a time. It is
+// the devices' whole part of the latency: their buffers, the sound server's
+// and sepd's. Through PortAudio's ALSA host the times come from ALSA's
+// delay (snd_pcm_status), which through a sound server's plugin is what the
+// server says of its stream; unlike the streams' reported latencies (their
+// whole buffers) it follows how full the buffers are kept. It does not
+// allocate.
+func timedLag(capt, play *stream, first int64, pos uint64) (float64, bool) {
+	captured := int64(capt.frames.Load())
+	full := captured - wrapTag(captured-first) // first's whole capture position
+	if full < 0 {
+		return 0, false
+	}
+	in, ok := capt.clockAt(uint64(full))
+	if !ok {
+		return 0, false
+	}
+	out, ok := play.clockAt(pos)
+	if !ok {
+		return 0, false
+	}
+	return (out - in) * float64(play.cfg.SampleRateHz), true
 }
 
 // bridgeXrunEvery is how often the child sends its xrun counts; the parent
@@ -270,7 +327,8 @@ func RunBridge(ctx context.Context, spec string, stdin io.Reader, stdout, contro
 			return bridgeStop(plays, capt, log)
 		case <-tick.C:
 			v, ok := lag.take()
-			if err := ctl.sendXruns(x.Snapshot(), v, ok, hostPeriod(capt, plays)); err != nil {
+			tv, tok := lag.takeTimed()
+			if err := ctl.sendXruns(x.Snapshot(), v, ok, tv, tok, hostPeriod(capt, plays)); err != nil {
 				return fmt.Errorf("audio: bridge: control pipe: %w", err) // the parent is gone
 			}
 		}
@@ -565,6 +623,8 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 		}
 		lastQ = q
 		off := 0
+		var timedFrom *stream // the first device's stream, when it took this block
+		var before uint64     // its ring's write position before the block
 		for d, w := range writers {
 			for c, b := range bufs[d] {
 				for i := range b {
@@ -616,8 +676,21 @@ func relayPlayback(r io.Reader, writers []*PlaybackWriter, capt *Capture, block 
 					}
 				}
 			}
+			if d == 0 {
+				timedFrom, before = w.p.cur, w.p.cur.ring.writePos.Load()
+			}
 			if err := w.Write(bufs[d]); err != nil {
 				return err
+			}
+		}
+		// The first device's block is in its ring once every writer of that
+		// device had it: then its first frame is at ring position
+		// writePos - block.
+		if s := timedFrom; s != nil && tag >= 0 && capt != nil && s == writers[0].p.cur && s.primed.Load() {
+			if w := s.ring.writePos.Load(); w-before >= uint64(block) {
+				if v, ok := timedLag(capt.cur, s, tag-int64(block), w-uint64(block)); ok {
+					lag.observeTimed(v)
+				}
 			}
 		}
 		if quiet > 0 {
@@ -645,18 +718,18 @@ func (c *ctlWriter) send(m bridgeMsg) error {
 // a process that allocates a little all the time grows its resident memory
 // until its first collection, hours later (the bridge's RSS rose 42 KiB/min
 // over a 30-minute soak, its heap never reaching the 4 MB of a first GC).
-func (c *ctlWriter) sendXruns(counts XrunCounts, lag int64, hasLag bool, period int) error {
+func (c *ctlWriter) sendXruns(counts XrunCounts, lag int64, hasLag bool, timed int64, hasTimed bool, period int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := appendXrunsMsg(c.buf[:0], &counts, lag, hasLag, period)
+	b := appendXrunsMsg(c.buf[:0], &counts, lag, hasLag, timed, hasTimed, period)
 	c.buf = b
 	_, err := c.w.Write(b)
 	return err
 }
 
 // appendXrunsMsg appends the JSON line of bridgeMsg{Type: "xruns", Xruns:
-// counts, Lag: &lag if hasLag, Period: period} to b.
-func appendXrunsMsg(b []byte, counts *XrunCounts, lag int64, hasLag bool, period int) []byte {
+// counts, Lag: &lag if hasLag, Timed: &timed if hasTimed, Period: period} to b.
+func appendXrunsMsg(b []byte, counts *XrunCounts, lag int64, hasLag bool, timed int64, hasTimed bool, period int) []byte {
 	b = append(b, `{"type":"xruns","xruns":[`...)
 	for i, n := range counts {
 		if i > 0 {
@@ -668,6 +741,10 @@ func appendXrunsMsg(b []byte, counts *XrunCounts, lag int64, hasLag bool, period
 	if hasLag {
 		b = append(b, `,"lag":`...)
 		b = strconv.AppendInt(b, lag, 10)
+	}
+	if hasTimed {
+		b = append(b, `,"timed":`...)
+		b = strconv.AppendInt(b, timed, 10)
 	}
 	if period != 0 {
 		b = append(b, `,"period":`...)

@@ -18,15 +18,21 @@ import (
 func TestXrunsMsg(t *testing.T) {
 	counts := XrunCounts{1, 0, 1 << 40, 3, 0, 7}
 	for _, tc := range []struct {
-		lag    int64
-		hasLag bool
-		period int
+		lag      int64
+		hasLag   bool
+		timed    int64
+		hasTimed bool
+		period   int
 	}{
-		{0, false, 0}, {1024, true, 256}, {-3, true, 0}, {0, true, 4096}, {0, false, 64},
+		{0, false, 0, false, 0}, {1024, true, 0, false, 256}, {-3, true, 4000, true, 0},
+		{0, true, 0, true, 4096}, {0, false, 17, true, 64},
 	} {
 		m := bridgeMsg{Type: "xruns", Xruns: &counts, Period: tc.period}
 		if tc.hasLag {
 			m.Lag = &tc.lag
+		}
+		if tc.hasTimed {
+			m.Timed = &tc.timed
 		}
 		want, err := json.Marshal(m)
 		if err != nil {
@@ -35,7 +41,7 @@ func TestXrunsMsg(t *testing.T) {
 		want = append(want, '\n')
 		var got bytes.Buffer
 		c := &ctlWriter{w: &got}
-		if err := c.sendXruns(counts, tc.lag, tc.hasLag, tc.period); err != nil {
+		if err := c.sendXruns(counts, tc.lag, tc.hasLag, tc.timed, tc.hasTimed, tc.period); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != string(want) {
@@ -47,7 +53,7 @@ func TestXrunsMsg(t *testing.T) {
 		}
 	}
 	c := &ctlWriter{w: io.Discard, buf: make([]byte, 0, 256)}
-	if n := testing.AllocsPerRun(100, func() { c.sendXruns(counts, 512, true, 1024) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { c.sendXruns(counts, 512, true, 3000, true, 1024) }); n != 0 {
 		t.Errorf("sendXruns: %v allocations per line, want 0", n)
 	}
 }
@@ -141,5 +147,75 @@ func TestFollowHostPositions(t *testing.T) {
 		if !ps.primed.Load() {
 			t.Errorf("prefill %d at period %d: not primed with %d frames", tc.prefill, tc.period, tc.want)
 		}
+	}
+}
+
+// TestTimedLag: the lag timed by the streams' clocks is the time from a
+// block's first frame at the input's converter to the same block's first
+// frame at the output's, in frames, across the tags' wrap; unknown while a
+// stream has given no time. Figures made by hand: the capture's frame 0 was
+// at the ADC at t = 100 s, the playback's ring frame 0 is at the DAC at
+// t = 100.5 s, 48 kHz.
+func TestTimedLag(t *testing.T) {
+	const rate = 48000
+	capt := &stream{cfg: StreamConfig{SampleRateHz: rate}}
+	play := &stream{cfg: StreamConfig{SampleRateHz: rate}}
+	if _, ok := timedLag(capt, play, 0, 0); ok {
+		t.Fatal("a lag with no clocks")
+	}
+	// The capture's callback at frame 96000 (2 s in) saw its first frame at
+	// the ADC at 102 s; the playback's, reading ring frame 4800, will play
+	// it at 100.6 s.
+	capt.frames.Store(96000)
+	capt.setClock(102*time.Second, 96000)
+	if _, ok := timedLag(capt, play, 0, 0); ok {
+		t.Fatal("a lag with no playback clock")
+	}
+	play.setClock(100600*time.Millisecond, 4800)
+	for _, c := range []struct {
+		captured uint64 // the capture position now
+		first    int64  // the block's first frame, modulo tagMod
+		pos      uint64 // its ring position
+		want     float64
+	}{
+		// Frame 90000 at the ADC at 101.875 s; ring frame 96000 at the DAC
+		// at 102.5 s: 0.625 s.
+		{96000, 90000, 96000, 30000},
+		{96000, 95744, 96000, 24256},
+		// After the wrap: capture position tagMod + 1000, the block's
+		// first frame 500 before it, given modulo tagMod.
+		{tagMod + 1000, 500, tagMod + 1000 - 24000, 500},
+	} {
+		capt.frames.Store(c.captured)
+		got, ok := timedLag(capt, play, c.first, c.pos)
+		if !ok || math.Abs(got-c.want) > 1e-6 {
+			t.Errorf("captured %d, first %d, ring position %d: lag %v (%v), want %v", c.captured, c.first, c.pos, got, ok, c.want)
+		}
+	}
+	// A first frame before the capture began (position -100): no lag.
+	capt.frames.Store(100)
+	if v, ok := timedLag(capt, play, tagMod-100, 0); ok {
+		t.Errorf("a block from before the start: lag %v", v)
+	}
+}
+
+// TestLagMeterTimed: the timed lags of a report are averaged and rounded,
+// and the meter starts over at each take; taking allocates nothing.
+func TestLagMeterTimed(t *testing.T) {
+	m := newLagMeter()
+	if _, ok := m.takeTimed(); ok {
+		t.Fatal("a timed lag before any")
+	}
+	for _, v := range []float64{1000.2, 1001.4, 1003.3} {
+		m.observeTimed(v)
+	}
+	if v, ok := m.takeTimed(); !ok || v != 1002 { // 3004.9 / 3 = 1001.63
+		t.Errorf("mean %d (%v), want 1002", v, ok)
+	}
+	if _, ok := m.takeTimed(); ok {
+		t.Error("the meter did not start over")
+	}
+	if n := testing.AllocsPerRun(100, func() { m.observeTimed(5); m.takeTimed() }); n != 0 {
+		t.Errorf("%v allocations", n)
 	}
 }

@@ -248,6 +248,11 @@ func (c *liveChild) readControl() {
 			} else {
 				l.lag.Store(-1)
 			}
+			if m.Timed != nil && *m.Timed >= 0 {
+				l.timed.Store(*m.Timed)
+			} else {
+				l.timed.Store(-1)
+			}
 			if m.Period > 0 {
 				l.followPeriod(m.Period)
 			}

@@ -314,6 +314,22 @@ func TestPipeWireLoopbackALSA(t *testing.T) {
 			if !v.OK() {
 				t.Errorf("the recording is not the signal: %v", v)
 			}
+			// The measured latency is the devices' part timed by the
+			// streams' clocks (timedLag), which the loop adds nothing to.
+			// The recording's lag is port to port plus the helper's own
+			// PortAudio buffer (a livePer-frame block through JACK: its
+			// lag was 239-255 frames above sepd's measured latency at
+			// quanta 256-2048, where jack_iodelay, port to port, was 0-210
+			// frames below it). Within a quarter of a quantum (and 128
+			// frames) of that; the reported latencies (the whole buffers)
+			// are 4-25 %% above it (README, Live).
+			if n, ok := l.MeasuredLatencySamples(); !ok {
+				t.Errorf("no measured latency")
+			} else if d, tol := n-(v.Lag()-livePer), max(q/4, 128); d < -tol || d > tol {
+				t.Errorf("measured latency %d frames, the recording's lag %d less the helper's %d: off by %d, more than %d", n, v.Lag(), livePer, d, tol)
+			} else {
+				t.Logf("measured latency %d frames, the recording's lag %d less the helper's %d (reported: %d)", n, v.Lag(), livePer, info.LatencySamples)
+			}
 			if n := l.Reconnects(); n != 0 {
 				t.Errorf("%d bridge restarts, want 0", n)
 			}

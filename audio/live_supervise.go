@@ -125,6 +125,7 @@ func (l *Live) goUp(c *liveChild) {
 // writes are dropped.
 func (l *Live) goDown() {
 	l.lag.Store(-1)
+	l.timed.Store(-1)
 	l.downAt.Store(l.lastData.Load())
 	l.downGen.Add(1)
 	l.up.Store(false)

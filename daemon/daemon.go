@@ -95,6 +95,7 @@ type daemon struct {
 		e      *engine.Engine
 		frames uint64
 		nanos  uint64
+		seen   int // device readings since the start or the last change of period
 	}
 	saveFree string // --save-free folder, "" for none
 	version  string // sepd's, for the log and the build-info metric

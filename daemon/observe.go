@@ -147,6 +147,11 @@ func (d *daemon) listenMetrics(cfg *config.Config) {
 	d.log.Info("metrics", "addr", "http://"+srv.Addr()+"/metrics")
 }
 
+// measuredLogAt: the reading of the measured latency that is logged, a few
+// seconds in (measureLatency runs once a second), when the buffers have
+// settled.
+const measuredLogAt = 3
+
 // measureLatency sets sepd_latency_seconds{kind="measured"}, once a second:
 //   - with a device input, the STFT delay plus the devices' part as the audio
 //     bridge measures it (Live.MeasuredLatencySamples: the lag it observes
@@ -157,6 +162,12 @@ func (d *daemon) listenMetrics(cfg *config.Config) {
 //     processing time of the frames since the last call, plus the device
 //     outputs' part (their latency and prefill) if any;
 //   - with a file read as fast as possible, nothing: no sample has a time.
+//
+// The measured latency is logged once ("latency measured") at the
+// measuredLogAt-th reading, and again after each change of the server's
+// period: through JACK it is the logged one; through an ALSA device it is
+// what the devices' buffers hold (see audio.Live.MeasuredLatencySamples),
+// where the latency logged at the start is an upper bound.
 func (d *daemon) measureLatency() {
 	e := d.stage.Engine
 	var samples float64
@@ -169,6 +180,7 @@ func (d *daemon) measureLatency() {
 			// The server's period changed (see audio.Live): the configured
 			// latency follows.
 			d.devLatency = dev
+			d.measured.seen = 0
 			secs := float64(e.DelaySamples())/float64(d.rate) + (float64(dev)+d.dev.convDelay())/float64(d.dev.devRate)
 			d.metrics.SetConfiguredLatency(time.Duration(math.Round(secs * float64(time.Second))))
 		}
@@ -178,6 +190,12 @@ func (d *daemon) measureLatency() {
 		}
 		// The bridge's part is in device frames (see logLatency).
 		samples = float64(e.DelaySamples()) + (float64(n)+d.dev.convDelay())*float64(d.rate)/float64(d.dev.devRate)
+		if d.measured.seen++; d.measured.seen == measuredLogAt {
+			secs := samples / float64(d.rate)
+			d.log.Info("latency measured", "latency_samples", int(math.Round(secs*float64(d.rate))),
+				"latency_device_samples", int(math.Round(secs*float64(d.dev.devRate))),
+				"latency_ms", fmt.Sprintf("%.2f", secs*1000), "devices_samples", n)
+		}
 	case d.cfg.Input.Realtime: // a real-time file replay (a reload never changes the input)
 		st := e.Stats()
 		frames, nanos := st.Frames.Load(), st.FrameTimeNanos.Load()
