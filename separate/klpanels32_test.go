@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -33,8 +34,10 @@ func panelCase(rng *rand.Rand, f, k int) (w, h, v []float64, kp int) {
 }
 
 // klPanelsRun runs klPanels32 as the kernel does (klpanels32.go): h and v
-// rounded to float32; it returns num.
-func klPanelsRun(pn *panels32, h, v []float64) []float64 {
+// rounded to float32; it returns num, and fails t if the pass left its
+// accumulator dirty.
+func klPanelsRun(t testing.TB, pn *panels32, h, v []float64) []float64 {
+	t.Helper()
 	h32 := make([]float32, pn.kt)
 	for j := range pn.k {
 		h32[j] = float32(h[j])
@@ -48,7 +51,7 @@ func klPanelsRun(pn *panels32, h, v []float64) []float64 {
 	klPanels32(pn, h32, v32, acc, num)
 	for i, x := range acc {
 		if x != 0 {
-			panic(fmt.Sprintf("acc[%d] = %v after the pass, want 0", i, x))
+			t.Fatalf("acc[%d] = %v after the pass, want 0", i, x)
 		}
 	}
 	return num
@@ -89,7 +92,7 @@ func TestKLPanels32Bound(t *testing.T) {
 			w, h, v, kp := panelCase(rng, c.f, c.k)
 			want := make([]float64, kp)
 			klRowsGo(w, h, v, want, c.f, kp)
-			got := klPanelsRun(newPanels32(w, c.f, c.k, kp), h, v)
+			got := klPanelsRun(t, newPanels32(w, c.f, c.k, kp), h, v)
 			within(t, fmt.Sprintf("F%d K%d klPanels32", c.f, c.k), got[:c.k], want[:c.k], c.k, panelBound(c.f, c.k))
 		}
 		for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
@@ -104,7 +107,7 @@ func TestKLPanels32Bound(t *testing.T) {
 			for i, v := range frames[:4] {
 				want := make([]float64, kn.kp)
 				klRowsGo(kn.wPad, h, v, want, f, kn.kp)
-				got := klPanelsRun(pn, h, v)
+				got := klPanelsRun(t, pn, h, v)
 				within(t, fmt.Sprintf("fft %d K %d frame %d", c.fftSize, c.k, i), got[:c.k], want[:c.k], c.k, panelBound(f, c.k))
 			}
 		}
@@ -124,10 +127,10 @@ func TestKLPanels32AsmMatchesGo(t *testing.T) {
 	for _, c := range panelShapes {
 		w, h, v, kp := panelCase(rng, c.f, c.k)
 		pn := newPanels32(w, c.f, c.k, kp)
-		got := klPanelsRun(pn, h, v)
+		got := klPanelsRun(t, pn, h, v)
 		asm := klRowsAsm
 		klRowsAsm = nil
-		want := klPanelsRun(pn, h, v)
+		want := klPanelsRun(t, pn, h, v)
 		klRowsAsm = asm
 		within(t, fmt.Sprintf("F%d K%d asm against pure Go", c.f, c.k), got[:c.k], want[:c.k], c.k, 2*panelBound(c.f, c.k))
 	}
@@ -299,6 +302,76 @@ func TestMaskLoopsAsm(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestMasksRangeBounds: Separator.masks takes W_s h_s from the float32
+// panels only where hmax >= 2^-60 and hmax * rowSum <= 2^60, and from W in
+// float64 outside. Just inside and just outside each bound (the frame's
+// activations scaled by powers of two, which the masks do not see: they
+// are ratios of powers) the masks are the float64 masks of the unscaled
+// frame: inside within 1e-6 (the panels' rounding; TestPanelMasks), outside
+// to 1e-12 (the same float64 path).
+func TestMasksRangeBounds(t *testing.T) {
+	b := fixtureBases(t)
+	V := fixtureV(t)
+	s, err := NewSeparator(b, DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.pan == nil {
+		t.Skip("no float32 panels for these bases")
+	}
+	masks := newMasks(2, b.F())
+	for j := range 10 {
+		s.Process(masks, column(V, j))
+	}
+	h0 := slices.Clone(s.h)
+	hmax0 := slices.Max(h0)
+	want := newMasks(2, b.F())
+	s.masksGemv()
+	clear(s.kn.tmp[:s.f]) // maskBins skips the bins maskFast marked done there
+	s.maskBins(want, 0)
+	// scaled sets s.h to h0 times the power of two that puts max(h) (times
+	// rowSum when withRows) in [2^e, 2^(e+1)).
+	scaled := func(e int, withRows bool) float64 {
+		top := hmax0
+		if withRows {
+			top *= s.pan.rowSum
+		}
+		c := math.Ldexp(1, e-math.Ilogb(top))
+		for j, x := range h0 {
+			s.h[j] = x * c
+		}
+		return hmax0 * c
+	}
+	for _, c := range []struct {
+		name     string
+		e        int
+		withRows bool
+		inside   bool
+	}{
+		{"hmax just above 2^-60", -60, false, true},
+		{"hmax just below 2^-60", -61, false, false},
+		{"hmax*rowSum just below 2^60", 59, true, true},
+		{"hmax*rowSum just above 2^60", 60, true, false},
+	} {
+		hmax := scaled(c.e, c.withRows)
+		got := newMasks(2, b.F())
+		s.masks(got, hmax)
+		tol := 1e-12
+		if c.inside {
+			tol = 1e-6
+		}
+		worst := 0.0
+		for i := range got {
+			for f := range got[i] {
+				worst = max(worst, math.Abs(got[i][f]-want[i][f]))
+			}
+		}
+		if worst > tol {
+			t.Errorf("%s (hmax %g): masks off by %g, want <= %g", c.name, hmax, worst, tol)
 		}
 	}
 }

@@ -2,10 +2,8 @@
 
 package separate
 
-import "golang.org/x/sys/cpu"
-
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasAVX512F { // as klRowsAsm (klrows_amd64.go)
+	if haveAVX512 {
 		rowsDot32Asm = rowsDot32AVX512Slices
 		rowsAxpy2x32Asm = rowsAxpy2x32AVX512Slices
 		addClear32Asm = addClear32AVX512Slices

@@ -4,8 +4,16 @@ package separate
 
 import "golang.org/x/sys/cpu"
 
+// haveAVX512 says the assembly kernels can run: every one of them (the KL
+// passes, the update and the masks' loops in *_amd64.s) uses AVX-512F
+// instructions on 512-bit registers, and AVX2 comes with every AVX-512 CPU
+// but is checked too, as the kernels' VEX-encoded forms need it. Without it,
+// or built with the purego tag, the Go loops run (their *Go twins, which
+// the tests hold the assembly to).
+var haveAVX512 = cpu.X86.HasAVX2 && cpu.X86.HasAVX512F
+
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasAVX512F {
+	if haveAVX512 {
 		klRowsAsm = klRowsAVX512Slices
 	}
 }

@@ -391,7 +391,13 @@ func (s *Separator) startFrame(v []float64) {
 // panels where h is in a range in which no product or sum of K of them can
 // overflow or lose more than terms below 2^-66 of the largest activation in
 // float32; otherwise (absurd levels: TestEdgeCases) from W in float64.
-// hmax is max(h), which the last update returned.
+// hmax is max(h), which the last update returned. The range: every W_fk h_k
+// and every partial sum of a row is at most hmax * rowSum <= 2^60, far
+// below float32's largest, 2^128 (and y^2 is taken in float64); and with
+// hmax >= 2^-60 an h_k that float32 rounds to a subnormal (below 2^-126) or
+// to 0 is below 2^-66 hmax, so what it loses is a term far under the
+// float32 rounding (2^-24) of the largest. TestMasksRangeBounds runs either
+// side of both bounds.
 func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
 	if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
