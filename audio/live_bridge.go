@@ -51,14 +51,20 @@ import (
 //
 //	{"type":"ready","input":StreamInfo,"outputs":[StreamInfo...],"client":"sepd"}   once, every stream open
 //	{"type":"error","kind":"no_device","error":"audio: no input device matches ..."}  an open failure (the child then exits 2) or a fatal one (exits 1)
-//	{"type":"xruns","xruns":[0,0,0,0,0,0],"lag":1024,"period":256}                    every 250 ms: the child's cumulative counts, by XrunKind, the lag, the host's period
+//	{"type":"xruns","xruns":[0,0,0,0,0,0],"lag":1024,"timed":3840,"period":256}       every 250 ms: the child's cumulative counts, by XrunKind, the lags, the host's period
 //
 // lag, when present, is the capture-to-playback lag of the first output
 // device measured over the interval, in frames: for each block played, the
 // capture position at which it starts playing less its tag (the capture
 // position it was made from), the smallest over the interval (a reading can
 // be one period high, see relayPlayback). It is absent without capture,
-// before the playback runs, and when no block was played.
+// before the playback runs, and when no block was played. timed, when
+// present, is the mean over the interval of the same blocks' lag from the
+// input's converter to the output's by the callbacks' host times (timedLag):
+// the devices' whole part of the latency, which the parent takes where the
+// devices' reported latencies are not exact (not JACK; see
+// Live.MeasuredLatencySamples). It is absent also while a stream has given
+// no time.
 //
 // The kind of an error is "no_device" (ErrNoDevice), "sample_rate"
 // (ErrSampleRate), "stalled" (ErrStalled), "restart_required"
