@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/sepd/sepd/internal/atomicfile"
 )
 
 // WAVWriter writes a WAV file atomically: samples go to a hidden temporary file
@@ -23,11 +25,11 @@ import (
 // Abort to drop it; `defer w.Abort()` right after CreateWAV is safe, as Abort
 // after Close does nothing.
 type WAVWriter struct {
-	path, tmp string
-	f         *os.File
-	format    Format
-	enc       Encoding
-	block     int // bytes per frame
+	path   string
+	f      *atomicfile.File
+	format Format
+	enc    Encoding
+	block  int // bytes per frame
 
 	// Header offsets of the fields patched by Close (factAt < 0: no fact chunk).
 	riffSizeAt, factAt, dataSizeAt, headerLen int64
@@ -78,11 +80,11 @@ func CreateWAV(path string, f Format, enc Encoding) (*WAVWriter, error) {
 	// The RIFF size field (file size - 8) must fit 32 bits.
 	w.maxDataBytes = (math.MaxUint32 - (w.headerLen - 8)) / int64(w.block) * int64(w.block)
 
-	file, tmp, err := createTempBeside(path)
+	file, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("audio: %s: %w", path, err)
 	}
-	w.f, w.tmp = file, tmp
+	w.f = file
 	if _, err := file.Write(hdr); err != nil {
 		w.discard()
 		return nil, fmt.Errorf("audio: %s: %w", path, err)
@@ -255,15 +257,12 @@ func (w *WAVWriter) Close() error {
 		w.discard()
 		return fmt.Errorf("audio: %s: %w", w.path, err)
 	}
-	renamed, err := commitTemp(w.f, w.tmp, w.path)
-	if err != nil {
-		if renamed {
-			// The file is complete under its name; only the folder's
-			// fsync failed.
+	if err := w.f.Commit(); err != nil {
+		if errors.Is(err, atomicfile.ErrFolderSync) {
+			// The file is complete under its name.
 			w.state = wavClosed
-			return fmt.Errorf("audio: %s: written, but the folder could not be synced: %w", w.path, err)
+			return fmt.Errorf("audio: %s: written, but %w", w.path, err)
 		}
-		w.f = nil // closed by commitTemp
 		w.discard()
 		return fmt.Errorf("audio: %s: %w", w.path, err)
 	}
@@ -304,11 +303,7 @@ func (w *WAVWriter) Abort() error {
 // discard closes and removes the temporary file and marks the writer aborted.
 func (w *WAVWriter) discard() error {
 	w.state = wavAborted
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
-	if err := os.Remove(w.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := w.f.Abort(); err != nil {
 		return fmt.Errorf("audio: %s: remove the temporary file: %w", w.path, err)
 	}
 	return nil

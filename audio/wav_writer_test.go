@@ -347,8 +347,8 @@ func wavFullDisk(t *testing.T, w *WAVWriter) {
 	if err != nil {
 		t.Skipf("no /dev/full: %v", err)
 	}
-	w.f.Close()
-	w.f = full
+	w.f.File.Close()
+	w.f.File = full
 }
 
 // TestWAVWriterFullDisk checks that ENOSPC, in Write or in Close, gives an

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/sepd/sepd/internal/atomicfile"
 	"github.com/sepd/sepd/separate"
 )
 
@@ -30,47 +32,40 @@ func SaveFree(dir string, e *Engine, names []string, report io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("engine: saving free bases: %w", err)
 	}
-	var temps, finals []string
-	removeTemps := func() {
-		for _, t := range temps {
-			os.Remove(t)
+	var files []*atomicfile.File
+	abort := func() {
+		for _, f := range files {
+			f.Abort()
 		}
 	}
 	for _, n := range names {
 		final := filepath.Join(dir, n+".npy")
-		f, err := os.CreateTemp(dir, "."+n+".npy.tmp-*")
+		f, err := atomicfile.Create(final)
 		if err != nil {
-			removeTemps()
+			abort()
 			return fmt.Errorf("engine: saving free bases: %w", err)
 		}
-		temps = append(temps, f.Name())
+		files = append(files, f)
 		err = separate.WriteNPY(f, e.Separator().FreeBases(n))
 		if err == nil {
-			err = f.Sync()
-		}
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
+			err = f.Finish()
 		}
 		if err != nil {
-			removeTemps()
+			abort()
 			return fmt.Errorf("engine: writing %s: %w", final, err)
 		}
-		finals = append(finals, final)
 	}
-	for i, t := range temps {
-		if err := os.Rename(t, finals[i]); err != nil {
-			for _, rest := range temps[i:] {
-				os.Remove(rest)
-			}
+	for i, f := range files {
+		// A folder that could not be synced after the rename leaves the
+		// file whole under its name: not a failure to save.
+		if err := f.Commit(); err != nil && !errors.Is(err, atomicfile.ErrFolderSync) {
+			abort() // the ones not renamed yet
 			return fmt.Errorf("engine: saving free bases: %w", err)
 		}
 		if report != nil {
 			r, k := e.Separator().FreeBases(names[i]).Dims()
 			fmt.Fprintf(report, "free bases of %s (%dx%d) -> %s: use them as fixed bases with {name: %s, bases: %s}\n",
-				names[i], r, k, finals[i], names[i], finals[i])
+				names[i], r, k, f.Path(), names[i], f.Path())
 		}
 	}
 	return nil

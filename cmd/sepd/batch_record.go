@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/engine"
+	"github.com/sepd/sepd/internal/atomicfile"
 )
 
 // recordName is the sidecar record a batch run writes into an input's output
@@ -161,47 +163,13 @@ func writeRecord(dir string, rec *runRecord) error {
 }
 
 // writeAtomic writes data as path through a hidden temporary file in the same
-// folder (".NAME.tmp-*"), fsynced and renamed into place, then fsyncs the
-// folder: a reader sees the old file or the whole new one, never a part.
+// folder, fsynced and renamed into place, then fsyncs the folder
+// (atomicfile): a reader sees the old file or the whole new one, never a
+// part.
 func writeAtomic(path string, data []byte) error {
-	dir, name := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("writing %s: folder sync: %w", path, err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
 	"github.com/sepd/sepd/eval"
+	"github.com/sepd/sepd/internal/atomicfile"
 )
 
 // demoFS holds the demo: a mixture, its clean sources and bases learned by
@@ -184,22 +185,8 @@ func copyEmbedded(name, dst string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(dst, func(w io.Writer) error { _, err := io.Copy(w, src); return err }); err != nil {
 		return fmt.Errorf("demo: writing %s: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("demo: writing %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("demo: %w", err)
 	}
 	return nil
 }

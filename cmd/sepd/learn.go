@@ -22,6 +22,7 @@ import (
 	"github.com/sepd/sepd/audio"
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
+	"github.com/sepd/sepd/internal/atomicfile"
 	"github.com/sepd/sepd/separate"
 	"github.com/sepd/sepd/stft"
 )
@@ -452,7 +453,7 @@ type learnResult struct {
 	src     *learnSource
 	res     separate.LearnResult
 	elapsed time.Duration
-	tmp     string // the written .npy, under its temporary name
+	file    *atomicfile.File // the written .npy, under its temporary name
 }
 
 // run learns every source and writes the model.
@@ -465,13 +466,13 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 	if err != nil {
 		return fmt.Errorf("learn: %w", err)
 	}
-	var temps []string
+	var files []*atomicfile.File // in the order of finals below
 	defer func() {
 		if err == nil {
 			return
 		}
-		for _, t := range temps {
-			os.Remove(t)
+		for _, f := range files {
+			f.Abort() // nothing for those renamed already
 		}
 		for i := len(created) - 1; i >= 0; i-- {
 			os.Remove(created[i]) // only if empty: never anything we did not make
@@ -480,8 +481,8 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 	var results []learnResult
 	for _, src := range p.sources {
 		r, err := p.learnOne(ctx, src, dir, stderr, quiet)
-		if r.tmp != "" {
-			temps = append(temps, r.tmp)
+		if r.file != nil {
+			files = append(files, r.file)
 		}
 		if err != nil {
 			return err
@@ -517,9 +518,9 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 			r.src.name, r.src.k, r.src.frames, plural(len(r.src.files), "file"), r.res.Divergence, r.res.Iterations)
 	}
 	head.Write(yml)
-	yamlTmp, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
-	if yamlTmp != "" {
-		temps = append(temps, yamlTmp)
+	yamlFile, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
+	if yamlFile != nil {
+		files = append(files, yamlFile)
 	}
 	if err != nil {
 		return err
@@ -533,8 +534,10 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 		finals = append(finals, filepath.Join(dir, r.src.name+".npy"))
 	}
 	finals = append(finals, filepath.Join(dir, "sepd.yaml"))
-	for i, t := range temps {
-		if err := os.Rename(t, finals[i]); err != nil {
+	for i, f := range files {
+		// A folder that could not be synced after the rename leaves the
+		// file whole under its name: not a failure.
+		if err := f.Commit(); err != nil && !errors.Is(err, atomicfile.ErrFolderSync) {
 			for _, done := range finals[:i] {
 				os.Remove(done)
 			}
@@ -590,7 +593,7 @@ func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, 
 		return r, usageError{fmt.Errorf("learn: source %q: %w", src.name, err)}
 	}
 	r.elapsed = time.Since(t0)
-	r.tmp, err = writeTemp(dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
+	r.file, err = writeTemp(dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
 	// The spectrogram and the activations are not kept: give their memory
 	// back before the next source allocates its own, so that the peak is
 	// one source's, not two.
@@ -599,33 +602,24 @@ func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, 
 	return r, err
 }
 
-// writeTemp writes a file for dir/name under a temporary name in dir and
-// returns that name; on error it removes it and returns "".
-func writeTemp(dir, name string, write func(io.Writer) error) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+// writeTemp writes a file for dir/name under a temporary name in dir,
+// synced and closed, for the caller to commit; on error it removes it and
+// returns nil.
+func writeTemp(dir, name string, write func(io.Writer) error) (*atomicfile.File, error) {
+	path := filepath.Join(dir, name)
+	f, err := atomicfile.Create(path)
 	if err != nil {
-		return "", fmt.Errorf("learn: %w", err)
+		return nil, fmt.Errorf("learn: %w", err)
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
+	err = write(f)
+	if err == nil {
+		err = f.Finish()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
+	if err != nil {
+		f.Abort()
+		return nil, fmt.Errorf("learn: writing %s: %w", path, err)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("learn: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("learn: writing %s: %w", filepath.Join(dir, name), err)
-	}
-	return f.Name(), nil
+	return f, nil
 }
 
 // mkdirAllCreated creates dir and its missing parents, and returns the
