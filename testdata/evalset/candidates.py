@@ -70,6 +70,8 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                (a penalty on both sources explaining the same bins), lam 0.1 / 0.3 / 1
   snr          best and beta 0.5 gamma 1 on the val sources remixed at -6 and +6 dB, SDR
                minus the default's (the reconstruction bases were learned at 0 dB)
+  longrun      best and adapt on the val mixture repeated 5 times (30 s), each repetition
+               scored alone against the default: whether the adapted bases keep drifting
   best         recon "wienerl2" (300 iterations) with adapt (rho 0.99, c 5) and beta 0.5
                gamma 1 (the one that did best on val; scored once on test)
 """
@@ -616,6 +618,33 @@ def run_snr(split='val', dbs=(-6, 6)):
         report(f"{split} remixed at A/B {db:+d} dB, beta 0.5 gamma 1 minus default", d2)
 
 
+def run_longrun(split='val', R=5):
+    """best and adapt (rho 0.98, c 5, beta 0.5 gamma 1) on the split's mixture repeated R
+    times, each repetition scored alone, SDR minus the default prototype's: whether the
+    adapted bases keep drifting (and the final ||W - W0|| / ||W0|| per source)."""
+    out={k:[[] for _ in range(R)] for k in ('best','adapt')}
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); L=len(x)
+        xx=np.tile(x,R); rr=[np.tile(r,R) for r in refs]; XX=sepdref.stft(xx,sc['fft_size'],sc['hop']); V=np.abs(XX)
+        H=stream(V,W); P0=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(2)]
+        Wr=recon_cached(sc,names,W,st,obj='wienerl2',iters=300,proj=B05,adapt=dict(rho=0.99,c=5))
+        _,Pb,dr=stream_adapt(V,W,st,Wr=np.concatenate(Wr,1),**B05,rho=0.99,c=5)
+        _,Pa,dr2=stream_adapt(V,W,st,**B05,rho=0.98,c=5)
+        print(sc['name'],f'drift after {R} repetitions, best / adapt:',[f"{d:.2f}" for d in dr],[f"{d:.2f}" for d in dr2],flush=True)
+        def est(P):
+            den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+            return [sepdref.istft(m*XX,len(xx),sc['fft_size'],sc['hop']) for m in M]
+        e0=est(P0); eb=est([q**2 for q in Pb]); ea=est([q**2 for q in Pa])
+        for i in range(R):
+            seg=slice(i*L,(i+1)*L); ref=np.array([r[seg] for r in rr])
+            s0=mir_eval.separation.bss_eval_sources(ref,np.array([e[seg] for e in e0]),compute_permutation=False)[0]
+            for k,e in (('best',eb),('adapt',ea)):
+                s1=mir_eval.separation.bss_eval_sources(ref,np.array([q[seg] for q in e]),compute_permutation=False)[0]
+                out[k][i]+=list(s1-s0)
+    for k in out:
+        for i in range(R): report(f"{k} minus default, {split} mixture repeated {R}x, repetition {i+1}",out[k][i])
+
+
 B05 = dict(beta=0.5, gamma=1.0)
 
 CANDIDATES = {
@@ -649,6 +678,7 @@ CANDIDATES = {
                         run_recon(s, obj="wienerl2", proj=B05, adapt=dict(rho=0.98, c=5))],
     "incoherence": lambda s: [run_incoh(s, lam=l) for l in (0.1, 0.3, 1)],
     "snr": lambda s: run_snr(s),
+    "longrun": lambda s: run_longrun(s),
     "best": lambda s: run_recon(s, obj="wienerl2", iters=300, proj=B05, adapt=dict(rho=0.99, c=5)),
 }
 
@@ -656,7 +686,7 @@ CANDIDATES = {
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr")])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun")])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
