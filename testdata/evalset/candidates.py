@@ -45,9 +45,38 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                |log(mean W_A,f / mean W_B,f)|^a + 0.1
   oraclenmf    the bound for any projection with these bases: each true source's
                magnitude projected onto its own bases (sklearn, converged), masks p = 2
+  stackgap     frame stacking with a gap: [v_{t-d}; v_t], d = 2 and 4 (d = 4: one whole
+               window back, no overlap), bases learned by sklearn NMF on the stacked fit
+               frames as in stack (cached in WORK/cand-cache), masks from the current
+               half; KL and beta 0.5 gamma 1 projections (about 6 minutes the first time)
+  adapt        online adaptation of the bases to the mixture (Lefevre, Bach & Fevotte
+               2011): EM-form statistics forgotten at rho per frame, A = rho A +
+               W o (v / Wh) h^T, B = rho B + h, with a prior toward the given bases,
+               W = (A + lam W0) / (B + lam), lam = c mean_k B_k; masks from the updated
+               bases. rho 0.99 with c 1 / 3 / 10 / 30, rho 0.98 / 0.995 / 0.999 with c 5 /
+               10 / 20, and beta 0.5 gamma 1 with c 5 / 10 / 20 (rho 0.99) and 5 / 10
+               (rho 0.98)
+  recon        discriminative reconstruction bases (after Weninger, Le Roux, Hershey &
+               Schuller 2014): the streaming projection on the given bases W runs on
+               training mixtures of the two fit parts (0 dB, three circular shifts of the
+               second), and reconstruction bases W'_s (initialised at W_s) are fitted to
+               those activations; the masks use W' (the projection still uses W: no cost per
+               frame). Objectives: KL(|S_s| | W'_s h_s) ("source", 100 iterations), the KL
+               of the Wiener-filtered mixture to |S_s| ("wiener") and its squared error
+               sum_s || |S_s| - M_s |X| ||^2 ("wienerl2", 100 iterations), alone and with
+               adapt (the masks then use W' o (W_t / W0)) and beta 0.5 gamma 1. Cached in
+               WORK/cand-cache; about 20 minutes the first time
+  incoherence  KL projection plus lam sum_f (W_A h_A)_f (W_B h_B)_f / (v_f + 0.001 mean v)
+               (a penalty on both sources explaining the same bins), lam 0.1 / 0.3 / 1
+  snr          best and beta 0.5 gamma 1 on the val sources remixed at -6 and +6 dB, SDR
+               minus the default's (the reconstruction bases were learned at 0 dB)
+  longrun      best and adapt on the val mixture repeated 5 times (30 s), each repetition
+               scored alone against the default: whether the adapted bases keep drifting
+  best         recon "wienerl2" (300 iterations) with adapt (rho 0.99, c 5) and beta 0.5
+               gamma 1 (the one that did best on val; scored once on test)
 """
 import argparse
-import json, os, sys, warnings
+import json, os, re, sys, warnings
 import numpy as np, scipy.io.wavfile, mir_eval
 sys.dont_write_bytecode = True
 E=os.path.dirname(os.path.abspath(__file__))
@@ -351,6 +380,273 @@ def run_stack(split='val', C=2, ITER=200, look=0):
     res=np.array(res); print(f"stack C={C} iters={ITER} look={look}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
 
 
+
+# ---- issue 11, second round: stackgap, adapt, recon (discriminative reconstruction
+# bases), incoherence ----
+
+def score(sc, split, names, x, refs, X, P):
+    """Masks P_s / sum_j P_j on the mixture STFT, inverse STFT, SDR minus sklearn's."""
+    den=sum(P); M=[np.divide(q,den,out=np.full_like(q,1/len(P)),where=den>0) for q in P]
+    ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+    sdr,_,_,_=mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)
+    sk=base['scenarios'][sc['name']][split]['sklearn']
+    return [sdr[i]-sk[n]['sdr'] for i,n in enumerate(names)]
+
+def report(label, res):
+    res=np.array(res)
+    print(f"{label}: mean {res.mean():+.2f} min {res.min():+.2f} | "+" ".join(f"{r:+.2f}" for r in res), flush=True)
+    return res
+
+def fitspec(sc, n):
+    r,f=scipy.io.wavfile.read(f"{WORK}/{sc['name']}/fit/{n}.wav"); f=f/32768.0
+    return f
+
+def stackoff(V, offs):
+    """Rows [v_{t+o} for o in offs] (offsets <= 0), zero-padded before the start."""
+    F,T=V.shape; out=[]
+    for o in offs:
+        s=np.zeros_like(V)
+        if o<0: s[:,-o:]=V[:,:T+o]
+        else: s=V
+        out.append(s)
+    return np.concatenate(out,0)
+
+def stackbases(sc, names, offs, ITER=200):
+    """sklearn NMF (KL, K = 32, nndsvda) on the stacked fit frames of every source;
+    cached in WORK/cand-cache (the fit material is byte-reproducible)."""
+    os.makedirs(f"{WORK}/cand-cache", exist_ok=True)
+    from sklearn.decomposition import NMF
+    Ws=[]
+    for n in names:
+        fn=f"{WORK}/cand-cache/{sc['name']}-{n}-stack{'_'.join(str(o) for o in offs)}-{ITER}.npy"
+        if os.path.exists(fn): Ws.append(np.load(fn)); continue
+        f=fitspec(sc,n)
+        Vf=stackoff(np.abs(sepdref.stft(f,sc['fft_size'],sc['hop'])),offs)
+        m=NMF(n_components=32,init='nndsvda',solver='mu',beta_loss='kullback-leibler',max_iter=ITER,random_state=0).fit(Vf.T)
+        np.save(fn,m.components_.T); Ws.append(m.components_.T)
+    return Ws
+
+def run_stackgap(split='val', offs=(-2,0), **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W1,st,X=load(sc,split); V=np.abs(X); F=V.shape[0]
+        W=np.concatenate(stackbases(sc,names,offs),1)
+        H=stream_b(stackoff(V,offs),W,**kw)
+        cur=slice((len(offs)-1)*F,len(offs)*F)
+        P=[(W[cur,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(2)]
+        res+=score(sc,split,names,x,refs,X,P)
+    return report(f"stackgap {split} offs={offs} {kw}", res)
+
+def stream_adapt(V,W0,st,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=3.0,post=True,only=None,Wr=None):
+    """Streaming projection whose bases follow the mixture: EM-form sufficient statistics
+    forgotten at rho per frame (Lefevre, Bach & Fevotte 2011),
+    A = rho A + W o (v/Wh) h^T, B = rho B + h, mixed with a prior toward the given bases:
+    W = (A + lam W0) / (B + lam), lam = c * mean_k B_k (a component used as much as
+    the average one moves 1/(1+c) of the way to the data's estimate).
+    Returns the activations and the bases each frame's masks use (after the update
+    when post)."""
+    F,K=W0.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None
+    if gamma is None: gamma = 1/(2-beta) if beta<1 else 1.0
+    W=W0.copy(); A=np.zeros_like(W0); B=np.zeros(K); Ps=[np.zeros((F,T)) for _ in range(len(st)-1)]
+    mask=np.ones(K,bool)
+    if only is not None:
+        mask[:]=False; mask[st[only]:st[only+1]]=True
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        cs=W.sum(0)
+        for _ in range(iters):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        Wm=W
+        r=v/np.maximum(W@h,1.2e-7)
+        A=rho*A+W*np.outer(r,h); B=rho*B+h
+        lam=c*B.mean()+1e-30
+        Wn=(A+lam*W0)/(B+lam)
+        W=np.where(mask[None,:],Wn,W0)
+        if post: Wm=W
+        if Wr is not None: Wm=Wr*np.divide(Wm,W0,out=np.ones_like(W0),where=W0>0)
+        H[:,t]=h
+        for s in range(len(st)-1):
+            Ps[s][:,t]=Wm[:,st[s]:st[s+1]]@h[st[s]:st[s+1]]
+    drift=[np.linalg.norm(W[:,st[s]:st[s+1]]-W0[:,st[s]:st[s+1]])/np.linalg.norm(W0[:,st[s]:st[s+1]]) for s in range(len(st)-1)]
+    return H,Ps,drift
+
+def run_adapt(split='val', p=2.0, **kw):
+    res=[]; dr=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H,Ps,drift=stream_adapt(V,W,st,**kw); dr+=drift
+        res+=score(sc,split,names,x,refs,X,[q**p for q in Ps])
+    r=report(f"adapt {split} p={p} {kw}", res)
+    print("   final ||W-W0||/||W0|| per source: "+" ".join(f"{d:.2f}" for d in dr), flush=True)
+    return r
+
+def fitmix(sc, names, shifts=(0,)):
+    """The two fit parts at 0 dB (equal RMS), the second circularly shifted by each
+    shift (a fraction of its length): a training mixture per shift, concatenated."""
+    a,b=[fitspec(sc,n) for n in names]; L=min(len(a),len(b)); a=a[:L]; b=b[:L]
+    b=b*np.sqrt((a**2).mean()/(b**2).mean())
+    srcs=[[],[]]
+    for sh in shifts:
+        bb=np.roll(b,int(sh*L)); srcs[0].append(a); srcs[1].append(bb)
+    return [np.concatenate(s) for s in srcs]
+
+def learn_recon(sc, names, W, st, shifts=(0,1/3,2/3), iters=100, proj=None, obj='source', step=0.5, adapt=None):
+    """Discriminative reconstruction bases (after Weninger, Le Roux, Hershey & Schuller
+    2014): the activations that the streaming projection with the given bases W finds
+    on training mixtures of the fit parts are kept, and each source's reconstruction
+    bases W'_s (initialised at W_s) are fitted by KL multiplicative updates so that
+    W'_s h_s approximates that source's true magnitude |S_s| (obj 'source'), or so that
+    the Wiener-filtered mixture (W'_s h_s)^2 / sum_j (W'_j h_j)^2 * |X| does (obj 'wiener',
+    multiplicative updates from the gradient's positive and negative parts, to the power
+    step). With adapt (stream_adapt's arguments), the activations come from the adaptive
+    projection."""
+    proj=proj or {}
+    srcs=fitmix(sc,names,shifts); n,hop=sc['fft_size'],sc['hop']
+    S=[np.abs(sepdref.stft(s,n,hop)) for s in srcs]; Xm=sepdref.stft(srcs[0]+srcs[1],n,hop); V=np.abs(Xm)
+    if adapt is None: H=stream_b(V,W,**proj)
+    else: H,_,_=stream_adapt(V,W,st,**proj,**adapt)
+    Wr=[W[:,st[s]:st[s+1]].copy() for s in range(2)]; Hs=[H[st[s]:st[s+1]] for s in range(2)]
+    if obj=='source':
+        for s in range(2):
+            for _ in range(iters):
+                wh=np.maximum(Wr[s]@Hs[s],1e-12)
+                Wr[s]*=((S[s]/wh)@Hs[s].T)/np.maximum(Hs[s].sum(1)[None,:],1e-12)
+    elif obj=='wienerl2':
+        # minimise sum_s ||S_s - M_s V||^2 (closer to SDR, which weighs bins by energy):
+        # the gradient in Y_j is (4 V M_j / Y_j) [(M_j V + sum_s M_s S_s) - (S_j + V sum_s M_s^2)]
+        eps=1e-12
+        for _ in range(iters):
+            Y=[np.maximum(Wr[s]@Hs[s],eps) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],eps)
+            M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
+            for j in range(2):
+                g=V*M[j]/Y[j]
+                Wr[j]*=((((S[j]+V*MM)*g)@Hs[j].T+eps)/(((M[j]*V+MS)*g)@Hs[j].T+eps))**step
+    else:
+        # minimise sum_s KL(S_s | M_s V), M_s = Q_s / sum_j Q_j, Q_j = (W'_j h_j)^2:
+        # its gradient in Y_j = W'_j h_j is (2 / Y_j) (M_j (S_A + S_B) - S_j), so
+        # W'_j <- W'_j * [((S_j / Y_j) H_j^T) / ((M_j (S_A + S_B) / Y_j) H_j^T)]^step
+        eps=1e-12; Ssum=S[0]+S[1]
+        W0r=[w.copy() for w in Wr]
+        for _ in range(iters):
+            Y=[np.maximum(Wr[s]@Hs[s],eps) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],eps)
+            for j in range(2):
+                M=Q[j]/D
+                Wr[j]*=(((S[j]/Y[j])@Hs[j].T+eps)/((M*Ssum/Y[j])@Hs[j].T+eps))**step
+    return Wr
+
+def recon_cached(sc, names, W, st, **kw):
+    """learn_recon, cached in WORK/cand-cache by its arguments."""
+    os.makedirs(f"{WORK}/cand-cache", exist_ok=True)
+    key=re.sub(r'[^A-Za-z0-9_.=,-]','',repr(sorted(kw.items())))
+    fn=f"{WORK}/cand-cache/{sc['name']}-recon-{key}.npy"
+    if os.path.exists(fn): return list(np.load(fn))
+    Wr=learn_recon(sc,names,W,st,**kw); np.save(fn,np.array(Wr)); return Wr
+
+def run_recon(split='val', p=2.0, proj=None, adapt=None, **kw):
+    """Masks from the reconstruction bases W' of learn_recon on the activations of the
+    given bases W; with adapt, W adapts as in stream_adapt and the masks use
+    W' o (W_t / W0) (the same relative drift)."""
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        Wr=recon_cached(sc,names,W,st,proj=proj,adapt=adapt,**kw)
+        if adapt is None:
+            H=stream_b(V,W,**(proj or {}))
+            P=[(Wr[s]@H[st[s]:st[s+1]])**p for s in range(2)]
+        else:
+            _,Ps,_=stream_adapt(V,W,st,Wr=np.concatenate(Wr,1),**(proj or {}),**adapt)
+            P=[q**p for q in Ps]
+        res+=score(sc,split,names,x,refs,X,P)
+    return report(f"recon {split} p={p} proj={proj} adapt={adapt} {kw}", res)
+
+def stream_incoh(V,W,st,iters=10,floor=0.03,lam=0.3,eps=1e-3):
+    """KL projection plus lam * sum_f (W_A h_A)_f (W_B h_B)_f / (v_f + eps mean v): the
+    penalty's gradient W_A^T (W_B h_B / (v + e)) (>= 0) joins the denominator."""
+    F,K=W.shape; T=V.shape[1]; H=np.zeros((K,T)); cs=W.sum(0); h=None
+    WA=W[:,st[0]:st[1]]; WB=W[:,st[1]:st[2]]
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        iv=1/(v+eps*v.mean())
+        for _ in range(iters):
+            ya=WA@h[st[0]:st[1]]; yb=WB@h[st[1]:st[2]]
+            wh=np.maximum(ya+yb,1e-12)
+            num=W.T@(v/wh)
+            den=cs+lam*np.concatenate([WA.T@(yb*iv),WB.T@(ya*iv)])
+            h=h*num/den
+        H[:,t]=h
+    return H
+
+def run_incoh(split='val', p=2.0, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        H=stream_incoh(V,W,st,**kw)
+        P=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**p for s in range(2)]
+        res+=score(sc,split,names,x,refs,X,P)
+    return report(f"incoherence {split} p={p} {kw}", res)
+
+
+def run_snr(split='val', dbs=(-6, 6)):
+    """best and beta 0.5 gamma 1 on the split's sources remixed at A/B = db (B scaled),
+    SDR minus the default prototype's (no scikit-learn baseline for these mixtures):
+    whether the reconstruction bases, learned on 0 dB mixtures, hold at other levels."""
+    def sdrs(sc,x,refs,X,P):
+        den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+        ests=[sepdref.istft(m*X,len(x),sc['fft_size'],sc['hop']) for m in M]
+        return mir_eval.separation.bss_eval_sources(np.array(refs),np.array(ests),compute_permutation=False)[0]
+    for db in dbs:
+        g=10**(-db/20); d1=[]; d2=[]
+        for sc in man['scenarios']:
+            names,x,refs,W,st,X=load(sc,split)
+            refs=[refs[0],refs[1]*g]; x=refs[0]+refs[1]; X=sepdref.stft(x,sc['fft_size'],sc['hop']); V=np.abs(X)
+            H=stream(V,W); P0=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(2)]
+            Wr=recon_cached(sc,names,W,st,obj='wienerl2',iters=300,proj=B05,adapt=dict(rho=0.99,c=5))
+            _,Ps,_=stream_adapt(V,W,st,Wr=np.concatenate(Wr,1),**B05,rho=0.99,c=5)
+            Hb=stream_b(V,W,**B05); Pb=[(W[:,st[s]:st[s+1]]@Hb[st[s]:st[s+1]])**2 for s in range(2)]
+            s0=sdrs(sc,x,refs,X,P0)
+            d1+=list(sdrs(sc,x,refs,X,[q**2 for q in Ps])-s0); d2+=list(sdrs(sc,x,refs,X,Pb)-s0)
+        report(f"{split} remixed at A/B {db:+d} dB, best minus default", d1)
+        report(f"{split} remixed at A/B {db:+d} dB, beta 0.5 gamma 1 minus default", d2)
+
+
+def run_longrun(split='val', R=5):
+    """best and adapt (rho 0.98, c 5, beta 0.5 gamma 1) on the split's mixture repeated R
+    times, each repetition scored alone, SDR minus the default prototype's: whether the
+    adapted bases keep drifting (and the final ||W - W0|| / ||W0|| per source)."""
+    out={k:[[] for _ in range(R)] for k in ('best','adapt')}
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); L=len(x)
+        xx=np.tile(x,R); rr=[np.tile(r,R) for r in refs]; XX=sepdref.stft(xx,sc['fft_size'],sc['hop']); V=np.abs(XX)
+        H=stream(V,W); P0=[(W[:,st[s]:st[s+1]]@H[st[s]:st[s+1]])**2 for s in range(2)]
+        Wr=recon_cached(sc,names,W,st,obj='wienerl2',iters=300,proj=B05,adapt=dict(rho=0.99,c=5))
+        _,Pb,dr=stream_adapt(V,W,st,Wr=np.concatenate(Wr,1),**B05,rho=0.99,c=5)
+        _,Pa,dr2=stream_adapt(V,W,st,**B05,rho=0.98,c=5)
+        print(sc['name'],f'drift after {R} repetitions, best / adapt:',[f"{d:.2f}" for d in dr],[f"{d:.2f}" for d in dr2],flush=True)
+        def est(P):
+            den=sum(P); M=[np.divide(q,den,out=np.full_like(q,.5),where=den>0) for q in P]
+            return [sepdref.istft(m*XX,len(xx),sc['fft_size'],sc['hop']) for m in M]
+        e0=est(P0); eb=est([q**2 for q in Pb]); ea=est([q**2 for q in Pa])
+        for i in range(R):
+            seg=slice(i*L,(i+1)*L); ref=np.array([r[seg] for r in rr])
+            s0=mir_eval.separation.bss_eval_sources(ref,np.array([e[seg] for e in e0]),compute_permutation=False)[0]
+            for k,e in (('best',eb),('adapt',ea)):
+                s1=mir_eval.separation.bss_eval_sources(ref,np.array([q[seg] for q in e]),compute_permutation=False)[0]
+                out[k][i]+=list(s1-s0)
+    for k in out:
+        for i in range(R): report(f"{k} minus default, {split} mixture repeated {R}x, repetition {i+1}",out[k][i])
+
+
+B05 = dict(beta=0.5, gamma=1.0)
+
 CANDIDATES = {
     "default": lambda s: run(s),
     "floor": lambda s: [run(s, floor=f) for f in (0.01, 0.1, 0.2)] + [run(s, floor=0.1, iters=20)],
@@ -371,13 +667,26 @@ CANDIDATES = {
                             runw(s, a=0.5, beta=0.5, gamma=1.0), runw(s, a=0.25, beta=0.5, gamma=1.0)],
     "consistency": lambda s: [consist(s, iters_c=1, mag=True), consist(s, iters_c=3, mag=True)],
     "oraclenmf": lambda s: oracle_nmf(s),
+    "stackgap": lambda s: [run_stackgap(s, offs=o, **kw) for kw in ({}, B05) for o in ((-2, 0), (-4, 0))],
+    "adapt": lambda s: [run_adapt(s, c=c) for c in (1, 3, 10, 30)]
+                       + [run_adapt(s, rho=r, c=c) for r in (0.98, 0.995, 0.999) for c in (5, 10, 20)]
+                       + [run_adapt(s, c=c, **B05) for c in (5, 10, 20)] + [run_adapt(s, rho=0.98, c=c, **B05) for c in (5, 10)],
+    "recon": lambda s: [run_recon(s), run_recon(s, iters=30), run_recon(s, proj=B05), run_recon(s, obj="wiener", iters=30),
+                        run_recon(s, obj="wienerl2"), run_recon(s, adapt=dict(rho=0.98, c=10)),
+                        run_recon(s, proj=B05, adapt=dict(rho=0.99, c=5)), run_recon(s, proj=B05, adapt=dict(rho=0.98, c=5)),
+                        run_recon(s, obj="wienerl2", proj=B05, adapt=dict(rho=0.99, c=5)),
+                        run_recon(s, obj="wienerl2", proj=B05, adapt=dict(rho=0.98, c=5))],
+    "incoherence": lambda s: [run_incoh(s, lam=l) for l in (0.1, 0.3, 1)],
+    "snr": lambda s: run_snr(s),
+    "longrun": lambda s: run_longrun(s),
+    "best": lambda s: run_recon(s, obj="wienerl2", iters=300, proj=B05, adapt=dict(rho=0.99, c=5)),
 }
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack")])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun")])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
