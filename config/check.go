@@ -173,6 +173,16 @@ func (k *checker) separation() {
 	if !(s.UpdateExponent >= 0 && s.UpdateExponent <= 1) {
 		k.add("separation.update_exponent", "must be greater than 0 and at most 1 (0: scikit-learn's exponent), got %s", num(s.UpdateExponent))
 	}
+	if !(s.Adapt >= 0 && !math.IsInf(s.Adapt, 0)) {
+		k.add("separation.adapt", "must be a finite number at least 0 (0: fixed bases), got %s", num(s.Adapt))
+	} else if s.Adapt > 0 {
+		for _, src := range k.c.Sources {
+			if src.FreeComponents > 0 {
+				k.add("separation.adapt", "the bases follow the mixture or some are free, not both: source %q has free_components", src.Name)
+				break
+			}
+		}
+	}
 }
 
 func (k *checker) sources() {

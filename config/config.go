@@ -92,6 +92,10 @@ type Separation struct {
 	// (0, 1]; 0 (default) is scikit-learn's 1/(2-beta) below beta 1 and 1
 	// above (see separate.Params.UpdateExponent).
 	UpdateExponent float64
+	// Adapt, when > 0, lets the bases follow the mixture, pulled back to
+	// the given ones with this weight (see separate.Params.Adapt); 0
+	// (default) keeps them fixed. Not with free bases.
+	Adapt float64
 }
 
 // Source is one named source: its bases and where its signal goes.

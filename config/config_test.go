@@ -465,6 +465,39 @@ func TestUpdateExponent(t *testing.T) {
 	}
 }
 
+// TestAdapt: separation.adapt reads into Separation.Adapt, is written back
+// by Marshal only when set, and is refused negative, infinite or with free
+// bases, naming the key and line.
+func TestAdapt(t *testing.T) {
+	c, err := Parse([]byte("separation: {beta: 0.5, adapt: 5}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Separation.Adapt != 5 {
+		t.Fatalf("Adapt = %v, want 5", c.Separation.Adapt)
+	}
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Parse(out, "sepd.yaml"); err != nil || back.Separation.Adapt != 5 {
+		t.Errorf("read back: %v, %v; want Adapt 5\n%s", back, err, out)
+	}
+	if out, err := Default().Marshal(); err == nil && strings.Contains(string(out), "adapt") {
+		t.Errorf("Marshal writes adapt when it is 0:\n%s", out)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"separation: {adapt: -1}\nsources: [{name: v, bases: v.npy}]", "sepd.yaml:1: separation.adapt: must be a finite number at least 0 (0: fixed bases), got -1"},
+		{"separation: {adapt: .inf}\nsources: [{name: v, bases: v.npy}]", "sepd.yaml:1: separation.adapt: must be a finite number, got .inf"},
+		{"separation: {adapt: 5}\nsources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", "sepd.yaml:1: separation.adapt: the bases follow the mixture or some are free, not both: source \"n\" has free_components"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "sepd.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
 // TestDeviceLatency: input.latency and an output's latency are durations with
 // a unit, from 0 to 2 s, for devices only.
 func TestDeviceLatency(t *testing.T) {

@@ -19,7 +19,7 @@ var (
 	topKeys        = []string{"sample_rate", "device_rate", "input", "stft", "separation", "sources", "metrics", "log", "learned"}
 	inputKeys      = []string{"device", "channels", "file", "realtime", "latency"}
 	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
-	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent"}
+	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent", "adapt"}
 	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels", "latency"}
 	metricsKeys    = []string{"listen", "pprof"}
@@ -122,6 +122,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) bool {
 		}
 		if v := sm["update_exponent"]; v != nil {
 			d.float(v, "separation.update_exponent", &s.UpdateExponent)
+		}
+		if v := sm["adapt"]; v != nil {
+			d.float(v, "separation.adapt", &s.Adapt)
 		}
 	}
 	if v := m["sources"]; v != nil {

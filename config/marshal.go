@@ -45,6 +45,7 @@ type (
 		// UpdateExponent is written only when set, so that files from
 		// before it existed read and write back the same.
 		UpdateExponent float64 `yaml:"update_exponent,omitempty"`
+		Adapt          float64 `yaml:"adapt,omitempty"`
 	}
 	fileSource struct {
 		Name           string `yaml:"name"`
@@ -117,6 +118,7 @@ func (c *Config) Marshal() ([]byte, error) {
 			Floor:      c.Separation.Floor,
 
 			UpdateExponent: c.Separation.UpdateExponent,
+			Adapt:          c.Separation.Adapt,
 		},
 		Log: fileLog(c.Log),
 	}

@@ -59,6 +59,7 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 			Forget:     separate.DefaultForget,
 
 			UpdateExponent: cfg.Separation.UpdateExponent,
+			Adapt:          cfg.Separation.Adapt,
 		},
 	}
 	return &Plan{Config: cfg, Bases: b, Reports: reports, Params: p}, nil

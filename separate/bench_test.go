@@ -63,20 +63,33 @@ func BenchmarkProcess(b *testing.B) {
 	for _, c := range []struct{ fftSize, k, iter int }{{1024, 64, 10}, {2048, 128, 20}} {
 		for _, beta := range []float64{1, 2, 0.5} {
 			name := fmt.Sprintf("fft%d_K%d_it%d_beta%g", c.fftSize, c.k, c.iter, beta)
-			b.Run(name, func(b *testing.B) { benchProcess(b, c.fftSize, c.k, c.iter, beta, 0) })
+			b.Run(name, func(b *testing.B) { benchProcess(b, c.fftSize, c.k, c.iter, beta, 0, Params{}) })
 		}
 	}
 }
 
+// BenchmarkProcessAdapt: the quality setting measured for issue 11 (README,
+// Quality): beta 0.5, update exponent 1, bases that follow the mixture.
+func BenchmarkProcessAdapt(b *testing.B) {
+	for _, c := range []struct{ fftSize, k, iter int }{{1024, 64, 10}, {2048, 128, 20}} {
+		name := fmt.Sprintf("fft%d_K%d_it%d_beta0.5_exp1_adapt5", c.fftSize, c.k, c.iter)
+		b.Run(name, func(b *testing.B) {
+			benchProcess(b, c.fftSize, c.k, c.iter, 0.5, 0, Params{UpdateExponent: 1, Adapt: 5})
+		})
+	}
+}
+
 // benchProcess measures Separator.Process with two sources of k/2 bases each,
-// the second with free of its columns learned online (0: all fixed).
-func benchProcess(b *testing.B, fftSize, k, iter int, beta float64, free int) {
+// the second with free of its columns learned online (0: all fixed), and
+// extra's UpdateExponent and Adapt.
+func benchProcess(b *testing.B, fftSize, k, iter int, beta float64, free int, extra Params) {
 	bases, frames := benchSetup(fftSize, k)
 	if free > 0 {
 		bases.Free = []int{0, free}
 	}
 	p := DefaultParams()
 	p.Beta, p.Iterations = beta, iter
+	p.UpdateExponent, p.Adapt = extra.UpdateExponent, extra.Adapt
 	s, err := NewSeparator(bases, p)
 	if err != nil {
 		b.Fatal(err)

@@ -213,10 +213,13 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		// num = W^T (v / Wh), den = column sums of W; one fused pass over
 		// W (klPanels32 or klRows).
 		clear(kn.numPad)
-		if kn.single {
+		switch {
+		case kn.single:
 			kn.toSingle(h)
 			klPanels32(kn.pan, kn.h32, kn.v32, kn.acc, kn.numPad)
-		} else {
+		case klRowsAsm == nil:
+			kn.klGemv(h, v)
+		default:
 			copy(kn.hPad, h)
 			klRows(kn.wPad, kn.hPad, v, kn.numPad, kn.w.Rows, kn.kp)
 		}
@@ -224,19 +227,27 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 	default:
 		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1): two
 		// passes over the padded W (rowsDot, rowsAxpy2).
-		if kn.single {
+		gemv := !kn.single && klRowsAsm == nil
+		switch {
+		case kn.single:
 			kn.toSingle(h)
 			rowsDot32(kn.w32, kn.h32, kn.wh, kn.w.Rows, kn.kp)
-		} else {
+		case gemv:
+			blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(kn.wh))
+		default:
 			copy(kn.hPad, h)
 			rowsDot(kn.wPad, kn.hPad, kn.wh, kn.w.Rows, kn.kp)
 		}
 		betaTerms(kn.tmp, kn.wh, kn.wh, v, kn.beta)
 		clear(kn.numPad)
 		clear(kn.denPad)
-		if kn.single {
+		switch {
+		case kn.single:
 			rowsAxpy2x32(kn.w32, kn.tmp, kn.wh, kn.n32, kn.d32, kn.numPad, kn.denPad, kn.w.Rows, kn.kp)
-		} else {
+		case gemv:
+			blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.tmp), 0, vec(num))
+			blas64.Gemv(blas.Trans, 1, kn.w, vec(kn.wh), 0, vec(den))
+		default:
 			rowsAxpy2(kn.wPad, kn.tmp, kn.wh, kn.numPad, kn.denPad, kn.w.Rows, kn.kp)
 		}
 		for j := range den {
@@ -283,6 +294,28 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		h[j] = x
 	}
 	return maxDelta, maxH
+}
+
+// klGemv sets num to W^T (v / W h) by two matrix-vector products in
+// gonum's BLAS (whose dot and axpy loops are in SSE2 assembly on amd64):
+// where klRows has no assembly, twice as fast as its Go loop (fft 1024,
+// K 64: 20 against 41 us per pass on an AVX2 EPYC), at the cost of a
+// second pass over W. The zero rules are klRows's: a bin with v = 0
+// contributes nothing, a zero W h counts as epsilon. It allocates nothing.
+func (kn *kernel) klGemv(h, v []float64) {
+	wh := kn.wh
+	blas64.Gemv(blas.NoTrans, 1, kn.w, vec(h), 0, vec(wh))
+	for i, x := range v {
+		switch {
+		case x == 0:
+			wh[i] = 0
+		case wh[i] == 0:
+			wh[i] = x / epsilon
+		default:
+			wh[i] = x / wh[i]
+		}
+	}
+	blas64.Gemv(blas.Trans, 1, kn.w, vec(wh), 0, vec(kn.num))
 }
 
 // toSingle sets h32 to h rounded to float32 (the padding stays zero).

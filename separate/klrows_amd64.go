@@ -12,6 +12,10 @@ import "golang.org/x/sys/cpu"
 // the tests hold the assembly to).
 var haveAVX512 = cpu.X86.HasAVX2 && cpu.X86.HasAVX512F
 
+// singleFast says the float32 passes (klpanels32.go, klrows32.go) are worth
+// taking: only in assembly. In Go they are slower than the float64 ones.
+var singleFast = haveAVX512
+
 func init() {
 	if haveAVX512 {
 		klRowsAsm = klRowsAVX512Slices

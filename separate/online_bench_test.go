@@ -25,7 +25,7 @@ func BenchmarkProcessFree(b *testing.B) {
 				if free {
 					nfree = c.k / 2
 				}
-				b.Run(name, func(b *testing.B) { benchProcess(b, c.fftSize, c.k, c.iter, beta, nfree) })
+				b.Run(name, func(b *testing.B) { benchProcess(b, c.fftSize, c.k, c.iter, beta, nfree, Params{}) })
 			}
 		}
 	}

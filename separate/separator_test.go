@@ -66,6 +66,17 @@ func column(m *mat.Dense, j int) []float64 { return mat.Col(nil, j, m) }
 // two bounds at F 257, K 16); an update multiplies h by num/den (2e), and the next num
 // depends on h at most linearly, so 10 iterations stay within 10 * 2 * 2e.
 func TestSeparatorMatchesSolveH(t *testing.T) {
+	// Also with the float32 passes where they have no assembly (a CPU
+	// without AVX-512 takes the float64 ones): their Go code is what the
+	// purego build and other architectures could run.
+	for _, single := range []bool{false, true} {
+		forceSingle = single
+		t.Run(fmt.Sprint("forceSingle=", single), testSeparatorMatchesSolveH)
+	}
+	forceSingle = false
+}
+
+func testSeparatorMatchesSolveH(t *testing.T) {
 	g := loadGolden(t)
 	V := fixtureV(t).Slice(0, g.F, 0, 40).(*mat.Dense)
 	b := fixtureBases(t)

@@ -38,6 +38,7 @@ type separateFlags struct {
 	tolerance float64
 	floor     float64
 	updateExp float64
+	adapt     float64
 	format    string
 	quiet     bool
 	plot      string // separate only: also draw the plots into this folder
@@ -107,6 +108,7 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.Float64Var(&fl.tolerance, "tolerance", 0, "stop a frame's updates early when max |dh| <= tolerance * max h (0: always run --iterations)")
 	f.Float64Var(&fl.floor, "floor", config.Default().Separation.Floor, "warm-start floor on the activations, relative to their largest")
 	f.Float64Var(&fl.updateExp, "update-exponent", 0, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
+	f.Float64Var(&fl.adapt, "adapt", 0, "let the bases follow the mixture, pulled back to the given ones with this weight (0: fixed bases)")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each); fewer inputs than N: each one's channels and stages run in parallel")
@@ -177,6 +179,9 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	}
 	if f.Changed("update-exponent") || fl.config == "" {
 		cfg.Separation.UpdateExponent = fl.updateExp
+	}
+	if f.Changed("adapt") || fl.config == "" {
+		cfg.Separation.Adapt = fl.adapt
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}

@@ -1,0 +1,72 @@
+package separate
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// adaptive holds the state of bases that follow the mixture (Params.Adapt):
+// the given bases W0 and the running statistics A (F x K) and B (K) of the
+// online update, with the Separator's forgetting factor.
+type adaptive struct {
+	w0    []float64 // F x K (Stride K): the bases as given
+	a     []float64 // F x K
+	b     []float64 // K
+	wh    []float64 // F scratch: W h
+	prior float64   // c: the prior's weight, in units of the mean of B
+}
+
+func newAdaptive(w blas64.General, prior float64) *adaptive {
+	f, k := w.Rows, w.Cols
+	ad := &adaptive{
+		w0: make([]float64, f*k), a: make([]float64, f*k), b: make([]float64, k),
+		wh: make([]float64, f), prior: prior,
+	}
+	for i := range f {
+		copy(ad.w0[i*k:(i+1)*k], w.Data[i*w.Stride:i*w.Stride+k])
+	}
+	return ad
+}
+
+// adaptStep updates every basis with the frame v and its activations h
+// (see Separator, "Bases that follow the mixture"): with r = v / (W h),
+//
+//	A <- rho A + W o (r h^T)      B <- rho B + h
+//	W <- (A + lambda W0) / (B + lambda),   lambda = c mean(B)
+//
+// then refreshes what the kernel derives from W. It allocates nothing.
+func (s *Separator) adaptStep(v []float64) {
+	ad, w := s.ad, s.w
+	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(ad.wh))
+	rho := s.p.Forget
+	k := s.k
+	mean := 0.0
+	for j, x := range s.h {
+		ad.b[j] = rho*ad.b[j] + x
+		mean += ad.b[j]
+	}
+	lam := ad.prior*mean/float64(k) + 1e-30
+	for i, x := range v {
+		r := x / max(ad.wh[i], epsilon)
+		row := w.Data[i*w.Stride : i*w.Stride+k]
+		a := ad.a[i*k : (i+1)*k]
+		w0 := ad.w0[i*k : (i+1)*k]
+		for j, h := range s.h {
+			a[j] = rho*a[j] + row[j]*r*h
+			row[j] = (a[j] + lam*w0[j]) / (ad.b[j] + lam)
+		}
+	}
+	s.kn.refresh(0, k, nil)
+}
+
+// resetAdapt returns the bases to the given ones and forgets the
+// statistics. It allocates nothing.
+func (s *Separator) resetAdapt() {
+	ad, w := s.ad, s.w
+	clear(ad.a)
+	clear(ad.b)
+	for i := range s.f {
+		copy(w.Data[i*w.Stride:i*w.Stride+s.k], ad.w0[i*s.k:(i+1)*s.k])
+	}
+	s.kn.refresh(0, s.k, nil)
+}
