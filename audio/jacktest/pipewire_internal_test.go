@@ -15,4 +15,16 @@ func TestLateCycles(t *testing.T) {
 	if got := lateCycles(log); got != 2 {
 		t.Errorf("lateCycles = %d, want 2", got)
 	}
+	// Followers (id, signal, awake, finish, wait, busy, status, 0): one in
+	// time (finish 37 us of a 5333 us quantum, status 3), one that had not
+	// finished (status 2), one that finished after the quantum; an empty
+	// group between them.
+	ok := "5331\t120\t0\t5333\t53\t2\t26\t37\t25\t11\t3\t0\t"
+	empty := " \t \t \t \t \t \t \t \t"
+	log = ok + empty + "54\t3\t30\t0\t27\t0\t2\t0\t\n" +
+		ok + "55\t3\t30\t6000\t27\t5970\t3\t0\t\n" +
+		ok + empty + "56\t3\t30\t40\t27\t10\t3\t0\t\n"
+	if got := lateCycles(log); got != 2 {
+		t.Errorf("followers: lateCycles = %d, want 2", got)
+	}
 }
