@@ -132,17 +132,28 @@ func TestLiveEqualsSeparateJACK(t *testing.T) {
 	// of its own at -p 64, where sepd's device blocks (the hop, 64) follow
 	// the period: with 64-frame blocks under -p 256 each period brings four
 	// blocks at once and sepd's own xruns are ten times as many (issue 16).
-	for _, s := range []struct{ fft, hop, latency int }{{1024, 256, 1024}, {2048, 512, 2048}, {1024, 64, 128}} {
+	// Last, the quality setting of issue 11, whose bases follow the mixture
+	// (separation.adapt): its state starts at the given bases in both runs
+	// and stays there through the silence before the signal (digital
+	// silence gives h = 0, which scales A and B alike).
+	for _, s := range []struct {
+		fft, hop, latency int
+		separation        string
+	}{{1024, 256, 1024, ""}, {2048, 512, 2048, ""}, {1024, 64, 128, ""},
+		{1024, 256, 1024, "separation: {beta: 0.5, update_exponent: 1, adapt: 5}\n"}} {
 		name := fmt.Sprintf("fft%d_hop%d", s.fft, s.hop)
 		if s.latency != s.fft {
 			name += fmt.Sprintf("_latency%d_p%d", s.latency, lowLatencyPeriod)
+		}
+		if s.separation != "" {
+			name += "_adapt5"
 		}
 		t.Run(name, func(t *testing.T) {
 			srv, period := server, livePeriod
 			if s.latency != s.fft {
 				srv, period = rateServer(t, server, liveRate, lowLatencyPeriod), lowLatencyPeriod
 			}
-			testLiveEquals(t, srv, mix[0], s.fft, s.hop, s.latency, period)
+			testLiveEquals(t, srv, mix[0], s.fft, s.hop, s.latency, period, s.separation)
 		})
 	}
 }
@@ -155,7 +166,9 @@ const (
 )
 
 // testLiveEquals runs one configuration on server, whose period is period.
-func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latency, period int) {
+// separation, when not "", is a separation line both configurations take.
+func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latency, period int, separation string) {
+	withSep := func(cfg string) string { return strings.Replace(cfg, "sources:\n", separation+"sources:\n", 1) }
 	dir := t.TempDir()
 	voice, noise := liveBases(t, dir, fft)
 
@@ -165,7 +178,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latenc
 		in := filepath.Join(dir, fmt.Sprintf("mix%d.wav", p))
 		writeFloatWAV(t, in, append(make([]float64, p), mix...))
 		cfg := filepath.Join(dir, fmt.Sprintf("offline%d.yaml", p))
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, latency, voice, noise)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(withSep(fmt.Sprintf(offlineConfig, filepath.Base(in), fft, hop, latency, voice, noise))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, fmt.Sprintf("offline%d", p))
@@ -185,7 +198,7 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latenc
 
 	jackEnv(t, server)
 	addr := freePort(t)
-	d, running, client := startLive(t, dir, fmt.Sprintf(liveConfig, fft, hop, latency, voice, noise, addr))
+	d, running, client := startLive(t, dir, withSep(fmt.Sprintf(liveConfig, fft, hop, latency, voice, noise, addr)))
 	logged := running.int(t, "latency_samples")
 	t.Logf("sepd's JACK client %q; logged latency_samples %d (STFT delay %d + devices %d)",
 		client, logged, running.int(t, "stft_delay_samples"), running.int(t, "device_samples"))
@@ -218,6 +231,14 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latenc
 	}
 	p0, _ := cpuPressure()
 	t0 := time.Now()
+	// Bases that follow the mixture remember the first playing of the
+	// signal: a second one is separated with other bases than a fresh
+	// `sepd separate` uses, so that case gets one attempt only (the delay
+	// is then checked only if no xrun can have moved it).
+	attempts := liveAttempts
+	if strings.Contains(separation, "adapt") {
+		attempts = 1
+	}
 	for attempt := 1; ; attempt++ {
 		before := xruns(t, scrape(t, addr))
 		res, err := jacktest.Run(context.Background(), jacktest.Config{
@@ -237,12 +258,18 @@ func testLiveEquals(t *testing.T, server string, mix []float64, fft, hop, latenc
 		})
 		t.Logf("attempt %d: %v; xruns %v; client callbacks with xrun flags %d at %v",
 			attempt, v, during, res.XrunCallbacks, res.XrunFrames)
+		if !v.OK() && attempts == 1 && (res.XrunCallbacks > 0 || during.Total() > 0) {
+			// An xrun fed the adapted bases other frames than the file
+			// did, and they remember it for seconds (rho 0.99 per hop):
+			// past the judge's recovery window the outputs may differ.
+			t.Skipf("attempt %d: an xrun changed what the bases adapted to (%v; xruns %v); live equals offline for adapted bases only without one", attempt, v, during)
+		}
 		if !v.OK() {
 			t.Fatalf("attempt %d: the recording is not sepd separate's output to %g where no xrun explains it: %v; since the first attempt %s\nsepd's log:\n%s",
 				attempt, liveTol, v, pressureSince(p0, t0), d.logText())
 		}
 		if !steadyStart(v, res, during) {
-			if attempt < liveAttempts {
+			if attempt < attempts {
 				t.Logf("attempt %d: an xrun may have moved the delay; again, for the delay", attempt)
 				continue
 			}
