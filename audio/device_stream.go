@@ -158,6 +158,7 @@ type stream struct {
 	nextPeak    int           // the largest since then
 	sincePeak   int           // frames since a wake-up as large as peak
 	primed      atomic.Bool   // playback: the prefill is reached
+	primedLevel atomic.Int64  // playback: frames in the ring when it last primed (the prefill, or more after a burst)
 	flush       atomic.Bool   // playback: play whatever is left (Drain)
 	notify      chan struct{} // capture: capacity 1, TrySend after every callback
 	stalled     chan struct{} // closed by the watchdog
@@ -335,6 +336,7 @@ func (s *stream) playbackCallback(out []float32, ti portaudio.StreamCallbackTime
 			clear(out)
 			return
 		}
+		s.primedLevel.Store(int64(s.ring.Len()))
 		s.primed.Store(true)
 	}
 	if ti.OutputBufferDacTime != 0 {
