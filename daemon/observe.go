@@ -192,7 +192,7 @@ func (d *daemon) measureLatency() {
 		samples = float64(e.DelaySamples()) + (float64(n)+d.dev.convDelay())*float64(d.rate)/float64(d.dev.devRate)
 		if d.measured.seen++; d.measured.seen == measuredLogAt {
 			secs := samples / float64(d.rate)
-			d.log.Info("latency measured", "latency_samples", int(math.Round(secs*float64(d.rate))),
+			d.log.Info("latency measured", "latency_samples", int(math.Round(samples)),
 				"latency_device_samples", int(math.Round(secs*float64(d.dev.devRate))),
 				"latency_ms", fmt.Sprintf("%.2f", secs*1000), "devices_samples", n)
 		}

@@ -12,7 +12,6 @@ type adaptive struct {
 	w0    []float64 // F x K (Stride K): the bases as given
 	a     []float64 // F x K
 	b     []float64 // K
-	wh    []float64 // F scratch: W h
 	prior float64   // c: the prior's weight, in units of the mean of B
 }
 
@@ -20,7 +19,7 @@ func newAdaptive(w blas64.General, prior float64) *adaptive {
 	f, k := w.Rows, w.Cols
 	ad := &adaptive{
 		w0: make([]float64, f*k), a: make([]float64, f*k), b: make([]float64, k),
-		wh: make([]float64, f), prior: prior,
+		prior: prior,
 	}
 	for i := range f {
 		copy(ad.w0[i*k:(i+1)*k], w.Data[i*w.Stride:i*w.Stride+k])
@@ -37,7 +36,7 @@ func newAdaptive(w blas64.General, prior float64) *adaptive {
 // then refreshes what the kernel derives from W. It allocates nothing.
 func (s *Separator) adaptStep(v []float64) {
 	ad, w := s.ad, s.w
-	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(ad.wh))
+	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(s.wh)) // the free update's scratch: never both
 	rho := s.p.Forget
 	k := s.k
 	mean := 0.0
@@ -45,9 +44,10 @@ func (s *Separator) adaptStep(v []float64) {
 		ad.b[j] = rho*ad.b[j] + x
 		mean += ad.b[j]
 	}
+	// The tiny term keeps W = W0 (not 0/0) while nothing was seen yet.
 	lam := ad.prior*mean/float64(k) + 1e-30
 	for i, x := range v {
-		r := x / max(ad.wh[i], epsilon)
+		r := x / max(s.wh[i], epsilon)
 		row := w.Data[i*w.Stride : i*w.Stride+k]
 		a := ad.a[i*k : (i+1)*k]
 		w0 := ad.w0[i*k : (i+1)*k]

@@ -341,6 +341,7 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 			return nil, fmt.Errorf("separate: adapt = %v with free bases: the bases follow the mixture or some are free, not both", p.Adapt)
 		}
 		s.ad = newAdaptive(s.w, p.Adapt)
+		s.wh = make([]float64, f)
 	}
 	// With free columns, W^T W would have to follow them at a cost of F K R
 	// per update; W^T (W h) (direct) costs 2 F K per iteration.
