@@ -132,7 +132,11 @@ func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns,
 	pre[audio.Reconnect] = 0
 	t.Logf("%v; xruns before the signal %v, during it %v; late graph cycles %d; helper callbacks with xrun flags: %d at frames %v; reconnects %d",
 		v, pre, during, graphXruns, res.XrunCallbacks, res.XrunFrames, l.Reconnects())
-	return v, pre.Total() == 0 && v.CleanStart()
+	lp.mu.Lock()
+	since := start.Sub(lp.settled) // see loopback's clean
+	lp.mu.Unlock()
+	since[audio.Reconnect] = 0
+	return v, since.Total() == 0 && v.CleanStart()
 }
 
 // The JACK devices the pw-jack tests open: "default", which under pw-jack
@@ -220,21 +224,16 @@ func TestPipeWireLoopbackJACK(t *testing.T) {
 				t.Fatal(err)
 			}
 			lp := startLoop(l, w, &x, livePer)
-			for attempt := 1; ; attempt++ {
-				v, clean := pipewireLoopback(t, l, lp, &x, info.JACKClientName, "", q, 5, uint64(attempt))
-				if !v.OK() {
-					t.Fatalf("the recording is not the signal: %v", v)
-				}
-				if !clean && attempt < lagAttempts {
-					t.Logf("attempt %d: an xrun moved the lag; again, for the lag", attempt)
-					continue
-				}
-				if clean {
-					if d := v.Lag() - info.LatencySamples; d < 0 || d > q {
-						t.Errorf("lag %d, LatencySamples %d: they differ by %d, not within one quantum (%d)", v.Lag(), info.LatencySamples, d, q)
-					}
-				}
-				break
+			v, clean := pipewireLoopback(t, l, lp, &x, info.JACKClientName, "", q, 5, 1)
+			if !v.OK() {
+				t.Fatalf("the recording is not the signal: %v", v)
+			}
+			if !clean {
+				// An xrun since the start may have moved the lag (see
+				// loopback's clean).
+				t.Logf("lag %d not checked: an xrun since the start may have moved it", v.Lag())
+			} else if d := v.Lag() - info.LatencySamples; d < 0 || d > q {
+				t.Errorf("lag %d, LatencySamples %d: they differ by %d, not within one quantum (%d)", v.Lag(), info.LatencySamples, d, q)
 			}
 			if n := l.Reconnects(); n != 0 {
 				t.Errorf("%d bridge restarts, want 0", n)

@@ -46,6 +46,23 @@ func TestJudge(t *testing.T) {
 		copy(rec[lag+j-per:], sig[j+per:])
 		return rec
 	}
+	// storm spoils recording frames [lag+i, lag+j) (other noise, what a
+	// program recovering from one xrun after another plays) and returns the
+	// recording with server xruns every per*4 frames from lag+i up to
+	// before lag+j-upto.
+	other := jacktest.Noise(n, 1, 4)[0]
+	storm := func(i, j, upto int) ([]float32, []int) {
+		rec := place(total, lag, sig)
+		copy(rec[lag+i:lag+j], other[i:j])
+		var xr []int
+		for x := lag + i; x < lag+j-upto; x += 4 * per {
+			xr = append(xr, x)
+		}
+		return rec, xr
+	}
+	stormy, stormXruns := storm(20000, 30000, 0)
+	cutShort, cutXruns := storm(20000, 30000, 6000)
+	stormEnd, stormEndXruns := storm(40000, n, 0)
 	corrupt := func(i int) []float32 {
 		rec := place(total, lag, sig)
 		rec[lag+i] += 1.0 / (1 << 24) // one step of the noise's 24-bit grid
@@ -75,6 +92,11 @@ func TestJudge(t *testing.T) {
 		{"one sample lost", drop(30000, 1), []int{10000}, 0, false, 2, "samples lost or corrupted"},
 		{"one sample corrupted", corrupt(30000), []int{10000}, 0, false, 2, "samples lost or corrupted"},
 		{"a gap longer than an xrun excuses", drop(20000, -20*per), []int{lag + 20000}, 0, false, 1, "matches again nowhere"},
+		// A storm: each xrun comes before the program has recovered from
+		// the last, and the glitch lasts until the last one's reach is past.
+		{"a storm of server xruns, 10000 frames spoilt", stormy, stormXruns, 0, true, 2, ""},
+		{"a storm that ends 6000 frames before the spoilt stretch does", cutShort, cutXruns, 0, false, 1, "matches again nowhere"},
+		{"a storm to the end of the signal", stormEnd, stormEndXruns, 0, true, 1, ""},
 		{"silence", make([]float32, total), nil, 0, false, 0, "never holds"},
 		{"an xrun that cut the end", place(total, lag, sig[:n-100]), []int{lag + n - 200}, 0, true, 1, ""},
 		{"the program's own xrun cut the end, counted", place(total, lag, sig[:n-100]), nil, 1, true, 1, ""},
