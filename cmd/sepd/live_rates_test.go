@@ -224,7 +224,8 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 		t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
 	}
 	time.Sleep(300 * time.Millisecond) // the bridge forwards its counts every 250 ms
-	during := xruns(t, scrape(t, addr)).Sub(before)
+	total := xruns(t, scrape(t, addr)) // since sepd started
+	during := total.Sub(before)
 	slack := 4 * max(period, livePeriod)
 	nr, down := reconnectsSince(t, d, reconnects, rate)
 	v := jacktest.Judge(res.Recording, res.XrunFrames, jacktest.Expect{
@@ -240,7 +241,7 @@ func testLiveRate(t *testing.T, shared, dir string, rate, period int, mix []floa
 	// A delay that xruns moved before the mixture came is not the steady
 	// one (seen at 48 kHz -p 64 on a loaded machine: the first segment at
 	// logged + 2240, then sepd dropping blocks back to the steady delay).
-	if steadyStart(v, res, during) {
+	if steadyStart(v, res, total) {
 		phase := v.Segments[0].Candidate * step
 		delay := v.Lag() - rateLead
 		t.Logf("phase %d in the hop; delay %d samples (%.2f ms); logged latency %d: measured - logged = %d",
