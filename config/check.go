@@ -415,9 +415,9 @@ func (k *checker) learned() {
 	if l.Window != c.STFT.Window {
 		mismatch("window", "window", l.Window, "stft.window", c.STFT.Window)
 	}
-	if l.Beta != c.Separation.Beta {
-		mismatch("beta", "beta", num(l.Beta), "separation.beta", num(c.Separation.Beta))
-	}
+	// The projection's beta is not compared: it need not be the one the
+	// bases were learned with (beta 0.5 on bases learned with 1 separates
+	// better, README "Quality").
 	switch {
 	case l.SampleRateHz <= 0:
 		if !k.bad("learned.sample_rate") {

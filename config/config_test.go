@@ -341,8 +341,9 @@ func TestValidate(t *testing.T) {
 		}, `config: sources[1].output[1].channels[1]: channel 0 of device "DEFAULT" is already used by sources[0].output[0].channels[0]`},
 		{"output over bases", func(c *Config) { c.Sources[1].Outputs[0].File = "./voice.npy" }, "config: sources[1].output[0].file: would overwrite the bases of sources[0] (sources[0].bases)"},
 		{"learned", func(c *Config) {
-			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 2, SampleRateHz: 8000}
-		}, "config: learned.beta: bases were learned with beta 2 but separation.beta is 1"},
+			// beta is not compared (the projection's is free): only the rest.
+			c.Learned = &Learned{FFTSize: 2048, Hop: 256, Window: "hann", Beta: 2, SampleRateHz: 8000}
+		}, "config: learned.fft_size: bases were learned with fft_size 2048 but stft.fft_size is 1024"},
 		{"learned sample rate", func(c *Config) {
 			c.SampleRateHz = 16000
 			c.Learned = &Learned{FFTSize: 1024, Hop: 256, Window: "hann", Beta: 1, SampleRateHz: 8000}
@@ -523,5 +524,19 @@ func TestDeviceLatency(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one with %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// TestLearnedBetaFree: a configuration written by sepd learn (bases learned
+// with beta 1) may project with another beta, as README "Quality"
+// recommends (beta 0.5).
+func TestLearnedBetaFree(t *testing.T) {
+	c, err := Parse([]byte("sample_rate: 16000\nseparation: {beta: 0.5, update_exponent: 1, adapt: 5}\nsources: [{name: v, bases: v.npy}]\n"+
+		"learned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}\n"), "sepd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Separation.Beta != 0.5 || c.Learned.Beta != 1 {
+		t.Errorf("separation.beta %v, learned.beta %v; want 0.5 and 1", c.Separation.Beta, c.Learned.Beta)
 	}
 }

@@ -62,8 +62,10 @@
 //
 // `sepd learn` records in a learned section the fft_size, hop, window, beta
 // and sample rate the bases were learned with. When present, all five must
-// be there and agree with stft, separation.beta and (when not 0)
-// sample_rate; a difference is an error naming both values. With the
+// be there, and all but beta must agree with stft and (when not 0)
+// sample_rate; a difference is an error naming both values. The beta of
+// the projection (separation.beta) is free: projecting with 0.5 on bases
+// learned with 1 separates better (README, "Quality"). With the
 // low-delay STFT (stft.latency below fft_size) the hop is not compared: it
 // runs at a hop of its own on bases learned at the usual one. With
 // sample_rate 0 the engine has to compare the input's rate with
