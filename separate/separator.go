@@ -309,6 +309,8 @@ type Separator struct {
 	wh   []float64  // F: W h, for the free update
 
 	ad *adaptive // bases that follow the mixture (Params.Adapt), or nil
+
+	rc *reconBases // reconstruction bases for the masks (Bases.Recon), or nil
 }
 
 // NewSeparator returns a Separator for the bases b with parameters p. It
@@ -366,6 +368,9 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	}
 	for i := range s.y {
 		s.y[i] = make([]float64, f)
+	}
+	if b.Recon != nil {
+		s.rc = newReconBases(b.Recon, s.w, s.pan != nil, s.ad != nil)
 	}
 	if p.UpdateExponent != 0 {
 		s.kn.gammaH = p.UpdateExponent
@@ -456,7 +461,9 @@ func (s *Separator) startFrame(v []float64) {
 // side of both bounds.
 func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
-	if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
+	if s.rc != nil {
+		s.masksRecon(hmax)
+	} else if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
 		toFloat32(s.h32, h)
 		for src, y := range s.y {
 			s.pan.dots(s.h32, y, s.start[src], s.start[src+1])
