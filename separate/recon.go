@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -269,13 +271,12 @@ type reconState struct {
 	d      ReconData
 	y      []*mat.Dense // per source: Y_s = W'_s H_s
 	gn, gd []*mat.Dense // per source: the gradient's parts before H_j^T
-	q, m   []float64    // per source: Y^p and M of one element
 }
 
 func newReconState(b *Bases, d ReconData) *reconState {
 	f, t := d.V.Dims()
 	n := b.NumSources()
-	st := &reconState{b: b, d: d, q: make([]float64, n), m: make([]float64, n)}
+	st := &reconState{b: b, d: d}
 	for range n {
 		st.y = append(st.y, mat.NewDense(f, t, nil))
 		st.gn = append(st.gn, mat.NewDense(f, t, nil))
@@ -305,16 +306,39 @@ func (st *reconState) products(wr *mat.Dense) {
 
 // terms returns L for the current Y and, with grad, sets the gradient's
 // parts gn_j = (S_j + V sum_s M_s^2) G_j and gd_j = (M_j V + sum_s M_s S_s) G_j.
+// The bins are shared among GOMAXPROCS goroutines (element-wise, so the
+// gradient does not depend on how; the objective's sum may, to rounding).
 func (st *reconState) terms(p float64, grad bool) float64 {
+	f, _ := st.d.V.Dims()
+	workers := max(1, min(runtime.GOMAXPROCS(0), f/16))
+	objs := make([]float64, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			objs[w] = st.termRows(p, grad, w*f/workers, (w+1)*f/workers)
+		}()
+	}
+	wg.Wait()
+	obj := 0.0
+	for _, o := range objs {
+		obj += o
+	}
+	return obj
+}
+
+// termRows does terms for the bins lo..hi-1 and returns their part of L.
+func (st *reconState) termRows(p float64, grad bool, lo, hi int) float64 {
 	v := st.d.V.RawMatrix()
-	f, t := v.Rows, v.Cols
+	t := v.Cols
 	n := len(st.y)
-	q, m := st.q, st.m
+	q, m := make([]float64, n), make([]float64, n)
 	// Row views, per source, of the bin being done.
 	ys, ss, gns, gds := make([][]float64, n), make([][]float64, n), make([][]float64, n), make([][]float64, n)
 	row := func(a *mat.Dense, i int) []float64 { return a.RawRowView(i)[:t] }
 	obj := 0.0
-	for i := range f {
+	for i := lo; i < hi; i++ {
 		vr := v.Data[i*v.Stride : i*v.Stride+t]
 		for s := range n {
 			ys[s], ss[s] = row(st.y[s], i), row(st.d.S[s], i)
