@@ -33,8 +33,9 @@ func newAdaptive(w blas64.General, prior float64) *adaptive {
 //	A <- rho A + W o (r h^T)      B <- rho B + h
 //	W <- (A + lambda W0) / (B + lambda),   lambda = c mean(B)
 //
-// then refreshes what the kernel derives from W, and with reconstruction
-// bases sets the masks' bases to W' o (W / W0). It allocates nothing.
+// then refreshes what the kernel derives from W; with reconstruction bases
+// it also sets the masks' W'_s h_s from W' o (W / W0), row by row
+// (reconBin). It allocates nothing.
 func (s *Separator) adaptStep(v []float64) {
 	ad, w := s.ad, s.w
 	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(s.wh)) // the free update's scratch: never both
@@ -57,8 +58,11 @@ func (s *Separator) adaptStep(v []float64) {
 			row[j] = (a[j] + lam*w0[j]) / (ad.b[j] + lam)
 		}
 		if s.rc != nil {
-			s.rc.reconRow(i, row)
+			s.reconBin(i, row)
 		}
+	}
+	if s.rc != nil {
+		s.rc.fresh = true
 	}
 	s.kn.refresh(0, k, nil)
 }
@@ -71,9 +75,6 @@ func (s *Separator) resetAdapt() {
 	clear(ad.b)
 	for i := range s.f {
 		copy(w.Data[i*w.Stride:i*w.Stride+s.k], ad.w0[i*s.k:(i+1)*s.k])
-	}
-	if s.rc != nil {
-		s.rc.reset()
 	}
 	s.kn.refresh(0, s.k, nil)
 }

@@ -12,29 +12,34 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// reconBases holds a Separator's reconstruction bases (Bases.Recon): the
-// matrix its masks take W_s h_s from instead of W.
+// reconBases holds a Separator's reconstruction bases (Bases.Recon): what
+// its masks take W_s h_s from instead of W.
 type reconBases struct {
-	w   blas64.General // F x K: W' as given
-	m   blas64.General // F x K: the masks' bases: W', or with Adapt W' o (W / W0)
-	q   []float64      // F x K (stride K), with Adapt: W' / W0 where W0 > 0, else 0
-	pan *panels32      // m in float32 panels, when the Separator uses panels for W (no Adapt)
+	w   blas64.General // F x K: W' as given; the masks' bases without Adapt
+	pan *panels32      // w in float32 panels, when the Separator uses panels for W (no Adapt)
+	// q (F x K, stride K), with Adapt: W'/W0 where W0 > 0; -W' where
+	// W0 = 0 (the adapted basis stays 0 there, and the masks take W').
+	q     []float64
+	fresh bool // with Adapt: the Separator's y already holds this frame's W'_s h_s
 }
 
 // newReconBases copies recon for a Separator whose bases are w (as given,
 // before any adaptation). It allocates.
 func newReconBases(recon *mat.Dense, w blas64.General, panels, adapt bool) *reconBases {
-	rc := &reconBases{w: denseCopy(recon), m: denseCopy(recon)}
+	rc := &reconBases{w: denseCopy(recon)}
 	f, k := w.Rows, w.Cols
 	if panels {
-		rc.pan = newPanels32(rc.m.Data, f, k, rc.m.Stride)
+		rc.pan = newPanels32(rc.w.Data, f, k, rc.w.Stride)
 	}
 	if adapt {
 		rc.q = make([]float64, f*k)
 		for i := range f {
 			for j := range k {
+				wr := rc.w.Data[i*rc.w.Stride+j]
 				if w0 := w.Data[i*w.Stride+j]; w0 > 0 {
-					rc.q[i*k+j] = rc.w.Data[i*rc.w.Stride+j] / w0
+					rc.q[i*k+j] = wr / w0
+				} else {
+					rc.q[i*k+j] = -wr
 				}
 			}
 		}
@@ -42,11 +47,21 @@ func newReconBases(recon *mat.Dense, w blas64.General, panels, adapt bool) *reco
 	return rc
 }
 
-// masksRecon sets s.y to W'_s h_s from the reconstruction bases (with
-// Adapt, W'_s o (W_s / W0_s)), from their float32 panels where h is in the
-// range of masks (see there), else in float64. It allocates nothing.
+// masksRecon sets s.y to W'_s h_s from the reconstruction bases: from
+// their float32 panels where h is in the range of masks (see there), else
+// in float64; with Adapt, W'_s o (W_s / W0_s), which adaptStep computed
+// already unless the frame was not finite. It allocates nothing.
 func (s *Separator) masksRecon(hmax float64) {
 	rc := s.rc
+	if rc.q != nil {
+		if !rc.fresh {
+			for i := range s.f {
+				s.reconBin(i, s.w.Data[i*s.w.Stride:i*s.w.Stride+s.k])
+			}
+		}
+		rc.fresh = false
+		return
+	}
 	if rc.pan != nil && hmax >= 0x1p-60 && hmax*rc.pan.rowSum <= 0x1p60 {
 		toFloat32(s.h32, s.h)
 		for src, y := range s.y {
@@ -56,29 +71,29 @@ func (s *Separator) masksRecon(hmax float64) {
 	}
 	for src, y := range s.y {
 		a, b := s.start[src], s.start[src+1]
-		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: rc.m.Stride, Data: rc.m.Data[a:]}
+		ws := blas64.General{Rows: s.f, Cols: b - a, Stride: rc.w.Stride, Data: rc.w.Data[a:]}
 		blas64.Gemv(blas.NoTrans, 1, ws, vec(s.h[a:b]), 0, vec(y))
 	}
 }
 
-// reconRow sets the masks' bases of bin i to W' o (W / W0), from the
-// bin's row of adapted bases w, where W0 > 0; where W0 = 0 the adapted
-// basis stays 0 and the masks' basis stays W'. It allocates nothing.
-func (rc *reconBases) reconRow(i int, w []float64) {
+// reconBin sets bin i of every source's y to (W'_s o (W_s / W0_s)) h_s
+// from the bin's row w of adapted bases (W' where W0 = 0). adaptStep calls
+// it for each row it updates, while the row is at hand. It allocates
+// nothing.
+func (s *Separator) reconBin(i int, w []float64) {
 	k := len(w)
-	q := rc.q[i*k : (i+1)*k]
-	m := rc.m.Data[i*rc.m.Stride : i*rc.m.Stride+k]
-	for j, x := range w {
-		if q[j] != 0 {
-			m[j] = x * q[j]
+	q := s.rc.q[i*k : (i+1)*k]
+	h := s.h[:k]
+	for src, y := range s.y {
+		sum := 0.0
+		for j := s.start[src]; j < s.start[src+1]; j++ {
+			if x := q[j]; x >= 0 {
+				sum += w[j] * x * h[j]
+			} else {
+				sum -= x * h[j]
+			}
 		}
-	}
-}
-
-// reset returns the masks' bases to W'. It allocates nothing.
-func (rc *reconBases) reset() {
-	for i := range rc.w.Rows {
-		copy(rc.m.Data[i*rc.m.Stride:i*rc.m.Stride+rc.m.Cols], rc.w.Data[i*rc.w.Stride:i*rc.w.Stride+rc.w.Cols])
+		y[i] = sum
 	}
 }
 

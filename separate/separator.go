@@ -222,6 +222,25 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // (other betas), the masks' W_s h_s is taken in float64, and an update
 // costs three passes over W. Not with free bases.
 //
+// # Reconstruction bases
+//
+// With Bases.Recon (W', F x K) the masks use W'_s h_s instead of W_s h_s:
+//
+//	M_s[f] = (W'_s h_s)[f]^p / sum_j (W'_j h_j)[f]^p
+//
+// while the activations still come from W. With Params.Adapt the masks use
+// W'_s o (W_s / W0_s) (element-wise; W' where W0 is 0, where the adapted
+// W stays 0), the adapted bases' relative change carried over to W'.
+// LearnRecon fits W' on training mixtures of the sources so that the
+// masked mixture matches each true source (`sepd learn-recon`); the masks
+// are then discriminative while the projection is not (after Weninger, Le
+// Roux, Hershey & Schuller 2014). Without Adapt the masks' products read
+// W' in float32 panels as they read W (the same code, so W' = W gives the
+// same masks bit for bit); with Adapt they read W' o (W / W0) in float64,
+// updated with the bases (one more multiplication per element of W).
+// Measured on the evaluation set as above (README, Quality; score.py
+// `--recon`): RECON_TABLE
+//
 // # Free bases (semi-supervised NMF)
 //
 // A source may have free columns (Bases.Free): bases learned online, frame
