@@ -49,8 +49,8 @@ func newLearnReconCmd() *cobra.Command {
 W'_s h_s instead of W_s h_s, while the activations h still come from the bases W.
 It needs example recordings of every source of the configuration (WAV or FLAC
 files, or folders of them, searched recursively and concatenated; all sources with
-the same channel count and sample rate), ideally other recordings than the bases
-were learned from.
+the same channel count and sample rate); those the bases were learned from will do
+(on sepd's evaluation set they did).
 
 It trims the sources' examples to a common length, scales every source to the
 first one's RMS (0 dB), and mixes them three times, the 2nd..Nth sources circularly
@@ -68,8 +68,8 @@ and 'sepd run' use as is. DIR may hold the configuration read with -c: it is
 updated. Files are written under temporary names and renamed at the end.
 
   sepd learn -o model/ --source voice=fit/voice/ --source noise=fit/noise.wav
-  sepd learn-recon -c model/sepd.yaml --beta 0.5 --update-exponent 1 --adapt 5 \
-      --source voice=fit2/voice/ --source noise=fit2/noise.wav -o model/`,
+  sepd learn-recon -c model/sepd.yaml --adapt 5 \
+      --source voice=fit/voice/ --source noise=fit/noise.wav -o model/`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error { return runLearnRecon(c, &fl, &rf) },
 	}
