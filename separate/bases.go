@@ -74,16 +74,19 @@ type sourceDesc struct {
 	what   string      // "" for bases, else e.g. "reconstruction bases"
 }
 
-// where returns "source "voice"" or "source "voice" (bases/voice.npy)",
-// with the kind of array after the name when it is not the bases
-// ("source "voice" reconstruction bases (voice.recon.npy)").
+// where returns "source "voice"" or "source "voice" (bases/voice.npy)";
+// for reconstruction bases "source "voice" reconstruction bases (recon:
+// voice.recon.npy)", naming the configuration's key.
 func (d sourceDesc) where() string {
 	w := fmt.Sprintf("source %q", d.name)
 	if d.what != "" {
 		w += " " + d.what
 	}
-	if d.path == "" {
+	switch {
+	case d.path == "":
 		return w
+	case d.what != "":
+		return fmt.Sprintf("%s (recon: %s)", w, d.path)
 	}
 	return fmt.Sprintf("%s (%s)", w, d.path)
 }

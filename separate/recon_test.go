@@ -345,10 +345,10 @@ func TestReconBasesErrors(t *testing.T) {
 		want string
 	}{
 		{"shape", BasesFile{Name: "a", Path: bases, Recon: write("s.npy", mat.NewDense(5, 3, []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}))},
-			`source "a" reconstruction bases (` + dir + `/s.npy): shape 5x3 holds 3 bases, the source has 2 for F = 5`},
+			`source "a" reconstruction bases (recon: ` + dir + `/s.npy): shape 5x3 holds 3 bases, the source has 2 for F = 5`},
 		{"bins", BasesFile{Name: "a", Path: bases, Recon: write("f.npy", mat.NewDense(4, 2, []float64{1, 1, 1, 1, 1, 1, 1, 1}))},
 			"shape 4x2 fits neither F x K nor K x F"},
-		{"negative", BasesFile{Name: "a", Path: bases, Recon: write("n.npy", neg)}, `reconstruction bases (` + dir + `/n.npy): element [1, 1] (bin 1, basis 1) is negative`},
+		{"negative", BasesFile{Name: "a", Path: bases, Recon: write("n.npy", neg)}, `reconstruction bases (recon: ` + dir + `/n.npy): element [1, 1] (bin 1, basis 1) is negative`},
 		{"nan", BasesFile{Name: "a", Path: bases, Recon: write("nan.npy", nan)}, "element [2, 0] (bin 2, basis 0) is NaN"},
 		{"zero", BasesFile{Name: "a", Path: bases, Recon: write("z.npy", zero)}, "basis 1 (column 1 of the F x K array) is all zero"},
 		{"missing", BasesFile{Name: "a", Path: bases, Recon: filepath.Join(dir, "none.npy")}, `source "a" reconstruction bases`},

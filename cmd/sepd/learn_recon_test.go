@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
+	"github.com/sepd/sepd/separate"
 )
 
 var reconSummaryRE = regexp.MustCompile(`recon: objective (\S+) -> (\S+) `)
@@ -123,5 +126,31 @@ func TestLearnReconBadUsage(t *testing.T) {
 	code, _, stderr := sepd(t, "learn-recon", "-q", "-c", yml, "--source", voice, "--source", noise, "-o", dir)
 	if code != 2 || !strings.Contains(stderr, `source "noise" has free_components`) {
 		t.Errorf("free bases: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSeparateBadRecon: reconstruction bases of the wrong shape stop
+// `sepd separate` with exit status 2 and a message naming the source, the
+// recon key and the file.
+func TestSeparateBadRecon(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "voice.recon.npy")
+	f, err := os.Create(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := separate.WriteNPY(f, mat.NewDense(513, 3, nil)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	abs, _ := filepath.Abs("demo/bases.npz")
+	yml := filepath.Join(dir, "sepd.yaml")
+	if err := os.WriteFile(yml, []byte("sources:\n  - {name: voice, bases: "+abs+", recon: voice.recon.npy}\n  - {name: noise, bases: "+abs+"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sepd(t, "separate", "-q", "-c", yml, "-o", t.TempDir(), "demo/mix.wav")
+	want := `source "voice" reconstruction bases (recon: ` + bad + `): shape 513x3 holds 3 bases`
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, %q; want 2 and %q", code, stderr, want)
 	}
 }
