@@ -260,6 +260,15 @@ func (k *checker) sourceBases(key string, s Source) {
 	} else if s.Array != "" {
 		k.add(arrayKey, "is only for .npz bases, and the source has none")
 	}
+	if s.Recon != "" {
+		reconKey := key + ".recon"
+		switch {
+		case s.FreeComponents > 0:
+			k.add(reconKey, "reconstruction bases are not for a source with free_components")
+		case !strings.EqualFold(filepath.Ext(s.Recon), ".npy"):
+			k.add(reconKey, "must be a .npy file, got %q", filepath.Base(s.Recon))
+		}
+	}
 }
 
 func (k *checker) output(i, j int, o Output, used map[string]string) {
@@ -340,6 +349,13 @@ func (k *checker) files() {
 			p := absPath(k.c.Dir, s.Bases)
 			if _, dup := owner[p]; !dup {
 				owner[p] = fmt.Sprintf("the bases of sources[%d] (%s)", i, k.at(key))
+			}
+		}
+		if s.Recon != "" {
+			key := fmt.Sprintf("sources[%d].recon", i)
+			p := absPath(k.c.Dir, s.Recon)
+			if _, dup := owner[p]; !dup {
+				owner[p] = fmt.Sprintf("the reconstruction bases of sources[%d] (%s)", i, k.at(key))
 			}
 		}
 	}

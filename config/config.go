@@ -112,6 +112,11 @@ type Source struct {
 	// FreeComponents is the number of bases learned online (semi-supervised
 	// NMF). A source has either Bases or FreeComponents > 0.
 	FreeComponents int
+	// Recon is a .npy file of reconstruction bases W' for the source's
+	// masks (see separate.Bases.Recon), as many as Bases holds, written by
+	// `sepd learn-recon`; "" (default): the masks use the bases. Not with
+	// free components.
+	Recon string
 	// Outputs lists where the source goes; empty drops it.
 	Outputs []Output
 }

@@ -540,3 +540,39 @@ func TestLearnedBetaFree(t *testing.T) {
 		t.Errorf("separation.beta %v, learned.beta %v; want 0.5 and 1", c.Separation.Beta, c.Learned.Beta)
 	}
 }
+
+// TestRecon: sources[i].recon names a .npy of reconstruction bases,
+// resolved against the file's folder and written back relative to it;
+// the errors name the key and line.
+func TestRecon(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sepd.yaml")
+	c, err := Parse([]byte("sources:\n  - {name: v, bases: v.npy, recon: m/v.recon.npy}\n  - {name: n, bases: n.npy}\n"), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "m", "v.recon.npy"); c.Sources[0].Recon != want || c.Sources[1].Recon != "" {
+		t.Fatalf("Recon = %q, %q; want %q, \"\"", c.Sources[0].Recon, c.Sources[1].Recon, want)
+	}
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "recon: m/v.recon.npy") || strings.Count(string(out), "recon:") != 1 {
+		t.Errorf("Marshal:\n%s\nwant recon: m/v.recon.npy once", out)
+	}
+	if back, err := Parse(out, path); err != nil || back.Sources[0].Recon != c.Sources[0].Recon {
+		t.Errorf("read back: %v, %v\n%s", back, err, out)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"sources: [{name: v, free_components: 4, recon: v.recon.npy}]", "sepd.yaml:1: sources[0].recon: reconstruction bases are not for a source with free_components"},
+		{"sources: [{name: v, bases: v.npy, recon: v.recon.npz}]", "sepd.yaml:1: sources[0].recon: must be a .npy file, got \"v.recon.npz\""},
+		{"sources: [{name: v, bases: v.npy, recon: 3}]", "sources[0].recon"},
+		{"sources: [{name: v, bases: v.npy, recon: r.npy, output: {file: r.npy}}]", "sources[0].output.file: would overwrite the reconstruction bases of sources[0]"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "sepd.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

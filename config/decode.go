@@ -20,7 +20,7 @@ var (
 	inputKeys      = []string{"device", "channels", "file", "realtime", "latency"}
 	stftKeys       = []string{"fft_size", "hop", "window", "latency"}
 	separationKeys = []string{"beta", "iterations", "tolerance", "mask_power", "sparsity", "floor", "update_exponent", "adapt"}
-	sourceKeys     = []string{"name", "bases", "array", "free_components", "output"}
+	sourceKeys     = []string{"name", "bases", "array", "free_components", "recon", "output"}
 	outputKeys     = []string{"file", "format", "device", "channels", "latency"}
 	metricsKeys    = []string{"listen", "pprof"}
 	logKeys        = []string{"format", "level"}
@@ -181,6 +181,9 @@ func (d *decoder) sources(v *yaml.Node) []Source {
 		}
 		if v := m["free_components"]; v != nil {
 			d.int(v, key+".free_components", &s.FreeComponents)
+		}
+		if v := m["recon"]; v != nil {
+			d.str(v, key+".recon", &s.Recon, false)
 		}
 		if v := m["output"]; v != nil {
 			s.Outputs, outKeys = d.outputs(v, key+".output")
@@ -602,6 +605,7 @@ func resolvePaths(c *Config) {
 	abs(&c.Input.File)
 	for i := range c.Sources {
 		abs(&c.Sources[i].Bases)
+		abs(&c.Sources[i].Recon)
 		for j := range c.Sources[i].Outputs {
 			abs(&c.Sources[i].Outputs[j].File)
 		}

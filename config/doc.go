@@ -35,7 +35,7 @@
 // # Paths
 //
 // Relative paths in the file (input.file, sources[].bases,
-// sources[].output.file) are relative to the folder of the configuration
+// sources[].recon, sources[].output.file) are relative to the folder of the configuration
 // file. Load and Parse(data, path) resolve them into absolute, cleaned paths.
 // Parse(data, "") has no file and therefore no folder: it cleans relative
 // paths but leaves them relative, so they are opened relative to the current

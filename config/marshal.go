@@ -52,6 +52,7 @@ type (
 		Bases          string `yaml:"bases,omitempty"`
 		Array          string `yaml:"array,omitempty"`
 		FreeComponents int    `yaml:"free_components,omitempty"`
+		Recon          string `yaml:"recon,omitempty"`
 		Output         any    `yaml:"output,omitempty"`
 	}
 	fileOutput struct {
@@ -133,6 +134,7 @@ func (c *Config) Marshal() ([]byte, error) {
 			Name:           s.Name,
 			Bases:          rel(s.Bases),
 			FreeComponents: s.FreeComponents,
+			Recon:          rel(s.Recon),
 		}
 		if s.Array != s.Name {
 			fs.Array = s.Array

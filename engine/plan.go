@@ -37,7 +37,7 @@ func NewPlan(cfg *config.Config, channels int) (*Plan, error) {
 	}
 	files := make([]separate.BasesFile, len(cfg.Sources))
 	for i, s := range cfg.Sources {
-		files[i] = separate.BasesFile{Name: s.Name, Path: s.Bases, Array: s.Array, Free: s.FreeComponents}
+		files[i] = separate.BasesFile{Name: s.Name, Path: s.Bases, Array: s.Array, Free: s.FreeComponents, Recon: s.Recon}
 	}
 	b, reports, err := separate.LoadBases(files, cfg.STFT.FFTSize)
 	if err != nil {

@@ -33,7 +33,9 @@ func newAdaptive(w blas64.General, prior float64) *adaptive {
 //	A <- rho A + W o (r h^T)      B <- rho B + h
 //	W <- (A + lambda W0) / (B + lambda),   lambda = c mean(B)
 //
-// then refreshes what the kernel derives from W. It allocates nothing.
+// then refreshes what the kernel derives from W; with reconstruction bases
+// it also sets the masks' W'_s h_s from W' o (W / W0), row by row
+// (reconBin). It allocates nothing.
 func (s *Separator) adaptStep(v []float64) {
 	ad, w := s.ad, s.w
 	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(s.wh)) // the free update's scratch: never both
@@ -55,6 +57,12 @@ func (s *Separator) adaptStep(v []float64) {
 			a[j] = rho*a[j] + row[j]*r*h
 			row[j] = (a[j] + lam*w0[j]) / (ad.b[j] + lam)
 		}
+		if s.rc != nil {
+			s.reconBin(i, row)
+		}
+	}
+	if s.rc != nil {
+		s.rc.fresh = true
 	}
 	s.kn.refresh(0, k, nil)
 }

@@ -23,6 +23,13 @@ type Bases struct {
 	// fixed. nil or all zero: every basis is fixed. NewBases sets it to all
 	// zero; LoadBases sets it for the sources of BasesFile.Free columns.
 	Free []int
+	// Recon, when not nil, holds reconstruction bases W' (F x K, the same
+	// columns as W): the Separator's masks use W'_s h_s instead of W_s h_s,
+	// while the activations h still come from W (see Separator,
+	// "Reconstruction bases"). LearnRecon learns them; LoadBases reads them
+	// (BasesFile.Recon), taking W's columns for a source without a file.
+	// Not with free columns.
+	Recon *mat.Dense
 }
 
 // F returns the number of frequency bins, the rows of W. It does not allocate.
@@ -64,14 +71,24 @@ type sourceDesc struct {
 	name   string
 	path   string      // file it came from, "" when built in memory
 	orient Orientation // orientation of the array as it was given
+	what   string      // "" for bases, else e.g. "reconstruction bases"
 }
 
-// where returns "source "voice"" or "source "voice" (bases/voice.npy)".
+// where returns "source "voice"" or "source "voice" (bases/voice.npy)";
+// for reconstruction bases "source "voice" reconstruction bases (recon:
+// voice.recon.npy)", naming the configuration's key.
 func (d sourceDesc) where() string {
-	if d.path == "" {
-		return fmt.Sprintf("source %q", d.name)
+	w := fmt.Sprintf("source %q", d.name)
+	if d.what != "" {
+		w += " " + d.what
 	}
-	return fmt.Sprintf("source %q (%s)", d.name, d.path)
+	switch {
+	case d.path == "":
+		return w
+	case d.what != "":
+		return fmt.Sprintf("%s (recon: %s)", w, d.path)
+	}
+	return fmt.Sprintf("%s (%s)", w, d.path)
 }
 
 // index formats the element (f, k) of our F x K matrix in the layout the user
@@ -213,6 +230,32 @@ func (b *Bases) validate() error {
 		descs[s] = sourceDesc{name: b.Names[s], orient: FxK}
 		ws[s] = b.W.Slice(0, f, b.Start[s], b.Start[s+1]).(*mat.Dense)
 	}
-	_, err := newBases(descs, ws)
-	return err
+	if _, err := newBases(descs, ws); err != nil {
+		return err
+	}
+	return b.validateRecon()
+}
+
+// validateRecon checks Bases.Recon: the shape of W, finite, non-negative,
+// no all-zero column, and no free columns beside it.
+func (b *Bases) validateRecon() error {
+	if b.Recon == nil {
+		return nil
+	}
+	f, k := b.W.Dims()
+	if r, c := b.Recon.Dims(); r != f || c != k {
+		return fmt.Errorf("separate: reconstruction bases of %dx%d, the bases are %dx%d: they need the same shape", r, c, f, k)
+	}
+	for s, fr := range b.Free {
+		if fr > 0 {
+			return fmt.Errorf("separate: source %q has free bases and the sources have reconstruction bases: not both", b.Names[s])
+		}
+	}
+	for s := range b.Names {
+		d := sourceDesc{name: b.Names[s], orient: FxK, what: "reconstruction bases"}
+		if err := checkValues(d, b.Recon.Slice(0, f, b.Start[s], b.Start[s+1]).(*mat.Dense)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -79,13 +79,48 @@ func BenchmarkProcessAdapt(b *testing.B) {
 	}
 }
 
+// BenchmarkProcessRecon: the same with reconstruction bases for the masks
+// (Bases.Recon; here W' = 2 W, the cost does not depend on the values),
+// alone with beta 1 and 0.5 (update exponent 1), and with adapted bases.
+func BenchmarkProcessRecon(b *testing.B) {
+	for _, c := range []struct{ fftSize, k, iter int }{{1024, 64, 10}, {2048, 128, 20}} {
+		for _, beta := range []float64{1, 0.5} {
+			name := fmt.Sprintf("fft%d_K%d_it%d_beta%g_recon", c.fftSize, c.k, c.iter, beta)
+			b.Run(name, func(b *testing.B) { benchProcessRecon(b, c.fftSize, c.k, c.iter, beta, Params{UpdateExponent: 1}) })
+		}
+		name := fmt.Sprintf("fft%d_K%d_it%d_beta0.5_exp1_adapt5_recon", c.fftSize, c.k, c.iter)
+		b.Run(name, func(b *testing.B) {
+			benchProcessRecon(b, c.fftSize, c.k, c.iter, 0.5, Params{UpdateExponent: 1, Adapt: 5})
+		})
+	}
+}
+
+func benchProcessRecon(b *testing.B, fftSize, k, iter int, beta float64, extra Params) {
+	if beta == 1 {
+		extra.UpdateExponent = 0
+	}
+	benchProcessBases(b, fftSize, k, iter, beta, 0, extra, func(bases *Bases) {
+		bases.Recon = mat.DenseCopyOf(bases.W)
+		bases.Recon.Scale(2, bases.Recon)
+	})
+}
+
 // benchProcess measures Separator.Process with two sources of k/2 bases each,
 // the second with free of its columns learned online (0: all fixed), and
 // extra's UpdateExponent and Adapt.
 func benchProcess(b *testing.B, fftSize, k, iter int, beta float64, free int, extra Params) {
+	benchProcessBases(b, fftSize, k, iter, beta, free, extra, nil)
+}
+
+// benchProcessBases is benchProcess with the bases changed by edit first
+// (unless nil).
+func benchProcessBases(b *testing.B, fftSize, k, iter int, beta float64, free int, extra Params, edit func(*Bases)) {
 	bases, frames := benchSetup(fftSize, k)
 	if free > 0 {
 		bases.Free = []int{0, free}
+	}
+	if edit != nil {
+		edit(bases)
 	}
 	p := DefaultParams()
 	p.Beta, p.Iterations = beta, iter

@@ -14,7 +14,7 @@
 // transposed factorisation X (T x F) ~ W_sk (T x K) H_sk (K x F), so its
 // components_ is our W transposed and its transform(X) is our H transposed.
 //
-// The package has four parts:
+// The package has five parts:
 //
 //   - Bases and LoadBases: the named groups of columns of W, read from numpy
 //     .npy/.npz files in either orientation and validated (finite,
@@ -34,6 +34,10 @@
 //     scikit-learn 1.2.1's NMF(solver='mu') with init 'nndsvda' or 'random',
 //     for `sepd learn`; it works through the spectrogram in blocks and never
 //     copies it.
+//   - LearnRecon and Project: reconstruction bases W' (Bases.Recon) for the
+//     masks, fitted on training mixtures to the Separator's activations so
+//     that the masked mixture matches each true source, for `sepd
+//     learn-recon`.
 //
 // How bases come to be, when sepd learns them:
 //

@@ -45,10 +45,16 @@ func (o Orientation) String() string {
 // A source with Free > 0 has no file (Path is empty): it gets Free bases
 // that the Separator learns online (semi-supervised NMF), starting from
 // seeded random columns that depend only on Name and F.
+//
+// Recon, if set, is a .npy with the source's reconstruction bases
+// (Bases.Recon): as many bases as the source has, stored F x K or K x F
+// like the bases. Not with Free, nor with a .npz that holds several sources
+// (empty Name).
 type BasesFile struct {
 	Name, Path string
 	Array      string
 	Free       int
+	Recon      string
 }
 
 // LoadReport tells what LoadBases read for one source.
@@ -59,6 +65,7 @@ type LoadReport struct {
 	Orientation Orientation // how the array was read
 	DType       string      // "float32" or "float64"; "" for free bases
 	Free        int         // number of free bases (then Path is "", Rows = F and Cols = Free)
+	Recon       string      // the file of the source's reconstruction bases, "" without
 }
 
 // String describes the load for a log line, e.g.
@@ -67,6 +74,11 @@ type LoadReport struct {
 func (r LoadReport) String() string {
 	if r.Free > 0 {
 		return fmt.Sprintf("%s: %d free bases of %d bins, learned online from a seeded start", r.Name, r.Free, r.Rows)
+	}
+	if r.Recon != "" {
+		r2 := r
+		r2.Recon = ""
+		return r2.String() + "; masks from the reconstruction bases " + r.Recon
 	}
 	src := r.Path
 	if strings.EqualFold(extOf(r.Path), ".npz") {
@@ -112,7 +124,8 @@ const maxArrayBytes = 1 << 30
 // layout (with the F that fftSize implies), NaN or Inf (with its index),
 // negative values, an all-zero basis, a duplicate or empty name, a .npz
 // without the requested array (listing the arrays it has), a source with both
-// a file and free bases.
+// a file and free bases; for reconstruction bases (BasesFile.Recon) the
+// same, naming them and their file, and a shape other than the bases'.
 // LoadBases allocates; it does not panic on any file content.
 func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 	if fftSize < 2 {
@@ -125,7 +138,17 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 		reports []LoadReport
 	)
 	var free []int
+	recon := map[int]string{} // index into descs -> reconstruction bases file
 	for _, bf := range files {
+		if bf.Recon != "" {
+			switch {
+			case bf.Free != 0:
+				return nil, nil, fmt.Errorf("separate: source %q: reconstruction bases (%s) and %d free bases: not both", bf.Name, bf.Recon, bf.Free)
+			case bf.Name == "":
+				return nil, nil, fmt.Errorf("separate: %s: reconstruction bases (%s) need a source name", bf.Path, bf.Recon)
+			}
+			recon[len(descs)] = bf.Recon
+		}
 		if bf.Free != 0 {
 			switch {
 			case bf.Name == "":
@@ -185,7 +208,49 @@ func LoadBases(files []BasesFile, fftSize int) (*Bases, []LoadReport, error) {
 		return nil, nil, err
 	}
 	copy(b.Free, free)
+	if len(recon) > 0 {
+		if err := loadRecon(b, recon, reports, fftSize); err != nil {
+			return nil, nil, err
+		}
+	}
 	return b, reports, nil
+}
+
+// loadRecon sets b.Recon: W, with the columns of every source in files
+// (source index -> .npy path) replaced by that file's array, validated
+// as bases are and with the source's shape.
+func loadRecon(b *Bases, files map[int]string, reports []LoadReport, fftSize int) error {
+	f := b.F()
+	b.Recon = mat.DenseCopyOf(b.W)
+	for s, path := range files {
+		d := sourceDesc{name: b.Names[s], path: path, what: "reconstruction bases"}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("separate: %s: %w", d.where(), err)
+		}
+		if !bytes.HasPrefix(data, npy.Magic[:]) {
+			return fmt.Errorf("separate: %s: not a numpy .npy file (bad magic bytes)", d.where())
+		}
+		a, err := parseNPY(data)
+		if err != nil {
+			return fmt.Errorf("separate: %s: %w", d.where(), err)
+		}
+		w, o, err := orient(a, f)
+		k := b.Start[s+1] - b.Start[s]
+		if err == nil && w.RawMatrix().Cols != k {
+			err = fmt.Errorf("shape %dx%d holds %d bases, the source has %d", a.rows, a.cols, w.RawMatrix().Cols, k)
+		}
+		if err != nil {
+			return fmt.Errorf("separate: %s: %w for F = %d (fft_size %d) and the source's K = %d", d.where(), err, f, fftSize, k)
+		}
+		d.orient = o
+		if err := checkValues(d, w); err != nil {
+			return err
+		}
+		b.Recon.Slice(0, f, b.Start[s], b.Start[s+1]).(*mat.Dense).Copy(w)
+		reports[s].Recon = path
+	}
+	return nil
 }
 
 // array is a 2-D array as stored, values in row-major (C) order.

@@ -83,12 +83,14 @@ func TestLoadReportString(t *testing.T) {
 		r    LoadReport
 		want string
 	}{
-		{LoadReport{"voice", "voice.npy", 32, 513, KxF, "float32", 0},
+		{LoadReport{"voice", "voice.npy", 32, 513, KxF, "float32", 0, ""},
 			"voice: voice.npy float32 32x513 read as sklearn components_ (K x F), K=32"},
-		{LoadReport{"noise", "b/noise.npy", 513, 8, FxK, "float64", 0},
+		{LoadReport{"noise", "b/noise.npy", 513, 8, FxK, "float64", 0, ""},
 			"noise: b/noise.npy float64 513x8 read as F x K (ours), K=8"},
-		{LoadReport{"voice", "all.npz", 12, 257, KxF, "float64", 0},
+		{LoadReport{"voice", "all.npz", 12, 257, KxF, "float64", 0, ""},
 			"voice: all.npz[voice] float64 12x257 read as sklearn components_ (K x F), K=12"},
+		{LoadReport{"noise", "b/noise.npy", 513, 8, FxK, "float64", 0, "b/noise.recon.npy"},
+			"noise: b/noise.npy float64 513x8 read as F x K (ours), K=8; masks from the reconstruction bases b/noise.recon.npy"},
 	} {
 		if got := tc.r.String(); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)

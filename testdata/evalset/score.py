@@ -2,6 +2,7 @@
 """score.py: scores a sepd configuration on the evaluation set against scikit-learn and the oracle.
 
     /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
+                                              [--recon [--recon-iterations N]]
                                               [-- SEPD-SEPARATE-FLAGS...]
 
 For every scenario of manifest.json it runs
@@ -18,6 +19,17 @@ The val split lives in make.sh's WORK folder (--work); the test split is committ
 Choose parameters on val; score test once.
 
 --sepd: the binary (default: `go build` of ./cmd/sepd into a temporary folder).
+
+--recon: before separating, learn reconstruction bases for the masks from the
+scenario's fit material (WORK/<scenario>/fit/NAME.wav, make.sh's) with the same
+bases, STFT and FLAGS:
+
+    sepd learn-recon --bases A=... --bases B=... --fft-size N --hop H FLAGS
+                     --source A=WORK/<scenario>/fit/A.wav --source B=... -o RECON
+    sepd separate -c RECON/sepd.yaml FLAGS -o OUT <split>/mix.wav
+
+(--recon-iterations: learn-recon's, default 300). Needs the WORK folder for
+either split.
 """
 
 import argparse
@@ -38,6 +50,8 @@ def main():
     ap.add_argument("--sepd", help="sepd binary (default: built from this tree)")
     ap.add_argument("--json", help="also write the scores to this file")
     ap.add_argument("--quiet", action="store_true", help="print only the summary line")
+    ap.add_argument("--recon", action="store_true", help="learn reconstruction bases from the fit material first (sepd learn-recon)")
+    ap.add_argument("--recon-iterations", type=int, default=300, help="learn-recon's --recon-iterations")
     ap.add_argument("flags", nargs="*", help="flags for sepd separate (after --)")
     args = ap.parse_args()
 
@@ -52,7 +66,7 @@ def main():
         sepd = os.path.join(tmp, "sepd")
         subprocess.run(["go", "build", "-o", sepd, "./cmd/sepd"], cwd=ROOT, check=True)
 
-    rows, out = [], {"split": args.split, "flags": args.flags, "scenarios": {}}
+    rows, out = [], {"split": args.split, "flags": args.flags, "recon": args.recon, "scenarios": {}}
     for sc in manifest["scenarios"]:
         name = sc["name"]
         names = [s["name"] for s in sc["sources"]]
@@ -61,9 +75,24 @@ def main():
             raise SystemExit(f"score: {folder}/mix.wav is missing: run testdata/evalset/make.sh")
         ref = baseline["scenarios"][name][args.split]
         od = os.path.join(tmp, name)
-        cmd = [sepd, "separate", "-q", "--fft-size", str(sc["fft_size"]), "--hop", str(sc["hop"]), "-o", od]
+        given = ["--fft-size", str(sc["fft_size"]), "--hop", str(sc["hop"])]
         for s in names:
-            cmd += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
+            given += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
+        cmd = [sepd, "separate", "-q", "-o", od] + given
+        if args.recon:
+            rd = os.path.join(tmp, name + "-recon")
+            lr = [sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags
+            for s in names:
+                fit = os.path.join(args.work, name, "fit", s + ".wav")
+                if not os.path.exists(fit):
+                    raise SystemExit(f"score: {fit} is missing: run testdata/evalset/make.sh")
+                lr += ["--source", f"{s}={fit}"]
+            r = subprocess.run(lr, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SystemExit(f"score: {' '.join(lr)} failed:\n{r.stderr}")
+            if not args.quiet:
+                print(f"{name}: {r.stdout.strip()}", flush=True)
+            cmd = [sepd, "separate", "-q", "-o", od, "-c", os.path.join(rd, "sepd.yaml")]
         r = subprocess.run(cmd + args.flags + [os.path.join(folder, "mix.wav")], capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"score: {' '.join(cmd)} failed:\n{r.stderr}")
@@ -79,7 +108,7 @@ def main():
             rows.append((name, s, ref["mixture"][s]["sdr"], sdr, sk, orc))
 
     if not args.quiet:
-        print(f"split {args.split}, sepd separate {' '.join(args.flags) or '(defaults)'}; SDR in dB")
+        print(f"split {args.split}, sepd separate {' '.join(args.flags) or '(defaults)'}{' with learn-recon' if args.recon else ''}; SDR in dB")
         print(f"{'scenario':15s} {'source':6s} {'mixture':>8s} {'sepd':>8s} {'sklearn':>8s} {'oracle':>8s} "
               f"{'sepd-sk':>8s} {'sepd-or':>8s}")
         for name, s, mx, sdr, sk, orc in rows:
@@ -87,7 +116,7 @@ def main():
     d = [r[3] - r[4] for r in rows]
     mean, worst = sum(d) / len(d), min(d)
     out["mean_minus_sklearn"], out["min_minus_sklearn"] = mean, worst
-    print(f"{args.split} {' '.join(args.flags) or '(defaults)'}: mean sepd-sklearn {mean:+.2f} dB, "
+    print(f"{args.split} {' '.join(args.flags) or '(defaults)'}{' --recon' if args.recon else ''}: mean sepd-sklearn {mean:+.2f} dB, "
           f"smallest {worst:+.2f} dB, mean sepd SDR {sum(r[3] for r in rows) / len(rows):.2f} dB")
     if args.json:
         with open(args.json, "w") as f:

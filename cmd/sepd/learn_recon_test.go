@@ -1,0 +1,156 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sepd/sepd/config"
+	"github.com/sepd/sepd/engine"
+	"github.com/sepd/sepd/separate"
+)
+
+var reconSummaryRE = regexp.MustCompile(`recon: objective (\S+) -> (\S+) `)
+
+// TestLearnRecon: learn-recon on the demo's training recordings with the
+// shipped bases writes one .recon.npy per source and a configuration that
+// names them; the objective falls; the configuration separates the demo
+// mixture with the reconstruction bases (and keeps the flags given here);
+// and a run writes the same bytes twice.
+func TestLearnRecon(t *testing.T) {
+	run := func() string {
+		out := filepath.Join(t.TempDir(), "model")
+		code, stdout, stderr := sepd(t, "learn-recon", "-q", "--bases", "voice=demo/bases.npz", "--bases", "noise=demo/bases.npz",
+			"--beta", "0.5", "--update-exponent", "1", "--adapt", "5",
+			"--source", "voice="+filepath.Join(trainData, "voice.wav"), "--source", "noise="+filepath.Join(trainData, "noise.wav"),
+			"--recon-iterations", "20", "-o", out)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+		}
+		m := reconSummaryRE.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("no objective in\n%s", stdout)
+		}
+		before, _ := strconv.ParseFloat(m[1], 64)
+		after, _ := strconv.ParseFloat(m[2], 64)
+		t.Logf("objective %v -> %v", before, after)
+		if !(after < before) {
+			t.Errorf("objective %v -> %v: want a fall", before, after)
+		}
+		return out
+	}
+	m1, m2 := run(), run()
+	for _, f := range []string{"voice.recon.npy", "noise.recon.npy", "sepd.yaml"} {
+		b1, err1 := os.ReadFile(filepath.Join(m1, f))
+		b2, err2 := os.ReadFile(filepath.Join(m2, f))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if string(b1) != string(b2) {
+			t.Errorf("%s differs between two runs", f)
+		}
+	}
+	if ents, _ := os.ReadDir(m1); len(ents) != 3 {
+		t.Errorf("the folder holds %d entries, want 3 (no temporary files)", len(ents))
+	}
+	cfg, err := config.Load(filepath.Join(m1, "sepd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Separation; s.Beta != 0.5 || s.UpdateExponent != 1 || s.Adapt != 5 {
+		t.Errorf("separation %+v: want the flags' beta 0.5, update exponent 1, adapt 5", s)
+	}
+	raw, _ := os.ReadFile(filepath.Join(m1, "sepd.yaml"))
+	if !strings.Contains(string(raw), "recon: voice.recon.npy") {
+		t.Errorf("sepd.yaml does not name voice.recon.npy relative to its folder:\n%s", raw)
+	}
+	plan, err := engine.NewPlan(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Bases.Recon == nil || plan.Reports[0].Recon == "" {
+		t.Fatal("the plan has no reconstruction bases")
+	}
+	if f, k := plan.Bases.Recon.Dims(); f != plan.Bases.F() || k != plan.Bases.K() {
+		t.Errorf("Recon %dx%d, bases %dx%d", f, k, plan.Bases.F(), plan.Bases.K())
+	}
+	out := t.TempDir()
+	code, stdout, stderr := sepd(t, "separate", "-q", "-c", filepath.Join(m1, "sepd.yaml"), "-o", out, "demo/mix.wav")
+	if code != 0 {
+		t.Fatalf("separate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	names := []string{"voice", "noise"}
+	_, withRecon := scoreDemo(t, names, func(s int) string { return filepath.Join(out, names[s]+".wav") })
+	cfg.Sources[0].Recon, cfg.Sources[1].Recon = "", ""
+	_, without := demoSDR(t, cfg, 0)
+	for _, n := range names {
+		t.Logf("%s: SDR %.2f dB with reconstruction bases, %.2f dB without", n, withRecon[n], without[n])
+	}
+}
+
+// TestLearnReconBadUsage: learn-recon's usage errors exit 2 and name the
+// source or flag.
+func TestLearnReconBadUsage(t *testing.T) {
+	voice := "voice=" + filepath.Join(trainData, "voice.wav")
+	noise := "noise=" + filepath.Join(trainData, "noise.wav")
+	bases := []string{"--bases", "voice=demo/bases.npz", "--bases", "noise=demo/bases.npz"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(bases, "--source", voice), `learn-recon: source "noise": give its examples with --source noise=PATH`},
+		{append(bases, "--source", voice, "--source", noise, "--source", "drums=x.wav"), `the configuration has no source "drums"`},
+		{append(bases, "--source", voice, "--source", "noise"), `--source "noise": want NAME=PATH`},
+		{append(bases, "--source", voice, "--source", "noise=/nonexistent.wav"), "noise=/nonexistent.wav"},
+		{append(bases, "--source", voice, "--source", noise, "--recon-iterations", "0"), "--recon-iterations 0: must be at least 1"},
+		{[]string{"--source", voice}, "give a configuration"},
+	} {
+		args := append([]string{"learn-recon", "-q", "-o", t.TempDir()}, tc.args...)
+		code, _, stderr := sepd(t, args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// A source of free bases has nothing to reconstruct with.
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "sepd.yaml")
+	abs, _ := filepath.Abs("demo/bases.npz")
+	if err := os.WriteFile(yml, []byte("sources:\n  - {name: voice, bases: "+abs+"}\n  - {name: noise, free_components: 4}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sepd(t, "learn-recon", "-q", "-c", yml, "--source", voice, "--source", noise, "-o", dir)
+	if code != 2 || !strings.Contains(stderr, `source "noise" has free_components`) {
+		t.Errorf("free bases: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSeparateBadRecon: reconstruction bases of the wrong shape stop
+// `sepd separate` with exit status 2 and a message naming the source, the
+// recon key and the file.
+func TestSeparateBadRecon(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "voice.recon.npy")
+	f, err := os.Create(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := separate.WriteNPY(f, mat.NewDense(513, 3, nil)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	abs, _ := filepath.Abs("demo/bases.npz")
+	yml := filepath.Join(dir, "sepd.yaml")
+	if err := os.WriteFile(yml, []byte("sources:\n  - {name: voice, bases: "+abs+", recon: voice.recon.npy}\n  - {name: noise, bases: "+abs+"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sepd(t, "separate", "-q", "-c", yml, "-o", t.TempDir(), "demo/mix.wav")
+	want := `source "voice" reconstruction bases (recon: ` + bad + `): shape 513x3 holds 3 bases`
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, %q; want 2 and %q", code, stderr, want)
+	}
+}
