@@ -2,7 +2,7 @@
 """score.py: scores a sepd configuration on the evaluation set against scikit-learn and the oracle.
 
     /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
-                                              [--recon [--recon-iterations N]]
+                                              [--recon [--recon-iterations N] [--keep-recon]]
                                               [-- SEPD-SEPARATE-FLAGS...]
 
 For every scenario of manifest.json it runs
@@ -29,7 +29,9 @@ bases, STFT and FLAGS:
     sepd separate -c RECON/sepd.yaml FLAGS -o OUT <split>/mix.wav
 
 (--recon-iterations: learn-recon's, default 300). Needs the WORK folder for
-either split.
+either split. --keep-recon writes RECON to <scenario>/recon/ in this folder
+(committed for the test split, which TestEvalSet separates with it) instead of a
+temporary folder.
 """
 
 import argparse
@@ -52,6 +54,7 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="print only the summary line")
     ap.add_argument("--recon", action="store_true", help="learn reconstruction bases from the fit material first (sepd learn-recon)")
     ap.add_argument("--recon-iterations", type=int, default=300, help="learn-recon's --recon-iterations")
+    ap.add_argument("--keep-recon", action="store_true", help="write the reconstruction bases to <scenario>/recon/ here")
     ap.add_argument("flags", nargs="*", help="flags for sepd separate (after --)")
     args = ap.parse_args()
 
@@ -80,7 +83,7 @@ def main():
             given += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
         cmd = [sepd, "separate", "-q", "-o", od] + given
         if args.recon:
-            rd = os.path.join(tmp, name + "-recon")
+            rd = os.path.join(HERE, name, "recon") if args.keep_recon else os.path.join(tmp, name + "-recon")
             lr = [sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags
             for s in names:
                 fit = os.path.join(args.work, name, "fit", s + ".wav")
@@ -92,6 +95,14 @@ def main():
                 raise SystemExit(f"score: {' '.join(lr)} failed:\n{r.stderr}")
             if not args.quiet:
                 print(f"{name}: {r.stdout.strip()}", flush=True)
+            if args.keep_recon:
+                # learn-recon names the bases outside its folder by absolute
+                # paths; the committed file names them relative to it.
+                y = os.path.join(rd, "sepd.yaml")
+                with open(y) as f:
+                    text = f.read()
+                with open(y, "w") as f:
+                    f.write(text.replace(os.path.join(HERE, name, "bases") + os.sep, "../bases/"))
             cmd = [sepd, "separate", "-q", "-o", od, "-c", os.path.join(rd, "sepd.yaml")]
         r = subprocess.run(cmd + args.flags + [os.path.join(folder, "mix.wav")], capture_output=True, text=True)
         if r.returncode != 0:
