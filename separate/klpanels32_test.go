@@ -120,7 +120,7 @@ func TestKLPanels32Bound(t *testing.T) {
 // of the exact sums, so they are within twice that of each other (within
 // logs the largest difference against that bound).
 func TestKLPanels32AsmMatchesGo(t *testing.T) {
-	if klPanels32Asm == nil || klRowsAsm == nil {
+	if klPanels32Asm == nil || !asm32 {
 		t.Skip("no assembly panel pass on this CPU or build")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -128,10 +128,9 @@ func TestKLPanels32AsmMatchesGo(t *testing.T) {
 		w, h, v, kp := panelCase(rng, c.f, c.k)
 		pn := newPanels32(w, c.f, c.k, kp)
 		got := klPanelsRun(t, pn, h, v)
-		asm := klRowsAsm
-		klRowsAsm = nil
+		restore := pureGo()
 		want := klPanelsRun(t, pn, h, v)
-		klRowsAsm = asm
+		restore()
 		within(t, fmt.Sprintf("F%d K%d asm against pure Go", c.f, c.k), got[:c.k], want[:c.k], c.k, 2*panelBound(c.f, c.k))
 	}
 }

@@ -74,6 +74,12 @@ func TestSeparatorMatchesSolveH(t *testing.T) {
 		t.Run(fmt.Sprint("forceSingle=", single), testSeparatorMatchesSolveH)
 	}
 	forceSingle = false
+	if withAVX2 != nil {
+		// The AVX2 kernels as a CPU without AVX-512 runs them.
+		restore := withAVX2()
+		t.Run("avx2", testSeparatorMatchesSolveH)
+		restore()
+	}
 }
 
 func testSeparatorMatchesSolveH(t *testing.T) {
