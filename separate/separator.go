@@ -355,8 +355,9 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	// do not (W h of the masks is then taken in float64).
 	switch {
 	case !singleFast && !forceSingle:
-		// No assembly for the float32 passes (a CPU without AVX-512, the
-		// purego build): the float64 ones are faster (kernel.klGemv).
+		// No assembly for the float32 passes (a CPU without AVX2 and FMA,
+		// another architecture, the purego build): the float64 ones are
+		// faster (kernel.klGemv).
 	case len(s.free) == 0 && s.ad == nil:
 		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
 		s.h32 = make([]float32, s.pan.kq)
