@@ -22,6 +22,7 @@ func init() {
 		rowsDot32Asm = rowsDot32AVX2Slices
 		rowsAxpy2x32Asm = rowsAxpy2x32AVX2Slices
 		addClear32Asm = addClear32AVX2Slices
+		rowsDotAsm = rowsDotAVX2Slices
 		asm32 = true
 	}
 }
@@ -54,6 +55,19 @@ func rowsDot32AVX2(w, h *float32, y *float64, rows, kp int)
 //
 //go:noescape
 func rowsAxpy2x32AVX2(w *float32, a, d *float64, num, den *float32, rows, kp int)
+
+// rowsDotAVX2 is rowsDotGo for rows a multiple of 4, in float64
+// (avx2_amd64.s).
+//
+//go:noescape
+func rowsDotAVX2(w, h, y *float64, rows, kp int)
+
+func rowsDotAVX2Slices(w, h, y []float64, rows, kp int) {
+	if rows < 4 || rows&3 != 0 || kp < klPad || kp%klPad != 0 || len(w) < rows*kp || len(h) < kp || len(y) < rows {
+		panic("separate: rowsDotAVX2: bad dimensions")
+	}
+	rowsDotAVX2(&w[0], &h[0], &y[0], rows, kp)
+}
 
 // addClear32AVX2 is addClear32's loop for n a multiple of 8 (avx2_amd64.s).
 //

@@ -525,3 +525,62 @@ acloop:
 	JGT  acloop
 	VZEROUPPER
 	RET
+
+// func rowsDotAVX2(w, h, y *float64, rows, kp int)
+// rowsDotGo in float64 (the Gram matrix's pass for beta 2), four rows at a
+// time, each in two registers of 4 lanes (columns j mod 8 below 4 and from
+// 4), the lanes added pairwise.
+TEXT ·rowsDotAVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ rows+24(FP), CX
+	MOVQ kp+32(FP), BX
+	SHLQ $3, BX
+
+r64group:
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ AX, AX
+
+r64dot:
+	VMOVUPD (DX)(AX*1), Y8
+	VMOVUPD 32(DX)(AX*1), Y9
+	VFMADD231PD (SI)(AX*1), Y8, Y0
+	VFMADD231PD 32(SI)(AX*1), Y9, Y4
+	VFMADD231PD (R10)(AX*1), Y8, Y1
+	VFMADD231PD 32(R10)(AX*1), Y9, Y5
+	VFMADD231PD (R11)(AX*1), Y8, Y2
+	VFMADD231PD 32(R11)(AX*1), Y9, Y6
+	VFMADD231PD (R12)(AX*1), Y8, Y3
+	VFMADD231PD 32(R12)(AX*1), Y9, Y7
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  r64dot
+
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VHADDPD Y1, Y0, Y0
+	VHADDPD Y3, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y5
+	VADDPD Y5, Y4, Y4
+	VMOVUPD Y4, (DI)
+	ADDQ $32, DI
+	MOVQ R13, SI
+	SUBQ $4, CX
+	JGT  r64group
+	VZEROUPPER
+	RET

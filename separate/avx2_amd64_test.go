@@ -28,13 +28,14 @@ func init() {
 // function that undoes it.
 func installAVX2() (restore func()) {
 	p, d, l, tl, rd, ra, ac := klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm
-	rows, a32, force := klRowsAsm, asm32, forceSingle
+	rows, a32, force, rd64, ra64 := klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm
+	rowsDotAsm, rowsAxpy2Asm = rowsDotAVX2Slices, nil
 	klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm = klPanels32AVX2Slices, panelDots32AVX2Slices, addLanes32AVX2Slices, klTail32Go
 	rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = rowsDot32AVX2Slices, rowsAxpy2x32AVX2Slices, addClear32AVX2Slices
 	klRowsAsm, asm32, forceSingle = nil, true, true
 	return func() {
 		klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = p, d, l, tl, rd, ra, ac
-		klRowsAsm, asm32, forceSingle = rows, a32, force
+		klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm = rows, a32, force, rd64, ra64
 	}
 }
 
@@ -52,7 +53,7 @@ func closeRel(t *testing.T, what string, got, want []float64, rel float64) {
 			worst = math.Max(worst, e/math.Abs(want[i]))
 		}
 	}
-	t.Logf("%s: largest relative difference %.2f * 2^-24 (bound %.0f)", what, worst/0x1p-24, rel/0x1p-24)
+	t.Logf("%s: largest relative difference %.3g (bound %.3g)", what, worst, rel)
 }
 
 func f32s(x []float32) []float64 {
@@ -161,6 +162,7 @@ func TestAVX2DotsMatchGo(t *testing.T) {
 // exact sum, so within twice that of each other. rowsAxpy2x32: the same
 // sums in the same order, with fused multiply-adds: within 2 (rows + 1) u.
 // addClear32: exact (the conversion is exact, the float64 addition the same).
+// rowsDot in float64 (beta 2's Gram pass): as rowsDot32, with 2^-53.
 func TestAVX2RowsMatchGo(t *testing.T) {
 	if !cpuAVX2FMA {
 		t.Skip("no AVX2 and FMA")
@@ -177,6 +179,12 @@ func TestAVX2RowsMatchGo(t *testing.T) {
 			}
 			rowsDot32AVX2Slices(w, h, yAsm, rows, kp)
 			closeRel(t, what+" rowsDot32", yAsm, yGo, float64(2*(kp/4+3))*0x1p-24)
+
+			w64, h64 := f32s(w), f32s(h)
+			y64Go, y64Asm := make([]float64, rows), make([]float64, rows)
+			rowsDotGo(w64, h64, y64Go, rows, kp)
+			rowsDotAVX2Slices(w64, h64, y64Asm, rows, kp)
+			closeRel(t, what+" rowsDot (float64)", y64Asm, y64Go, float64(2*(kp/4+3))*0x1p-53)
 
 			a, d := make([]float64, rows), make([]float64, rows)
 			for f := range rows {
