@@ -23,6 +23,8 @@ func init() {
 		rowsAxpy2x32Asm = rowsAxpy2x32AVX2Slices
 		addClear32Asm = addClear32AVX2Slices
 		rowsDotAsm = rowsDotAVX2Slices
+		mulUpdateAsm = mulUpdateAVX2Slices
+		powAddAsm, recipRangeAsm, mulPowAsm = powAddAVX2Slices, recipRangeAVX2Slices, mulPowAVX2Slices
 		asm32 = true
 	}
 }
@@ -67,6 +69,53 @@ func rowsDotAVX2Slices(w, h, y []float64, rows, kp int) {
 		panic("separate: rowsDotAVX2: bad dimensions")
 	}
 	rowsDotAVX2(&w[0], &h[0], &y[0], rows, kp)
+}
+
+// mulUpdateAVX2 is mulUpdateGo for n a multiple of 4, the same bits
+// (avx2_amd64.s).
+//
+//go:noescape
+func mulUpdateAVX2(h, num, den *float64, n int) (maxDelta, maxH float64)
+
+func mulUpdateAVX2Slices(h, num, den []float64) (maxDelta, maxH float64) {
+	n := len(h)
+	if n == 0 || n&3 != 0 || len(num) < n || len(den) < n {
+		panic("separate: mulUpdateAVX2: bad dimensions")
+	}
+	return mulUpdateAVX2(&h[0], &num[0], &den[0], n)
+}
+
+// powAddAVX2, recipRangeAVX2 and mulPowAVX2 are maskFast's loops (powAdd,
+// recipRange, mulPow) for n a multiple of 4, the same bits (avx2_amd64.s).
+//
+//go:noescape
+func powAddAVX2(dst, y *float64, n int, square bool)
+
+//go:noescape
+func recipRangeAVX2(inv *float64, n int) (first int)
+
+//go:noescape
+func mulPowAVX2(m, y, inv *float64, n int, square bool)
+
+func powAddAVX2Slices(dst, y []float64, square bool) {
+	if len(dst) == 0 || len(dst)%4 != 0 || len(y) < len(dst) {
+		panic("separate: powAddAVX2: bad dimensions")
+	}
+	powAddAVX2(&dst[0], &y[0], len(dst), square)
+}
+
+func recipRangeAVX2Slices(inv []float64) int {
+	if len(inv) == 0 || len(inv)%4 != 0 {
+		panic("separate: recipRangeAVX2: bad dimensions")
+	}
+	return recipRangeAVX2(&inv[0], len(inv))
+}
+
+func mulPowAVX2Slices(m, y, inv []float64, square bool) {
+	if len(m) == 0 || len(m)%4 != 0 || len(y) < len(m) || len(inv) < len(m) {
+		panic("separate: mulPowAVX2: bad dimensions")
+	}
+	mulPowAVX2(&m[0], &y[0], &inv[0], len(m), square)
 }
 
 // addClear32AVX2 is addClear32's loop for n a multiple of 8 (avx2_amd64.s).

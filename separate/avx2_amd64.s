@@ -584,3 +584,177 @@ r64dot:
 	JGT  r64group
 	VZEROUPPER
 	RET
+
+DATA avx2EpsD<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon, as float64
+GLOBL avx2EpsD<>(SB), RODATA|NOPTR, $8
+DATA avx2Max<>+0(SB)/8, $0x7fefffffffffffff // math.MaxFloat64
+GLOBL avx2Max<>(SB), RODATA|NOPTR, $8
+DATA avx2Abs<>+0(SB)/8, $0x7fffffffffffffff // clears the sign bit
+GLOBL avx2Abs<>(SB), RODATA|NOPTR, $8
+
+// func mulUpdateAVX2(h, num, den *float64, n int) (maxDelta, maxH float64)
+// mulUpdateAVX512 in four float64 lanes: h = h * (num / den), den 0 ->
+// epsilon, a product that is not <= MaxFloat64 (NaN, +Inf) -> 0; the
+// largest |h' - h| (a NaN one, from a NaN h, ignored) and h'. n a multiple
+// of 4.
+TEXT ·mulUpdateAVX2(SB), NOSPLIT, $0-48
+	MOVQ h+0(FP), DI
+	MOVQ num+8(FP), SI
+	MOVQ den+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD avx2EpsD<>(SB), Y15
+	VBROADCASTSD avx2Max<>(SB), Y14
+	VBROADCASTSD avx2Abs<>(SB), Y13
+	VXORPD Y12, Y12, Y12
+	VXORPD Y0, Y0, Y0            // max |h' - h|
+	VXORPD Y1, Y1, Y1            // max h'
+
+uloop:
+	VMOVUPD (DX), Y2
+	VCMPPD $0, Y12, Y2, Y3       // den == 0
+	VBLENDVPD Y3, Y15, Y2, Y2    // -> epsilon
+	VMOVUPD (SI), Y3
+	VDIVPD Y2, Y3, Y3            // num / den
+	VMOVUPD (DI), Y4
+	VMULPD Y3, Y4, Y5            // h' = h * (num / den)
+	VCMPPD $0x12, Y14, Y5, Y6    // h' <= MaxFloat64, quiet: false for NaN
+	VANDPD Y6, Y5, Y5
+	VSUBPD Y4, Y5, Y6
+	VANDPD Y13, Y6, Y6
+	VMAXPD Y0, Y6, Y0            // Y0 where |h' - h| is NaN (h NaN), as mulUpdateGo
+	VMAXPD Y1, Y5, Y1
+	VMOVUPD Y5, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $4, CX
+	JNZ  uloop
+
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPD X2, X0, X0
+	VPERMILPD $1, X0, X2
+	VMAXSD X2, X0, X0
+	VEXTRACTF128 $1, Y1, X2
+	VMAXPD X2, X1, X1
+	VPERMILPD $1, X1, X2
+	VMAXSD X2, X1, X1
+	VZEROUPPER
+	MOVSD X0, maxDelta+32(FP)
+	MOVSD X1, maxH+40(FP)
+	RET
+
+DATA avx2Lo<>+0(SB)/8, $0x07b0000000000000 // 0x1p-900
+GLOBL avx2Lo<>(SB), RODATA|NOPTR, $8
+DATA avx2Hi<>+0(SB)/8, $0x7830000000000000 // 0x1p900
+GLOBL avx2Hi<>(SB), RODATA|NOPTR, $8
+DATA avx2One<>+0(SB)/8, $0x3ff0000000000000 // 1
+GLOBL avx2One<>(SB), RODATA|NOPTR, $8
+
+// The loops of Separator.maskFast (masks_amd64.s) in four float64 lanes:
+// the same operations, so the same bits.
+
+// func powAddAVX2(dst, y *float64, n int, square bool)
+// dst[f] += y[f]^2 (square) or y[f], for f < n (a multiple of 4).
+TEXT ·powAddAVX2(SB), NOSPLIT, $0-25
+	MOVQ dst+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVBLZX square+24(FP), AX
+	TESTQ AX, AX
+	JZ   paplain
+
+pasq:
+	VMOVUPD (SI), Y0
+	VMULPD Y0, Y0, Y0
+	VADDPD (DI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNZ  pasq
+	VZEROUPPER
+	RET
+
+paplain:
+	VMOVUPD (DI), Y0
+	VADDPD (SI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNZ  paplain
+	VZEROUPPER
+	RET
+
+// func recipRangeAVX2(inv *float64, n int) (first int)
+// inv[f] = 1 / inv[f] where inv[f] is in [2^-900, 2^900], else 0, for
+// f < n (a multiple of 4); first is the first f out of range, or -1.
+TEXT ·recipRangeAVX2(SB), NOSPLIT, $0-24
+	MOVQ inv+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD avx2Lo<>(SB), Y12
+	VBROADCASTSD avx2Hi<>(SB), Y13
+	VBROADCASTSD avx2One<>(SB), Y14
+	MOVQ $-1, R8                 // first
+	XORQ DX, DX                  // f
+
+rrloop:
+	VMOVUPD (DI), Y0
+	VCMPPD $0x1d, Y12, Y0, Y1    // >= 2^-900, quiet: false for NaN
+	VCMPPD $0x12, Y13, Y0, Y2    // <= 2^900
+	VANDPD Y2, Y1, Y1
+	VDIVPD Y0, Y14, Y3           // 1 / t
+	VANDPD Y1, Y3, Y3            // in range, 0 elsewhere
+	VMOVUPD Y3, (DI)
+	TESTQ R8, R8
+	JNS  rrnext                  // first already found
+	VMOVMSKPD Y1, AX
+	XORL $0xf, AX
+	JZ   rrnext
+	BSFL AX, AX
+	LEAQ (DX)(AX*1), R8
+
+rrnext:
+	ADDQ $32, DI
+	ADDQ $4, DX
+	CMPQ DX, CX
+	JLT  rrloop
+	VZEROUPPER
+	MOVQ R8, first+16(FP)
+	RET
+
+// func mulPowAVX2(m, y, inv *float64, n int, square bool)
+// m[f] = y[f]^2 (square) or y[f], times inv[f], for f < n (a multiple of 4).
+TEXT ·mulPowAVX2(SB), NOSPLIT, $0-33
+	MOVQ m+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ inv+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVBLZX square+32(FP), AX
+	TESTQ AX, AX
+	JZ   mpplain
+
+mpsq:
+	VMOVUPD (SI), Y0
+	VMULPD Y0, Y0, Y0
+	VMULPD (DX), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $4, CX
+	JNZ  mpsq
+	VZEROUPPER
+	RET
+
+mpplain:
+	VMOVUPD (SI), Y0
+	VMULPD (DX), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $4, CX
+	JNZ  mpplain
+	VZEROUPPER
+	RET

@@ -23,19 +23,23 @@ func init() {
 }
 
 // installAVX2 makes the package run as on a CPU with AVX2 and FMA and no
-// AVX-512: the float32 passes in avx2_amd64.s, taken by NewSeparator; klRows,
-// the masks' loops and the update without assembly. It returns the
+// AVX-512: the float32 passes, rowsDot, the update and the masks' loops in
+// avx2_amd64.s, the float32 passes taken by NewSeparator; klRows and
+// rowsAxpy2 without assembly. It returns the
 // function that undoes it.
 func installAVX2() (restore func()) {
 	p, d, l, tl, rd, ra, ac := klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm
-	rows, a32, force, rd64, ra64 := klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm
-	rowsDotAsm, rowsAxpy2Asm = rowsDotAVX2Slices, nil
+	rows, a32, force, rd64, ra64, mu := klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm
+	rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm = rowsDotAVX2Slices, nil, mulUpdateAVX2Slices
+	pa, rr, mp := powAddAsm, recipRangeAsm, mulPowAsm
+	powAddAsm, recipRangeAsm, mulPowAsm = powAddAVX2Slices, recipRangeAVX2Slices, mulPowAVX2Slices
 	klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm = klPanels32AVX2Slices, panelDots32AVX2Slices, addLanes32AVX2Slices, klTail32Go
 	rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = rowsDot32AVX2Slices, rowsAxpy2x32AVX2Slices, addClear32AVX2Slices
 	klRowsAsm, asm32, forceSingle = nil, true, true
 	return func() {
 		klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = p, d, l, tl, rd, ra, ac
-		klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm = rows, a32, force, rd64, ra64
+		klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm = rows, a32, force, rd64, ra64, mu
+		powAddAsm, recipRangeAsm, mulPowAsm = pa, rr, mp
 	}
 }
 

@@ -382,7 +382,7 @@ var mulUpdateAsm func(h, num, den []float64) (maxDelta, maxH float64)
 // nothing.
 func mulUpdate(h, num, den []float64) (maxDelta, maxH float64) {
 	n := 0
-	if mulUpdateAsm != nil && klRowsAsm != nil {
+	if mulUpdateAsm != nil && (klRowsAsm != nil || asm32) { // AVX-512, or AVX2 (asm32 without klRowsAsm)
 		n = len(h) &^ 7
 		if n > 0 {
 			maxDelta, maxH = mulUpdateAsm(h[:n], num, den)

@@ -220,9 +220,18 @@ func TestPanelMasks(t *testing.T) {
 // of fewer than 8 and inputs with a zero den, NaN and Inf in num, a NaN h
 // (which neither counts in max |dh| nor survives) and an overflowing product.
 func TestMulUpdateAsm(t *testing.T) {
-	if mulUpdateAsm == nil || klRowsAsm == nil {
+	if mulUpdateAsm == nil || (klRowsAsm == nil && !asm32) {
 		t.Skip("no assembly update on this CPU or build")
 	}
+	testMulUpdateAsm(t)
+	if withAVX2 != nil {
+		restore := withAVX2()
+		defer restore()
+		t.Run("avx2", testMulUpdateAsm)
+	}
+}
+
+func testMulUpdateAsm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, n := range []int{1, 7, 8, 15, 64, 128, 131} {
 		h, num, den := make([]float64, n), make([]float64, n), make([]float64, n)
@@ -260,9 +269,18 @@ func TestMulUpdateAsm(t *testing.T) {
 // range, for lengths with and without a tail and sums that are zero, NaN,
 // Inf, below 2^-900 or above 2^900 (in the assembly's part and the tail).
 func TestMaskLoopsAsm(t *testing.T) {
-	if powAddAsm == nil || klRowsAsm == nil {
+	if powAddAsm == nil || (klRowsAsm == nil && !asm32) {
 		t.Skip("no assembly mask loops on this CPU or build")
 	}
+	testMaskLoopsAsm(t)
+	if withAVX2 != nil {
+		restore := withAVX2()
+		defer restore()
+		t.Run("avx2", testMaskLoopsAsm)
+	}
+}
+
+func testMaskLoopsAsm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	special := []float64{0, math.NaN(), math.Inf(1), 0x1p-460, 0x1p451}
 	for _, n := range []int{1, 7, 8, 20, 513} {
@@ -287,10 +305,9 @@ func TestMaskLoopsAsm(t *testing.T) {
 					return inv, m0, first
 				}
 				inv, m0, first := run()
-				asm := klRowsAsm
-				klRowsAsm = nil
+				restore := pureGo()
 				invGo, m0Go, firstGo := run()
-				klRowsAsm = asm
+				restore()
 				what := fmt.Sprintf("n %d square %v bad %d", n, square, bad)
 				if first != firstGo {
 					t.Errorf("%s: first bin out of range %d, pure Go %d", what, first, firstGo)

@@ -508,7 +508,8 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 
 // The loops of maskFast in assembly for a length a multiple of 8
 // (masks_amd64.s: eight bins at a time, the same operations, so the same
-// bits; TestMaskLoopsAsm), or nil; unused while klRowsAsm is nil. In Go
+// bits; TestMaskLoopsAsm; avx2_amd64.s: four), or nil; unused while
+// klRowsAsm is nil and asm32 false. In Go
 // they took 8 % of a frame at fft 1024, K 64.
 var (
 	powAddAsm     func(dst, y []float64, square bool)
@@ -518,7 +519,7 @@ var (
 
 // masksAsmLen is how much of n the assembly loops of maskFast take.
 func masksAsmLen(n int) int {
-	if powAddAsm == nil || klRowsAsm == nil {
+	if powAddAsm == nil || (klRowsAsm == nil && !asm32) { // AVX-512, or AVX2 (asm32)
 		return 0
 	}
 	return n &^ 7
