@@ -32,7 +32,8 @@ package separate
 // the float64 num.
 const klBlock = 64
 
-// The assembly passes (klrows32_amd64.s), or nil where klRowsAsm is nil.
+// The assembly passes (klrows32_amd64.s for AVX-512, avx2_amd64.s for AVX2
+// and FMA), or nil; unused while asm32 is false.
 var (
 	rowsDot32Asm    func(w, h []float32, y []float64, rows, kp int)
 	rowsAxpy2x32Asm func(w []float32, a, d []float64, num, den []float32, rows, kp int)
