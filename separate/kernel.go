@@ -369,7 +369,8 @@ func betaTerms(num, den, y, v []float64, b float64) {
 }
 
 // mulUpdateAsm is mulUpdateGo for len(h) a multiple of 8 in assembly
-// (AVX-512, update_amd64.s), or nil; unused while klRowsAsm is nil.
+// (AVX-512, update_amd64.s; AVX2, avx2_amd64.s), or nil; unused while
+// klRowsAsm is nil and asm32 false.
 var mulUpdateAsm func(h, num, den []float64) (maxDelta, maxH float64)
 
 // mulUpdate is step's update of h for gamma 1 without the zeroing of tiny
@@ -382,7 +383,7 @@ var mulUpdateAsm func(h, num, den []float64) (maxDelta, maxH float64)
 // nothing.
 func mulUpdate(h, num, den []float64) (maxDelta, maxH float64) {
 	n := 0
-	if mulUpdateAsm != nil && klRowsAsm != nil {
+	if mulUpdateAsm != nil && (klRowsAsm != nil || asm32) {
 		n = len(h) &^ 7
 		if n > 0 {
 			maxDelta, maxH = mulUpdateAsm(h[:n], num, den)

@@ -23,7 +23,11 @@ package separate
 //
 // The assembly takes the panels eight or four at a time (klpanels32_amd64.s),
 // so that each broadcast of h_k and each load and store of acc_k serves
-// several panels: loads, not the multiply-adds, limit the pass.
+// several panels: loads, not the multiply-adds, limit the pass. Without
+// AVX-512, the AVX2 assembly (avx2_amd64.s) takes a panel's column in two
+// registers of 8 lanes and the panels four at a time, W h in four partial
+// sums as in pure Go (c = ceil(K/4)); it adds the 16 lanes of acc in two
+// levels in float32, then in float64 (2u, within the 4u below).
 //
 // Error, with u = 2^-24 and every term positive (W, h, v >= 0), to first
 // order: W_fk and h_k are rounded to float32 (2u); (W h)_f sums K terms in
@@ -101,14 +105,19 @@ func newPanels32(w []float64, f, k, stride int) *panels32 {
 	return p
 }
 
-// The assembly (klpanels32_amd64.s), or nil where the CPU or build has none;
-// unused while klRowsAsm is nil (tests set it so to run the pure-Go path).
+// The assembly (klpanels32_amd64.s for AVX-512, avx2_amd64.s for AVX2 and
+// FMA), or nil where the CPU or build has none; unused while asm32 is false
+// (tests set it so to run the pure-Go path).
 var (
 	klPanels32Asm  func(w, h, v, acc []float32, panels, kq int)
 	panelDots32Asm func(w, h []float32, y []float64, panels, kq, lo, hi int)
 	addLanes32Asm  func(num []float64, acc []float32, kq int)
 	klTail32Asm    func(w, h, v []float32, num []float64, rows, kt int)
 )
+
+// asm32 says the float32 passes (here and in klrows32.go) run their
+// assembly: set where a CPU has it (AVX-512, or AVX2 and FMA).
+var asm32 = false
 
 // klPanels32 adds W^T (v / W h) to num (len >= kt) for the panels pn and
 // their tail, with h (len >= kt, zero from K on) and v (len >= F) in
@@ -117,7 +126,7 @@ var (
 func klPanels32(pn *panels32, h, v, acc []float32, num []float64) {
 	kq := pn.kq
 	stride := kq * klPanelRows
-	asm := klPanels32Asm != nil && klRowsAsm != nil
+	asm := klPanels32Asm != nil && asm32
 	for lo := 0; lo < pn.np; lo += klPanelBlock {
 		n := min(klPanelBlock, pn.np-lo)
 		w := pn.w[lo*stride:]
@@ -229,7 +238,7 @@ func addLanes32Go(num []float64, acc []float32, kq int) {
 // float32) for every bin: y has length at least F. It allocates nothing.
 func (pn *panels32) dots(h []float32, y []float64, lo, hi int) {
 	if pn.np > 0 {
-		if panelDots32Asm != nil && klRowsAsm != nil {
+		if panelDots32Asm != nil && asm32 {
 			panelDots32Asm(pn.w, h, y, pn.np, pn.kq, lo, hi)
 		} else {
 			panelDots32Go(pn.w, h, y, pn.np, pn.kq, lo, hi)

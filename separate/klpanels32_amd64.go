@@ -8,6 +8,7 @@ func init() {
 		panelDots32Asm = panelDots32AVX512Slices
 		addLanes32Asm = addLanes32AVX512Slices
 		klTail32Asm = klTail32AVX512Slices
+		asm32 = true
 	}
 }
 

@@ -120,7 +120,7 @@ func TestKLPanels32Bound(t *testing.T) {
 // of the exact sums, so they are within twice that of each other (within
 // logs the largest difference against that bound).
 func TestKLPanels32AsmMatchesGo(t *testing.T) {
-	if klPanels32Asm == nil || klRowsAsm == nil {
+	if klPanels32Asm == nil || !asm32 {
 		t.Skip("no assembly panel pass on this CPU or build")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -128,10 +128,9 @@ func TestKLPanels32AsmMatchesGo(t *testing.T) {
 		w, h, v, kp := panelCase(rng, c.f, c.k)
 		pn := newPanels32(w, c.f, c.k, kp)
 		got := klPanelsRun(t, pn, h, v)
-		asm := klRowsAsm
-		klRowsAsm = nil
+		restore := pureGo()
 		want := klPanelsRun(t, pn, h, v)
-		klRowsAsm = asm
+		restore()
 		within(t, fmt.Sprintf("F%d K%d asm against pure Go", c.f, c.k), got[:c.k], want[:c.k], c.k, 2*panelBound(c.f, c.k))
 	}
 }
@@ -221,9 +220,18 @@ func TestPanelMasks(t *testing.T) {
 // of fewer than 8 and inputs with a zero den, NaN and Inf in num, a NaN h
 // (which neither counts in max |dh| nor survives) and an overflowing product.
 func TestMulUpdateAsm(t *testing.T) {
-	if mulUpdateAsm == nil || klRowsAsm == nil {
+	if mulUpdateAsm == nil || (klRowsAsm == nil && !asm32) {
 		t.Skip("no assembly update on this CPU or build")
 	}
+	testMulUpdateAsm(t)
+	if withAVX2 != nil {
+		restore := withAVX2()
+		defer restore()
+		t.Run("avx2", testMulUpdateAsm)
+	}
+}
+
+func testMulUpdateAsm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, n := range []int{1, 7, 8, 15, 64, 128, 131} {
 		h, num, den := make([]float64, n), make([]float64, n), make([]float64, n)
@@ -261,9 +269,18 @@ func TestMulUpdateAsm(t *testing.T) {
 // range, for lengths with and without a tail and sums that are zero, NaN,
 // Inf, below 2^-900 or above 2^900 (in the assembly's part and the tail).
 func TestMaskLoopsAsm(t *testing.T) {
-	if powAddAsm == nil || klRowsAsm == nil {
+	if powAddAsm == nil || (klRowsAsm == nil && !asm32) {
 		t.Skip("no assembly mask loops on this CPU or build")
 	}
+	testMaskLoopsAsm(t)
+	if withAVX2 != nil {
+		restore := withAVX2()
+		defer restore()
+		t.Run("avx2", testMaskLoopsAsm)
+	}
+}
+
+func testMaskLoopsAsm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	special := []float64{0, math.NaN(), math.Inf(1), 0x1p-460, 0x1p451}
 	for _, n := range []int{1, 7, 8, 20, 513} {
@@ -288,10 +305,9 @@ func TestMaskLoopsAsm(t *testing.T) {
 					return inv, m0, first
 				}
 				inv, m0, first := run()
-				asm := klRowsAsm
-				klRowsAsm = nil
+				restore := pureGo()
 				invGo, m0Go, firstGo := run()
-				klRowsAsm = asm
+				restore()
 				what := fmt.Sprintf("n %d square %v bad %d", n, square, bad)
 				if first != firstGo {
 					t.Errorf("%s: first bin out of range %d, pure Go %d", what, first, firstGo)

@@ -78,7 +78,9 @@ var (
 // allocates nothing.
 func rowsDot(w, h, y []float64, rows, kp int) {
 	n := 0
-	if rowsDotAsm != nil && klRowsAsm != nil {
+	// On a CPU with AVX2 and no AVX-512, rowsDotAsm is in AVX2 and goes
+	// with the float32 passes (asm32); klRowsAsm is then nil.
+	if rowsDotAsm != nil && (klRowsAsm != nil || asm32) {
 		n = rows &^ 3
 		if n > 0 {
 			rowsDotAsm(w, h, y, n, kp)

@@ -32,7 +32,8 @@ package separate
 // the float64 num.
 const klBlock = 64
 
-// The assembly passes (klrows32_amd64.s), or nil where klRowsAsm is nil.
+// The assembly passes (klrows32_amd64.s for AVX-512, avx2_amd64.s for AVX2
+// and FMA), or nil; unused while asm32 is false.
 var (
 	rowsDot32Asm    func(w, h []float32, y []float64, rows, kp int)
 	rowsAxpy2x32Asm func(w []float32, a, d []float64, num, den []float32, rows, kp int)
@@ -44,7 +45,7 @@ var addClear32Asm func(y []float64, x []float32)
 // addClear32 adds x into y, element by element, in float64, and sets x to
 // zero. It allocates nothing.
 func addClear32(y []float64, x []float32) {
-	if addClear32Asm != nil && klRowsAsm != nil && len(x)%16 == 0 {
+	if addClear32Asm != nil && asm32 && len(x)%16 == 0 {
 		addClear32Asm(y, x)
 		return
 	}
@@ -73,7 +74,7 @@ func dot32(row, h []float32) float64 {
 // rowsDot32 is rowsDot with W and h in float32. It allocates nothing.
 func rowsDot32(w, h []float32, y []float64, rows, kp int) {
 	n := 0
-	if rowsDot32Asm != nil && klRowsAsm != nil {
+	if rowsDot32Asm != nil && asm32 {
 		n = rows &^ 3
 		if n > 0 {
 			rowsDot32Asm(w, h, y, n, kp)
@@ -94,7 +95,7 @@ func rowsAxpy2x32(w []float32, a, d []float64, n32, d32 []float32, num, den []fl
 	for lo := 0; lo < rows; lo += klBlock {
 		m := min(klBlock, rows-lo)
 		n := 0
-		if rowsAxpy2x32Asm != nil && klRowsAsm != nil {
+		if rowsAxpy2x32Asm != nil && asm32 {
 			n = m &^ 3
 			if n > 0 {
 				rowsAxpy2x32Asm(w[lo*kp:], a[lo:lo+n], d[lo:lo+n], n32, d32, n, kp)

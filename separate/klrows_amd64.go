@@ -13,8 +13,16 @@ import "golang.org/x/sys/cpu"
 var haveAVX512 = cpu.X86.HasAVX2 && cpu.X86.HasAVX512F
 
 // singleFast says the float32 passes (klpanels32.go, klrows32.go) are worth
-// taking: only in assembly. In Go they are slower than the float64 ones.
-var singleFast = haveAVX512
+// taking: only in assembly. In Go they are slower than the float64 ones. In
+// AVX2 (avx2_amd64.s) they are faster than the float64 passes through gonum
+// that a CPU without AVX-512 would take otherwise: BenchmarkProcess on the
+// AMD EPYC with AVX-512 turned off (GODEBUG=cpu.avx512f=off), median CPU
+// time of 5 interleaved runs of 334107a and d4a1935, 3.7x faster for beta 1
+// at fft 1024, K 64 and at fft 2048, K 128, 2.2x and 2.85x for beta 0.5,
+// 3.0x and 2.9x for beta 2 (the masks, rowsDot and the update in AVX2); with
+// adapting bases (BenchmarkProcessAdapt, beta 0.5), 1.6x and 2.1x with the
+// float32 passes alone (04af57d). README, Performance.
+var singleFast = haveAVX512 || haveAVX2FMA
 
 func init() {
 	if haveAVX512 {

@@ -9,17 +9,38 @@ import (
 	"testing"
 )
 
-// withKLPaths runs fn once with klRows as the CPU runs it (assembly where
-// there is one) and once with the portable pure-Go path only.
+// withKLPaths runs fn once with klRows and the float32 passes as the CPU
+// runs them (assembly where there is one), once with the AVX2 kernels of
+// the float32 passes where the CPU has AVX2 and FMA but runs others
+// (withAVX2: an AVX-512 CPU standing in for one without), and once with
+// the portable pure-Go path only.
 func withKLPaths(t *testing.T, fn func(t *testing.T)) {
-	asm := klRowsAsm
-	defer func() { klRowsAsm = asm }()
-	if asm != nil {
+	if klRowsAsm != nil || asm32 {
 		t.Run("asm", fn)
 	}
-	klRowsAsm = nil
+	if withAVX2 != nil {
+		restore := withAVX2()
+		t.Run("avx2", fn)
+		restore()
+	}
+	defer pureGo()()
 	t.Run("purego", fn)
 }
+
+// pureGo turns the assembly of the KL passes (klRows and the float32
+// passes) off, and returns the function that turns it back on.
+func pureGo() (restore func()) {
+	rows, single := klRowsAsm, asm32
+	klRowsAsm, asm32 = nil, false
+	return func() { klRowsAsm, asm32 = rows, single }
+}
+
+// withAVX2, where not nil (avx2_amd64_test.go), makes the package run as on
+// a CPU with AVX2 and FMA but no AVX-512 (the float32 passes in the AVX2
+// assembly, the rest without assembly) with the float32 passes taken by
+// NewSeparator, and returns the function that undoes it; nil where the CPU
+// or build has no AVX2 kernels, or where they are what runs anyway.
+var withAVX2 func() (restore func())
 
 // TestKLRowsAsmMatchesGo: the assembly and the pure-Go passes (klRows, and
 // rowsDot and rowsAxpy2 for the general beta) compute
@@ -99,14 +120,12 @@ func BenchmarkKLRows(b *testing.B) {
 	for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
 		for _, path := range []string{"asm", "purego", "asm32", "purego32"} {
 			b.Run(fmt.Sprintf("fft%d_K%d_%s", c.fftSize, c.k, path), func(b *testing.B) {
-				asm := klRowsAsm
-				defer func() { klRowsAsm = asm }()
+				single := strings.HasSuffix(path, "32")
 				if strings.HasPrefix(path, "purego") {
-					klRowsAsm = nil
-				} else if asm == nil {
+					defer pureGo()()
+				} else if (!single && klRowsAsm == nil) || (single && !asm32) {
 					b.Skip("no assembly klRows on this CPU or build")
 				}
-				single := strings.HasSuffix(path, "32")
 				bases, frames := benchSetup(c.fftSize, c.k)
 				w := denseCopy(bases.W)
 				kn := newKernel(w, 1, 0, false)

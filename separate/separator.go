@@ -390,8 +390,9 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	// do not (W h of the masks is then taken in float64).
 	switch {
 	case !singleFast && !forceSingle:
-		// No assembly for the float32 passes (a CPU without AVX-512, the
-		// purego build): the float64 ones are faster (kernel.klGemv).
+		// No assembly for the float32 passes (a CPU without AVX2 and FMA,
+		// another architecture, the purego build): the float64 ones are
+		// faster (kernel.klGemv).
 	case len(s.free) == 0 && s.ad == nil:
 		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
 		s.h32 = make([]float32, s.pan.kq)
@@ -547,7 +548,8 @@ func (s *Separator) maskFast(masks [][]float64, square bool) int {
 
 // The loops of maskFast in assembly for a length a multiple of 8
 // (masks_amd64.s: eight bins at a time, the same operations, so the same
-// bits; TestMaskLoopsAsm), or nil; unused while klRowsAsm is nil. In Go
+// bits; TestMaskLoopsAsm; avx2_amd64.s: four), or nil; unused while
+// klRowsAsm is nil and asm32 false. In Go
 // they took 8 % of a frame at fft 1024, K 64.
 var (
 	powAddAsm     func(dst, y []float64, square bool)
@@ -557,7 +559,7 @@ var (
 
 // masksAsmLen is how much of n the assembly loops of maskFast take.
 func masksAsmLen(n int) int {
-	if powAddAsm == nil || klRowsAsm == nil {
+	if powAddAsm == nil || (klRowsAsm == nil && !asm32) { // AVX-512, or AVX2 (asm32)
 		return 0
 	}
 	return n &^ 7

@@ -67,13 +67,19 @@ func column(m *mat.Dense, j int) []float64 { return mat.Col(nil, j, m) }
 // depends on h at most linearly, so 10 iterations stay within 10 * 2 * 2e.
 func TestSeparatorMatchesSolveH(t *testing.T) {
 	// Also with the float32 passes where they have no assembly (a CPU
-	// without AVX-512 takes the float64 ones): their Go code is what the
+	// without AVX2 and FMA takes the float64 ones): their Go code is what the
 	// purego build and other architectures could run.
 	for _, single := range []bool{false, true} {
 		forceSingle = single
 		t.Run(fmt.Sprint("forceSingle=", single), testSeparatorMatchesSolveH)
 	}
 	forceSingle = false
+	if withAVX2 != nil {
+		// The AVX2 kernels as a CPU without AVX-512 runs them.
+		restore := withAVX2()
+		t.Run("avx2", testSeparatorMatchesSolveH)
+		restore()
+	}
 }
 
 func testSeparatorMatchesSolveH(t *testing.T) {
