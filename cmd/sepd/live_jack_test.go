@@ -360,14 +360,25 @@ const xrunDrift = 4 * livePeriod
 
 // checkFileClock checks that files of n samples hold the wall-clock length
 // of a run, want samples, to within slack, less xrunDrift per server xrun
-// that sepd saw (audio.XrunCounts.Server): short by that, never long.
-func checkFileClock(t *testing.T, n int, want float64, slack int, server uint64) {
+// that sepd saw (audio.XrunCounts.Server): short by that, never long. A
+// server starved of CPU also falls behind the wall clock without an xrun
+// (beside two busy loops: 4287 samples short over 10 s with one xrun), so
+// when other tasks waited for a CPU steadyBusy of the run or more (PSI since
+// p0 at t0, the run's start) a short file is logged, not failed: the
+// machine cannot show the claim then.
+func checkFileClock(t *testing.T, n int, want float64, slack int, server uint64, p0 time.Duration, t0 time.Time) {
 	t.Helper()
 	diff := float64(n) - want
 	drift := float64(xrunDrift) * float64(server)
-	t.Logf("the files hold %d samples (%.3f s); wall clock from \"running\" to SIGINT: %.0f samples; files - wall clock = %+.0f samples (%+.1f periods); %d server xruns allow %.0f short",
-		n, float64(n)/liveRate, want, diff, diff/livePeriod, server, drift)
-	if diff > float64(slack) || diff < -float64(slack)-drift {
+	t.Logf("the files hold %d samples (%.3f s); wall clock from \"running\" to SIGINT: %.0f samples; files - wall clock = %+.0f samples (%+.1f periods); %d server xruns allow %.0f short; %s",
+		n, float64(n)/liveRate, want, diff, diff/livePeriod, server, drift, pressureSince(p0, t0))
+	short := diff < -float64(slack)-drift
+	if share, ok := pressureShare(p0, t0); short && ok && share >= steadyBusy {
+		t.Logf("the files are %.0f samples short of the wall clock, more than %d + %.0f for %d server xruns, on a machine too busy to hold the server's clock (other tasks waited for a CPU %.0f%% of the run): not counted",
+			-diff, slack, drift, server, 100*share)
+		return
+	}
+	if diff > float64(slack) || short {
 		t.Errorf("the files hold %d samples, the run lasted %.0f samples of wall clock: %+.0f apart, want within %d (%d periods), or up to %.0f more short after %d server xruns",
 			n, want, diff, slack, slack/livePeriod, drift, server)
 	}

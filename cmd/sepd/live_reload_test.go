@@ -77,6 +77,7 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	}
 	d, running, _ := startLive(t, dir, fmt.Sprintf(reloadDevicesConfig, 256, 10, 0, 1, addr))
 	t0 := running.time(t)
+	p0, _ := cpuPressure() // for checkFileClock
 
 	bridges := func() []logRecord { return d.recordsOf("audio bridge started") }
 	reloaded := func() []logRecord { return d.recordsOf("reloaded") }
@@ -228,7 +229,7 @@ func TestLiveReloadDevicesJACK(t *testing.T) {
 	files["voice"], files["noise"] = liveFiles(t, dir)
 	n := len(files["voice"])
 	// Within 8 periods: 4 for the start and stop, 2 per reopen.
-	checkFileClock(t, n, stop.Sub(t0).Seconds()*liveRate, 8*livePeriod, xruns(t, m).Server())
+	checkFileClock(t, n, stop.Sub(t0).Seconds()*liveRate, 8*livePeriod, xruns(t, m).Server(), p0, t0)
 
 	sum := make([]float64, n)
 	for i := range sum {
@@ -351,6 +352,7 @@ func TestLiveReloadClosesFirstJACK(t *testing.T) {
 	addr := freePort(t)
 	d, running, _ := startLive(t, dir, fmt.Sprintf(reloadDevicesConfig, 256, 10, 0, 1, addr))
 	t0 := running.time(t)
+	p0, _ := cpuPressure() // for checkFileClock
 	first := d.recordsOf("audio bridge started")[0]
 	post := func(want int) string { return postReload(t, d, addr, want) }
 	write := func(voiceCh, noiseCh int) {
@@ -397,5 +399,5 @@ func TestLiveReloadClosesFirstJACK(t *testing.T) {
 		t.Fatalf("exit status %d after SIGINT; log:\n%s", code, d.logText())
 	}
 	voice, _ := liveFiles(t, dir)
-	checkFileClock(t, len(voice), stop.Sub(t0).Seconds()*liveRate, 8*livePeriod, xruns(t, m).Server())
+	checkFileClock(t, len(voice), stop.Sub(t0).Seconds()*liveRate, 8*livePeriod, xruns(t, m).Server(), p0, t0)
 }

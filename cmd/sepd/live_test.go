@@ -364,8 +364,9 @@ const (
 // (PSI): then the machine cannot show what the test claims, and it says so
 // and skips. Measured beside two busy loops on the 2-core machine: 64-68 %,
 // and 6-15 ring xruns a minute in every run; idle, 2-8 %.
-// Everything else (heap, goroutines, frame rate, the file) must hold in every
-// run. Seen on the development VM (idle, 4-5% CPU pressure from outside):
+// A frame rate below the hop rate is such a problem too (the starved server's
+// clock falls behind the wall clock). Everything else (heap, goroutines, a
+// frame rate above it, the file) must hold in every run. Seen on the development VM (idle, 4-5% CPU pressure from outside):
 // one run in four spoilt, once with 52 server xruns that the independent
 // client saw too, i.e. the whole VM starved.
 func TestLiveSteadyJACK(t *testing.T) {
@@ -490,11 +491,18 @@ func steadyRun(t *testing.T, server string) (string, float64) {
 	}
 	// Frames went on at the hop rate (187.5/s), within 2%: the engine ran
 	// throughout. Less what the server's xruns took from its clock
-	// (xrunDrift each; see checkFileClock).
+	// (xrunDrift each; see checkFileClock). A server starved of CPU falls
+	// further behind the wall clock than its xruns say (beside two busy
+	// loops: 176.8 frames/s with 40 server xruns in 59 s), so a slow rate is
+	// a problem of the run, as xruns are: run again, and skipped on a busy
+	// machine (see TestLiveSteadyJACK).
 	hz := liveRate / 256.0
 	lost := float64(xrunDrift) * float64(last.xruns.Sub(first.xruns).Server()) / 256 / float64(steadySeconds-1)
-	if rate := (last.frames - first.frames) / float64(steadySeconds-1); rate > 1.02*hz || rate < 0.98*hz-lost {
-		t.Errorf("%.1f frames/s, want %.1f within 2%% (less %.1f/s for the server's xruns)", rate, hz, lost)
+	var problems []string
+	if rate := (last.frames - first.frames) / float64(steadySeconds-1); rate > 1.02*hz {
+		t.Errorf("%.1f frames/s, want %.1f within 2%%", rate, hz)
+	} else if rate < 0.98*hz-lost {
+		problems = append(problems, fmt.Sprintf("%.1f frames/s, want %.1f within 2%% (less %.1f/s for the server's xruns); %s", rate, hz, lost, pressure))
 	}
 
 	// Server xruns: when the JACK server itself misses a cycle (the dummy
@@ -532,7 +540,6 @@ func steadyRun(t *testing.T, server string) (string, float64) {
 		}
 	}
 	t.Logf("server xruns seen by the independent client: %d; xruns in the first second: %v; sepd's xruns in seconds of server xruns (not counted): %v", serverXruns, first.xruns, excused)
-	var problems []string
 	if startup.Total() != 0 && !serverXrunsOnly(startup.String()) {
 		problems = append(problems, fmt.Sprintf("xruns of sepd's making in the first second: %v; %s", startup, pressure))
 	}
@@ -617,6 +624,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 	// reconnect starts a bridge too, so its bounds below add it.
 	startTook := time.Since(started)
 	t0 := running.time(t)
+	p0, _ := cpuPressure() // for checkFileClock
 
 	type burst struct {
 		sig        []float32
@@ -693,7 +701,7 @@ func TestLiveReconnectJACK(t *testing.T) {
 
 	var y [2][]float64
 	y[0], y[1] = liveFiles(t, dir)
-	checkFileClock(t, len(y[0]), stop.Sub(t0).Seconds()*liveRate, 4*livePeriod, xruns(t, m).Server())
+	checkFileClock(t, len(y[0]), stop.Sub(t0).Seconds()*liveRate, 4*livePeriod, xruns(t, m).Server(), p0, t0)
 
 	// Find each burst in the sum of the sources: the first sample above
 	// 1e-3 after the previous burst, less the burst's own lead-in below 1e-3.
