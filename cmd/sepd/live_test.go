@@ -393,9 +393,12 @@ func TestLiveSteadyJACK(t *testing.T) {
 }
 
 // steadyBusy is the CPU pressure (PSI cpu some, the share of the run during
-// which some task waited for a CPU) from which a run spoilt by xruns does not
-// count against sepd (see TestLiveSteadyJACK).
-const steadyBusy = 0.4
+// which some task waited for a CPU) from which a run spoilt by xruns or by
+// the server's slow clock does not count against sepd (see
+// TestLiveSteadyJACK, checkFileClock). Measured on the 2-core machines: idle,
+// 2-8 %; beside two busy loops, 21-41 % on this one (the server's real-time
+// thread pre-empts them) and 64-68 % on an earlier one.
+const steadyBusy = 0.15
 
 // steadyAttempts bounds the runs of TestLiveSteadyJACK (60 s each).
 const steadyAttempts = 3
@@ -469,6 +472,12 @@ func steadyRun(t *testing.T, server string) (string, float64) {
 		peak.nextGC = max(peak.nextGC, s.nextGC)
 		peak.heapAlloc = max(peak.heapAlloc, s.heapAlloc)
 		peak.goroutines = max(peak.goroutines, s.goroutines)
+	}
+	// The goroutines are compared with the most of the first 5 s: on a busy
+	// machine some had not started at 1 s (seen: 18 at 1 s, 21 from then on,
+	// where other runs had 20 and 21).
+	for _, s := range samples[:min(5, len(samples))] {
+		first.goroutines = max(first.goroutines, s.goroutines)
 	}
 	const kib = 1 << 10
 	pressure := pressureSince(p0, t0)
