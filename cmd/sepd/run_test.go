@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -117,7 +118,14 @@ func (d *daemonRun) wait(t *testing.T, timeout time.Duration) int {
 // scrape returns the metric families at addr, failing the test on error.
 func scrape(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
+	// sepd logs "running" before its metrics listener is up: on a busy
+	// machine a scrape at once was refused (seen beside two busy loops), so
+	// a refused connection is tried again for up to 10 s.
 	resp, err := http.Get("http://" + addr + "/metrics")
+	for deadline := time.Now().Add(10 * time.Second); err != nil && errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		resp, err = http.Get("http://" + addr + "/metrics")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
