@@ -222,37 +222,20 @@ func readExamples(name string, paths []string) ([][]float64, int, error) {
 	var out [][]float64
 	rate := 0
 	for _, path := range files {
-		r, err := audio.Open(path)
+		data, f, err := audio.ReadAll(path)
 		if err != nil {
 			return nil, 0, usageError{fmt.Errorf("learn-recon: %w", err)}
 		}
-		f := r.Format()
 		switch {
 		case out == nil:
 			out, rate = make([][]float64, f.Channels), f.SampleRateHz
 		case f.Channels != len(out) || f.SampleRateHz != rate:
-			r.Close()
 			return nil, 0, usagef("learn-recon: %s: %d channels at %d Hz, the other examples of source %q have %d at %d Hz",
 				path, f.Channels, f.SampleRateHz, name, len(out), rate)
 		}
-		buf := make([][]float64, len(out))
-		for c := range buf {
-			buf[c] = make([]float64, 8192)
+		for c := range out {
+			out[c] = append(out[c], data[c]...)
 		}
-		for {
-			n, err := r.Read(buf)
-			for c := range out {
-				out[c] = append(out[c], buf[c][:n]...)
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return nil, 0, usageError{fmt.Errorf("learn-recon: %w", err)}
-			}
-		}
-		r.Close()
 	}
 	for c := range out {
 		for i, x := range out[c] {
