@@ -16,6 +16,7 @@ var haveAVX2FMA = !haveAVX512 && cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.Ha
 func init() {
 	if haveAVX2FMA {
 		klPanels32Asm = klPanels32AVX2Slices
+		b05Panels32Asm = b05Panels32AVX2Slices
 		panelDots32Asm = panelDots32AVX2Slices
 		addLanes32Asm = addLanes32AVX2Slices
 		klTail32Asm = klTail32Go // one row (the Nyquist bin) per pass: Go is enough
@@ -75,14 +76,14 @@ func rowsDotAVX2Slices(w, h, y []float64, rows, kp int) {
 // (avx2_amd64.s).
 //
 //go:noescape
-func mulUpdateAVX2(h, num, den *float64, n int) (maxDelta, maxH float64)
+func mulUpdateAVX2(h, num, den *float64, n int, tiny float64) (maxDelta, maxH float64)
 
-func mulUpdateAVX2Slices(h, num, den []float64) (maxDelta, maxH float64) {
+func mulUpdateAVX2Slices(h, num, den []float64, tiny float64) (maxDelta, maxH float64) {
 	n := len(h)
 	if n == 0 || n&3 != 0 || len(num) < n || len(den) < n {
 		panic("separate: mulUpdateAVX2: bad dimensions")
 	}
-	return mulUpdateAVX2(&h[0], &num[0], &den[0], n)
+	return mulUpdateAVX2(&h[0], &num[0], &den[0], n, tiny)
 }
 
 // powAddAVX2, recipRangeAVX2 and mulPowAVX2 are maskFast's loops (powAdd,
@@ -168,4 +169,18 @@ func addClear32AVX2Slices(y []float64, x []float32) {
 	if len(x) > 0 {
 		addClear32AVX2(&y[0], &x[0], len(x))
 	}
+}
+
+// b05Panels32AVX2 is b05Panels32Go with fused multiply-adds, four panels at
+// a time (avx2_amd64.s).
+//
+//go:noescape
+func b05Panels32AVX2(w, h, v, accN, accD *float32, panels, kq int)
+
+func b05Panels32AVX2Slices(w, h, v, accN, accD []float32, panels, kq int) {
+	if panels < 1 || kq < 4 || kq&3 != 0 || len(w) < panels*kq*klPanelRows || len(h) < kq ||
+		len(v) < panels*klPanelRows || len(accN) < kq*klPanelRows || len(accD) < kq*klPanelRows {
+		panic("separate: b05Panels32AVX2: bad dimensions")
+	}
+	b05Panels32AVX2(&w[0], &h[0], &v[0], &accN[0], &accD[0], panels, kq)
 }

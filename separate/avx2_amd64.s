@@ -592,16 +592,17 @@ GLOBL avx2Max<>(SB), RODATA|NOPTR, $8
 DATA avx2Abs<>+0(SB)/8, $0x7fffffffffffffff // clears the sign bit
 GLOBL avx2Abs<>(SB), RODATA|NOPTR, $8
 
-// func mulUpdateAVX2(h, num, den *float64, n int) (maxDelta, maxH float64)
+// func mulUpdateAVX2(h, num, den *float64, n int, tiny float64) (maxDelta, maxH float64)
 // mulUpdateAVX512 in four float64 lanes: h = h * (num / den), den 0 ->
-// epsilon, a product that is not <= MaxFloat64 (NaN, +Inf) -> 0; the
-// largest |h' - h| (a NaN one, from a NaN h, ignored) and h'. n a multiple
-// of 4.
-TEXT ·mulUpdateAVX2(SB), NOSPLIT, $0-48
+// epsilon, a product that is not <= MaxFloat64 (NaN, +Inf) or is below
+// tiny -> 0; the largest |h' - h| (a NaN one, from a NaN h, ignored) and
+// h'. n a multiple of 4.
+TEXT ·mulUpdateAVX2(SB), NOSPLIT, $0-56
 	MOVQ h+0(FP), DI
 	MOVQ num+8(FP), SI
 	MOVQ den+16(FP), DX
 	MOVQ n+24(FP), CX
+	VBROADCASTSD tiny+32(FP), Y11
 	VBROADCASTSD avx2EpsD<>(SB), Y15
 	VBROADCASTSD avx2Max<>(SB), Y14
 	VBROADCASTSD avx2Abs<>(SB), Y13
@@ -619,6 +620,8 @@ uloop:
 	VMULPD Y3, Y4, Y5            // h' = h * (num / den)
 	VCMPPD $0x12, Y14, Y5, Y6    // h' <= MaxFloat64, quiet: false for NaN
 	VANDPD Y6, Y5, Y5
+	VCMPPD $0x1d, Y11, Y5, Y7    // h' >= tiny
+	VANDPD Y7, Y5, Y5
 	VSUBPD Y4, Y5, Y6
 	VANDPD Y13, Y6, Y6
 	VMAXPD Y0, Y6, Y0            // Y0 where |h' - h| is NaN (h NaN), as mulUpdateGo
@@ -639,8 +642,8 @@ uloop:
 	VPERMILPD $1, X1, X2
 	VMAXSD X2, X1, X1
 	VZEROUPPER
-	MOVSD X0, maxDelta+32(FP)
-	MOVSD X1, maxH+40(FP)
+	MOVSD X0, maxDelta+40(FP)
+	MOVSD X1, maxH+48(FP)
 	RET
 
 DATA avx2Lo<>+0(SB)/8, $0x07b0000000000000 // 0x1p-900
@@ -756,5 +759,153 @@ mpplain:
 	ADDQ $32, DX
 	SUBQ $4, CX
 	JNZ  mpplain
+	VZEROUPPER
+	RET
+
+DATA avx2One32<>+0(SB)/4, $0x3f800000 // 1.0 in float32
+GLOBL avx2One32<>(SB), RODATA|NOPTR, $4
+
+// B05TERMS2(P) sets, from W h of a panel in Y0/Y1 (lo/hi bins; 0 ->
+// epsilon already), q = 1 / sqrt(W h) in Y8/Y9 and a = (v / W h) q in
+// Y12/Y13, v the 16 at (P); uses Y10. The operations of b05Panels32Go,
+// each correctly rounded.
+#define B05TERMS2(P) \
+	VBROADCASTSS avx2One32<>(SB), Y10; \
+	VSQRTPS Y0, Y8; \
+	VDIVPS Y8, Y10, Y8; \
+	VSQRTPS Y1, Y9; \
+	VDIVPS Y9, Y10, Y9; \
+	VMOVUPS (P), Y12; \
+	VDIVPS Y0, Y12, Y12; \
+	VMULPS Y8, Y12, Y12; \
+	VMOVUPS 32(P), Y13; \
+	VDIVPS Y1, Y13, Y13; \
+	VMULPS Y9, Y13, Y13
+
+// B05AXPY(P, OFF) adds column AX of the panel at P times its a and q (at
+// OFF(SP): a lo, a hi, q lo, q hi) to accN (Y0/Y1) and accD (Y2/Y3); uses
+// Y4, Y5.
+#define B05AXPY(P, OFF) \
+	VMOVUPS (P)(AX*1), Y4; \
+	VMOVUPS 32(P)(AX*1), Y5; \
+	VFMADD231PS OFF(SP), Y4, Y0; \
+	VFMADD231PS OFF+32(SP), Y5, Y1; \
+	VFMADD231PS OFF+64(SP), Y4, Y2; \
+	VFMADD231PS OFF+96(SP), Y5, Y3
+
+// func b05Panels32AVX2(w, h, v, accN, accD *float32, panels, kq int)
+// b05Panels32Go with fused multiply-adds: for each panel, W h in four
+// partial sums (columns k mod 4) added as (s0 + s1) + (s2 + s3), the terms
+// q = 1/sqrt(W h) and a = (v / W h) q, then accN_k += column k * a and
+// accD_k += column k * q, panel after panel: the order of b05Panels32Go.
+// Panels four at a time (their a and q kept on the stack), so that each
+// load and store of the accumulators' column k serves four panels.
+TEXT ·b05Panels32AVX2(SB), NOSPLIT, $512-56
+	MOVQ w+0(FP), SI
+	MOVQ h+8(FP), DX
+	MOVQ v+16(FP), R8
+	MOVQ accN+24(FP), DI
+	MOVQ accD+32(FP), R14
+	MOVQ panels+40(FP), CX
+	MOVQ kq+48(FP), BX
+	SHLQ $6, BX                  // panel stride in bytes: kq columns of 64
+	VXORPS Y15, Y15, Y15
+	VBROADCASTSS avx2Eps<>(SB), Y14
+	CMPQ CX, $4
+	JLT  bsingle
+
+bquad:
+	MOVQ SI, R13                 // the panel
+	MOVQ R8, R12                 // its v
+	MOVQ SP, R11                 // its a and q
+	MOVQ $4, R10
+
+bqpanel:
+	PANELZERO
+
+bqdot:
+	PANELDOT4(R13)
+	CMPQ AX, BX
+	JLT  bqdot
+	PANELSUM
+	B05TERMS2(R12)
+	VMOVUPS Y12, (R11)
+	VMOVUPS Y13, 32(R11)
+	VMOVUPS Y8, 64(R11)
+	VMOVUPS Y9, 96(R11)
+	ADDQ BX, R13
+	ADDQ $64, R12
+	ADDQ $128, R11
+	DECQ R10
+	JNZ  bqpanel
+
+	LEAQ (SI)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	XORQ AX, AX
+
+bqaxpy:
+	VMOVUPS (DI)(AX*1), Y0
+	VMOVUPS 32(DI)(AX*1), Y1
+	VMOVUPS (R14)(AX*1), Y2
+	VMOVUPS 32(R14)(AX*1), Y3
+	B05AXPY(SI, 0)
+	B05AXPY(R10, 128)
+	B05AXPY(R11, 256)
+	B05AXPY(R12, 384)
+	VMOVUPS Y0, (DI)(AX*1)
+	VMOVUPS Y1, 32(DI)(AX*1)
+	VMOVUPS Y2, (R14)(AX*1)
+	VMOVUPS Y3, 32(R14)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  bqaxpy
+
+	ADDQ $256, R8
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  bquad
+
+bsingle:
+	TESTQ CX, CX
+	JZ   bdone
+
+bpanel:
+	PANELZERO
+
+bsdot:
+	PANELDOT4(SI)
+	CMPQ AX, BX
+	JLT  bsdot
+	PANELSUM
+	B05TERMS2(R8)
+	XORQ AX, AX
+
+bsaxpy:
+	VMOVUPS (DI)(AX*1), Y0
+	VMOVUPS 32(DI)(AX*1), Y1
+	VMOVUPS (R14)(AX*1), Y2
+	VMOVUPS 32(R14)(AX*1), Y3
+	VMOVUPS (SI)(AX*1), Y4
+	VMOVUPS 32(SI)(AX*1), Y5
+	VFMADD231PS Y12, Y4, Y0
+	VFMADD231PS Y13, Y5, Y1
+	VFMADD231PS Y8, Y4, Y2
+	VFMADD231PS Y9, Y5, Y3
+	VMOVUPS Y0, (DI)(AX*1)
+	VMOVUPS Y1, 32(DI)(AX*1)
+	VMOVUPS Y2, (R14)(AX*1)
+	VMOVUPS Y3, 32(R14)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT  bsaxpy
+
+	ADDQ $64, R8
+	ADDQ BX, SI
+	DECQ CX
+	JNZ  bpanel
+
+bdone:
 	VZEROUPPER
 	RET

@@ -56,6 +56,7 @@ type kernel struct {
 	single        bool
 	pan           *panels32
 	v32, acc      []float32 // F, pan.kq x 16
+	accD          []float32 // pan.kq x 16: beta 0.5's second block (b05panels32.go)
 	w32           []float32 // F x kp
 	h32, n32, d32 []float32 // kp
 
@@ -113,10 +114,13 @@ func (kn *kernel) useSingle(pn *panels32) {
 	}
 	kn.single = true
 	kn.h32 = make([]float32, kn.kp)
-	if kn.beta == 1 {
+	if kn.beta == 1 || (kn.beta == 0.5 && pn != nil) {
 		kn.pan = pn
 		kn.v32 = make([]float32, pn.f)
 		kn.acc = make([]float32, pn.kq*klPanelRows)
+		if kn.beta == 0.5 {
+			kn.accD = make([]float32, pn.kq*klPanelRows)
+		}
 		return
 	}
 	kn.w32 = make([]float32, len(kn.wPad))
@@ -227,6 +231,16 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 	default:
 		// num = W^T (v * (Wh)^(beta-2)), den = W^T (Wh)^(beta-1): two
 		// passes over the padded W (rowsDot, rowsAxpy2).
+		if kn.pan != nil { // beta 0.5: one pass over the panels (b05panels32.go)
+			kn.toSingle(h)
+			clear(kn.numPad)
+			clear(kn.denPad)
+			b05Panels32(kn.pan, kn.h32, kn.v32, kn.acc, kn.accD, kn.numPad, kn.denPad)
+			for j := range den {
+				den[j] += kn.l1
+			}
+			break
+		}
 		gemv := !kn.single && klRowsAsm == nil
 		switch {
 		case kn.single:
@@ -259,8 +273,12 @@ func (kn *kernel) step(h, v []float64) (maxDelta, maxH float64) {
 		g = kn.gammaH
 	}
 	zeroTiny := kn.beta < 1
-	if g == 1 && !zeroTiny {
-		return mulUpdate(h, num, den)
+	if g == 1 {
+		tiny := 0.0
+		if zeroTiny {
+			tiny = float64Eps
+		}
+		return mulUpdate(h, num, den, tiny)
 	}
 	for j, hj := range h {
 		d := den[j]
@@ -371,29 +389,30 @@ func betaTerms(num, den, y, v []float64, b float64) {
 // mulUpdateAsm is mulUpdateGo for len(h) a multiple of 8 in assembly
 // (AVX-512, update_amd64.s; AVX2, avx2_amd64.s), or nil; unused while
 // klRowsAsm is nil and asm32 false.
-var mulUpdateAsm func(h, num, den []float64) (maxDelta, maxH float64)
+var mulUpdateAsm func(h, num, den []float64, tiny float64) (maxDelta, maxH float64)
 
-// mulUpdate is step's update of h for gamma 1 without the zeroing of tiny
-// activations (beta >= 1): h_k *= num_k / den_k, a zero den_k replaced by
-// epsilon and an update that is not finite by 0; it returns
+// mulUpdate is step's update of h for gamma 1: h_k *= num_k / den_k, a zero
+// den_k replaced by epsilon, an update that is not finite by 0 and one below
+// tiny by 0 (tiny: float64Eps for beta < 1, sklearn's zeroing of tiny
+// activations; 0 for beta >= 1, which zeroes nothing); it returns
 // max_k |h'_k - h_k| and max_k h'_k. At K 64 and 10 iterations the scalar
 // loop was 13 % of a frame's CPU (BenchmarkProcess). The assembly takes
 // eight activations at a time with the same operations (a division, then a
 // product), so both give the same bits (TestMulUpdateAsm). It allocates
 // nothing.
-func mulUpdate(h, num, den []float64) (maxDelta, maxH float64) {
+func mulUpdate(h, num, den []float64, tiny float64) (maxDelta, maxH float64) {
 	n := 0
 	if mulUpdateAsm != nil && (klRowsAsm != nil || asm32) {
 		n = len(h) &^ 7
 		if n > 0 {
-			maxDelta, maxH = mulUpdateAsm(h[:n], num, den)
+			maxDelta, maxH = mulUpdateAsm(h[:n], num, den, tiny)
 		}
 	}
-	d, m := mulUpdateGo(h[n:], num[n:], den[n:])
+	d, m := mulUpdateGo(h[n:], num[n:], den[n:], tiny)
 	return max(maxDelta, d), max(maxH, m)
 }
 
-func mulUpdateGo(h, num, den []float64) (maxDelta, maxH float64) {
+func mulUpdateGo(h, num, den []float64, tiny float64) (maxDelta, maxH float64) {
 	num, den = num[:len(h)], den[:len(h)]
 	for j, hj := range h {
 		d := den[j]
@@ -401,7 +420,7 @@ func mulUpdateGo(h, num, den []float64) (maxDelta, maxH float64) {
 			d = epsilon
 		}
 		x := hj * (num[j] / d)
-		if !(x <= math.MaxFloat64) { // NaN or +Inf
+		if !(x <= math.MaxFloat64) || x < tiny { // NaN or +Inf, or tiny
 			x = 0
 		}
 		if dx := math.Abs(x - hj); dx > maxDelta { // a NaN hj counts for nothing

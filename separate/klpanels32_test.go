@@ -250,15 +250,18 @@ func testMulUpdateAsm(t *testing.T) {
 				h[j], den[j] = math.MaxFloat64/2, 1e-300
 			}
 		}
-		hGo := append([]float64(nil), h...)
-		dGo, mGo := mulUpdateGo(hGo, num, den)
-		d, m := mulUpdate(h, num, den)
-		if d != dGo || m != mGo {
-			t.Errorf("n %d: max |dh| %v, max h %v; pure Go %v, %v", n, d, m, dGo, mGo)
-		}
-		for j := range h {
-			if math.Float64bits(h[j]) != math.Float64bits(hGo[j]) {
-				t.Errorf("n %d: h[%d] = %v, pure Go %v", n, j, h[j], hGo[j])
+		for _, tiny := range []float64{0, float64Eps, 0.5} {
+			h := append([]float64(nil), h...)
+			hGo := append([]float64(nil), h...)
+			dGo, mGo := mulUpdateGo(hGo, num, den, tiny)
+			d, m := mulUpdate(h, num, den, tiny)
+			if d != dGo || m != mGo {
+				t.Errorf("n %d tiny %v: max |dh| %v, max h %v; pure Go %v, %v", n, tiny, d, m, dGo, mGo)
+			}
+			for j := range h {
+				if math.Float64bits(h[j]) != math.Float64bits(hGo[j]) {
+					t.Errorf("n %d tiny %v: h[%d] = %v, pure Go %v", n, tiny, j, h[j], hGo[j])
+				}
 			}
 		}
 	}

@@ -11,12 +11,12 @@ func init() {
 // mulUpdateAVX512 is mulUpdateGo for n a multiple of 8 (update_amd64.s).
 //
 //go:noescape
-func mulUpdateAVX512(h, num, den *float64, n int) (maxDelta, maxH float64)
+func mulUpdateAVX512(h, num, den *float64, n int, tiny float64) (maxDelta, maxH float64)
 
-func mulUpdateAVX512Slices(h, num, den []float64) (maxDelta, maxH float64) {
+func mulUpdateAVX512Slices(h, num, den []float64, tiny float64) (maxDelta, maxH float64) {
 	n := len(h)
 	if n == 0 || n&7 != 0 || len(num) < n || len(den) < n {
 		panic("separate: mulUpdateAVX512: bad dimensions")
 	}
-	return mulUpdateAVX512(&h[0], &num[0], &den[0], n)
+	return mulUpdateAVX512(&h[0], &num[0], &den[0], n, tiny)
 }

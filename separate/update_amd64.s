@@ -9,14 +9,16 @@ GLOBL updMax<>(SB), RODATA|NOPTR, $8
 DATA updAbs<>+0(SB)/8, $0x7fffffffffffffff // clears the sign bit
 GLOBL updAbs<>(SB), RODATA|NOPTR, $8
 
-// func mulUpdateAVX512(h, num, den *float64, n int) (maxDelta, maxH float64)
+// func mulUpdateAVX512(h, num, den *float64, n int, tiny float64) (maxDelta, maxH float64)
 // h = h * (num / den), den 0 -> epsilon, a product that is not <= MaxFloat64
-// (NaN, +Inf) -> 0, eight at a time; the largest |h' - h| and h'.
-TEXT ·mulUpdateAVX512(SB), NOSPLIT, $0-48
+// (NaN, +Inf) or is below tiny -> 0, eight at a time; the largest |h' - h|
+// and h'.
+TEXT ·mulUpdateAVX512(SB), NOSPLIT, $0-56
 	MOVQ h+0(FP), DI
 	MOVQ num+8(FP), SI
 	MOVQ den+16(FP), DX
 	MOVQ n+24(FP), CX
+	VBROADCASTSD tiny+32(FP), Z27
 	VBROADCASTSD updEps<>(SB), Z30
 	VBROADCASTSD updMax<>(SB), Z29
 	VPBROADCASTQ updAbs<>(SB), Z28
@@ -33,6 +35,8 @@ loop:
 	VMOVUPD (DI), Z4
 	VMULPD Z3, Z4, Z5            // h' = h * (num / den)
 	VCMPPD $0x12, Z29, Z5, K2    // h' <= MaxFloat64, quiet: false for NaN
+	VCMPPD $0x1d, Z27, Z5, K3    // h' >= tiny
+	KANDW K3, K2, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD Z4, Z5, Z6
 	VPANDQ Z28, Z6, Z6
@@ -58,6 +62,6 @@ loop:
 	VPERMILPD $1, X1, X2
 	VMAXSD X2, X1, X1
 	VZEROUPPER
-	MOVSD X0, maxDelta+32(FP)
-	MOVSD X1, maxH+40(FP)
+	MOVSD X0, maxDelta+40(FP)
+	MOVSD X1, maxH+48(FP)
 	RET
