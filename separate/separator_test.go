@@ -61,9 +61,10 @@ func column(m *mat.Dense, j int) []float64 { return mat.Col(nil, j, m) }
 // column. With W in float64 (float64Kernel) they differ only where beta = 2
 // computes W^T v with Gemv (Separator) against Gemm (SolveH): a few ulps, so
 // 1e-12 relative. As it runs, with W in float32 (klpanels32.go for beta 1,
-// klrows32.go for the others), each iteration's num and den are within
-// e = (K/4 + klBlock + 4) 2^-24 relative of float64's (the larger of the
-// two bounds at F 257, K 16); an update multiplies h by num/den (2e), and the next num
+// b05panels32.go for beta 0.5, klrows32.go for the others), each
+// iteration's num and den are within e = (K/4 + klBlock + 4) 2^-24
+// relative of float64's (the largest of the three bounds at F 257, K 16);
+// an update multiplies h by num/den (2e), and the next num
 // depends on h at most linearly, so 10 iterations stay within 10 * 2 * 2e.
 func TestSeparatorMatchesSolveH(t *testing.T) {
 	// Also with the float32 passes where they have no assembly (a CPU
