@@ -13,14 +13,22 @@ type adaptive struct {
 	a     []float64 // F x K
 	b     []float64 // K
 	prior float64   // c: the prior's weight, in units of the mean of B
+	// pp, when not nil, holds W, A and W0 in float32 panels instead
+	// (adaptpanels.go: beta 1 and 0.5 where the float32 passes run); w0
+	// and a are then nil and the Separator's W stays the given bases.
+	pp *adaptPanels
 }
 
-func newAdaptive(w blas64.General, prior float64) *adaptive {
+// newAdaptive returns the state of bases that follow the mixture from the
+// given bases w, with A and W0 row by row unless panels (the caller sets
+// pp).
+func newAdaptive(w blas64.General, prior float64, panels bool) *adaptive {
 	f, k := w.Rows, w.Cols
-	ad := &adaptive{
-		w0: make([]float64, f*k), a: make([]float64, f*k), b: make([]float64, k),
-		prior: prior,
+	ad := &adaptive{b: make([]float64, k), prior: prior}
+	if panels {
+		return ad
 	}
+	ad.w0, ad.a = make([]float64, f*k), make([]float64, f*k)
 	for i := range f {
 		copy(ad.w0[i*k:(i+1)*k], w.Data[i*w.Stride:i*w.Stride+k])
 	}
@@ -38,7 +46,6 @@ func newAdaptive(w blas64.General, prior float64) *adaptive {
 // (reconBin). It allocates nothing.
 func (s *Separator) adaptStep(v []float64) {
 	ad, w := s.ad, s.w
-	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(s.wh)) // the free update's scratch: never both
 	rho := s.p.Forget
 	k := s.k
 	mean := 0.0
@@ -48,6 +55,15 @@ func (s *Separator) adaptStep(v []float64) {
 	}
 	// The tiny term keeps W = W0 (not 0/0) while nothing was seen yet.
 	lam := ad.prior*mean/float64(k) + 1e-30
+	if ad.pp != nil {
+		var colDen []float64
+		if s.p.Beta == 1 {
+			colDen = s.kn.colDen
+		}
+		ad.pp.step(v, s.h, ad.b, rho, lam, s.kn.l1, colDen)
+		return
+	}
+	blas64.Gemv(blas.NoTrans, 1, w, vec(s.h), 0, vec(s.wh)) // the free update's scratch: never both
 	for i, x := range v {
 		r := x / max(s.wh[i], epsilon)
 		row := w.Data[i*w.Stride : i*w.Stride+k]
@@ -71,10 +87,30 @@ func (s *Separator) adaptStep(v []float64) {
 // statistics. It allocates nothing.
 func (s *Separator) resetAdapt() {
 	ad, w := s.ad, s.w
-	clear(ad.a)
 	clear(ad.b)
+	if ad.pp != nil {
+		ad.pp.reset()
+		s.kn.refresh(0, s.k, nil) // W is still W0
+		return
+	}
+	clear(ad.a)
 	for i := range s.f {
 		copy(w.Data[i*w.Stride:i*w.Stride+s.k], ad.w0[i*s.k:(i+1)*s.k])
 	}
 	s.kn.refresh(0, s.k, nil)
 }
+
+// adaptInPanels says whether bases that follow the mixture are kept in
+// float32 panels for beta: for beta 1 and 0.5 where the float32 passes are
+// taken (singleFast, or forceSingle in tests).
+func adaptInPanels(beta float64) bool {
+	return (singleFast || forceSingle) && (beta == 1 || beta == 0.5) && !forceAdaptRows
+}
+
+// forceAdaptRows makes NewSeparator keep adapted bases row by row in
+// float64 for every beta, for the tests that hold the panels to it.
+var forceAdaptRows = false
+
+// rows says whether the adapted bases are kept row by row in float64 (the
+// Separator's W), not in panels.
+func (ad *adaptive) rows() bool { return ad.w0 != nil }

@@ -378,7 +378,7 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 		if len(s.free) > 0 {
 			return nil, fmt.Errorf("separate: adapt = %v with free bases: the bases follow the mixture or some are free, not both", p.Adapt)
 		}
-		s.ad = newAdaptive(s.w, p.Adapt)
+		s.ad = newAdaptive(s.w, p.Adapt, adaptInPanels(p.Beta))
 		s.wh = make([]float64, f)
 	}
 	// With free columns, W^T W would have to follow them at a cost of F K R
@@ -400,13 +400,26 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 		s.pan = newPanels32(s.w.Data, f, k, s.w.Stride)
 		s.h32 = make([]float32, s.pan.kq)
 		s.kn.useSingle(s.pan)
-	case s.ad != nil && p.Beta != 1:
-		s.kn.useSingle(nil)
+	case s.ad != nil && s.ad.rows():
+		if p.Beta != 1 {
+			s.kn.useSingle(nil)
+		}
+	case s.ad != nil:
+		// Beta 1 and 0.5: W follows the mixture in the panels that the
+		// passes read (adaptpanels.go).
+		var rw []float64
+		if b.Recon != nil {
+			rw = denseCopy(b.Recon).Data
+		}
+		s.ad.pp = newAdaptPanels(s, s.w.Data, rw)
+		s.kn.useSingle(s.ad.pp.pan)
 	}
 	for i := range s.y {
-		s.y[i] = make([]float64, f)
+		if s.y[i] == nil {
+			s.y[i] = make([]float64, f)
+		}
 	}
-	if b.Recon != nil {
+	if b.Recon != nil && (s.ad == nil || s.ad.pp == nil) {
 		s.rc = newReconBases(b.Recon, s.w, s.pan != nil, s.ad != nil)
 	}
 	if p.UpdateExponent != 0 {
@@ -498,7 +511,12 @@ func (s *Separator) startFrame(v []float64) {
 // side of both bounds.
 func (s *Separator) masks(masks [][]float64, hmax float64) {
 	h := s.h
-	if s.rc != nil {
+	if s.ad != nil && s.ad.pp != nil {
+		if !s.ad.pp.fresh { // the frame was not finite: the bases as they are
+			s.ad.pp.masks(h)
+		}
+		s.ad.pp.fresh = false
+	} else if s.rc != nil {
 		s.masksRecon(hmax)
 	} else if s.pan != nil && hmax >= 0x1p-60 && hmax*s.pan.rowSum <= 0x1p60 {
 		toFloat32(s.h32, h)
