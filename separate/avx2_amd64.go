@@ -17,6 +17,7 @@ func init() {
 	if haveAVX2FMA {
 		klPanels32Asm = klPanels32AVX2Slices
 		b05Panels32Asm = b05Panels32AVX2Slices
+		adaptPanelsAsm = adaptPanelsAVX2Slices
 		panelDots32Asm = panelDots32AVX2Slices
 		addLanes32Asm = addLanes32AVX2Slices
 		klTail32Asm = klTail32Go // one row (the Nyquist bin) per pass: Go is enough
@@ -183,4 +184,19 @@ func b05Panels32AVX2Slices(w, h, v, accN, accD []float32, panels, kq int) {
 		panic("separate: b05Panels32AVX2: bad dimensions")
 	}
 	b05Panels32AVX2(&w[0], &h[0], &v[0], &accN[0], &accD[0], panels, kq)
+}
+
+// adaptPanelsAVX2 is adaptPanelsAVX512 in four float64 lanes
+// (avx2_amd64.s).
+//
+//go:noescape
+func adaptPanelsAVX2(w *float32, st, v, hi, y, cs *float64, start *int, ns, panels, kq, f, recon int, rho, lam float64)
+
+func adaptPanelsAVX2Slices(w []float32, st, v, hi, y, cs []float64, start []int, panels, kq, f int, recon bool, rho, lam float64) {
+	adaptPanelsCheck(w, st, v, hi, y, cs, start, panels, kq, f, recon)
+	r := 0
+	if recon {
+		r = 1
+	}
+	adaptPanelsAVX2(&w[0], &st[0], &v[0], &hi[0], &y[0], &cs[0], &start[0], len(start)-1, panels, kq, f, r, rho, lam)
 }

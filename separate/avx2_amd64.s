@@ -909,3 +909,183 @@ bsaxpy:
 bdone:
 	VZEROUPPER
 	RET
+
+DATA avx2AdaptEps<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon, as float64
+GLOBL avx2AdaptEps<>(SB), RODATA|NOPTR, $8
+
+// AQUARTER(Q) updates bins 4Q to 4Q+3 of column k (see adaptPanelsAVX2),
+// the new W left in Y1 (then W qa + qb if recon) and added into y_Q
+// (Y4+Q is passed as YQ); uses Y0, Y2, Y3.
+#define AQUARTER(Q, YQ) \
+	VCVTPS2PD (16*Q)(R9), Y0; \
+	VMULPD (32*Q)(SP), Y0, Y0; \
+	VMULPD (32*Q)(R11), Y15, Y1; \
+	VFMADD231PD Y14, Y0, Y1; \
+	VMOVUPD Y1, (32*Q)(R11); \
+	VFMADD231PD (128+32*Q)(R11), Y13, Y1; \
+	VMULPD Y12, Y1, Y1; \
+	VCVTPD2PSY Y1, X2; \
+	VMOVUPS X2, (16*Q)(R9)
+
+// ARECON(Q) sets Y1 = Y1 qa + qb for bins 4Q to 4Q+3 if recon.
+#define ARECON(Q) \
+	CMPQ recon+88(FP), $0; \
+	JEQ  3(PC); \
+	VMOVUPD (256+32*Q)(R11), Y3; \
+	VFMADD213PD (384+32*Q)(R11), Y3, Y1
+
+// func adaptPanelsAVX2(w *float32, st, v, hi, y, cs *float64, start *int, ns, panels, kq, f, recon int, rho, lam float64)
+// adaptPanelsAVX512 in four float64 lanes: a panel column's 16 bins are
+// four quarters; r of the panel is kept on the stack. Locals: 0(SP) r (16
+// float64), 128(SP) the bytes of a column in st, 136(SP) of a source's y,
+// 144(SP) the end of start, 152(SP) the bytes of a panel in st.
+TEXT ·adaptPanelsAVX2(SB), NOSPLIT, $160-112
+	MOVQ w+0(FP), SI
+	MOVQ st+8(FP), DI
+	MOVQ v+16(FP), R8
+	MOVQ y+32(FP), DX
+	MOVQ panels+64(FP), CX
+	MOVQ kq+72(FP), BX
+	MOVQ $256, AX
+	CMPQ recon+88(FP), $0
+	JEQ  a2strided
+	MOVQ $512, AX
+a2strided:
+	MOVQ AX, 128(SP)
+	IMULQ BX, AX
+	MOVQ AX, 152(SP)
+	MOVQ f+80(FP), AX
+	SHLQ $3, AX
+	MOVQ AX, 136(SP)
+	MOVQ start+48(FP), AX
+	MOVQ ns+56(FP), R9
+	LEAQ (AX)(R9*8), AX
+	MOVQ AX, 144(SP)
+	SHLQ $6, BX
+	VBROADCASTSD rho+96(FP), Y15
+	VBROADCASTSD lam+104(FP), Y13
+
+a2panel:
+	VXORPD Y0, Y0, Y0            // W h, columns 0 mod 2, bins 0-3, ... 12-15
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4            // columns 1 mod 2
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	MOVQ SI, R9
+	MOVQ hi+24(FP), R10
+	MOVQ kq+72(FP), R11
+	SHRQ $1, R11
+
+a2wh:
+	VBROADCASTSD (R10), Y8
+	VBROADCASTSD 16(R10), Y9
+	VCVTPS2PD (R9), Y10
+	VCVTPS2PD 16(R9), Y11
+	VFMADD231PD Y8, Y10, Y0
+	VFMADD231PD Y8, Y11, Y1
+	VCVTPS2PD 32(R9), Y10
+	VCVTPS2PD 48(R9), Y11
+	VFMADD231PD Y8, Y10, Y2
+	VFMADD231PD Y8, Y11, Y3
+	VCVTPS2PD 64(R9), Y10
+	VCVTPS2PD 80(R9), Y11
+	VFMADD231PD Y9, Y10, Y4
+	VFMADD231PD Y9, Y11, Y5
+	VCVTPS2PD 96(R9), Y10
+	VCVTPS2PD 112(R9), Y11
+	VFMADD231PD Y9, Y10, Y6
+	VFMADD231PD Y9, Y11, Y7
+	ADDQ $128, R9
+	ADDQ $32, R10
+	DECQ R11
+	JNZ  a2wh
+
+	VBROADCASTSD avx2AdaptEps<>(SB), Y8
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VMAXPD Y8, Y0, Y0            // max(W h, epsilon)
+	VMAXPD Y8, Y1, Y1
+	VMAXPD Y8, Y2, Y2
+	VMAXPD Y8, Y3, Y3
+	VMOVUPD (R8), Y4
+	VDIVPD Y0, Y4, Y4            // r = v / W h
+	VMOVUPD Y4, 0(SP)
+	VMOVUPD 32(R8), Y5
+	VDIVPD Y1, Y5, Y5
+	VMOVUPD Y5, 32(SP)
+	VMOVUPD 64(R8), Y6
+	VDIVPD Y2, Y6, Y6
+	VMOVUPD Y6, 64(SP)
+	VMOVUPD 96(R8), Y7
+	VDIVPD Y3, Y7, Y7
+	VMOVUPD Y7, 96(SP)
+
+	MOVQ SI, R9
+	MOVQ hi+24(FP), R10
+	MOVQ DI, R11
+	MOVQ cs+40(FP), R14
+	MOVQ start+48(FP), R12
+	MOVQ DX, R13
+
+a2source:
+	VXORPD Y4, Y4, Y4            // y, bins 0-3, ... 12-15
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	MOVQ 8(R12), AX
+	SUBQ (R12), AX
+	JLE  a2ystore
+
+a2column:
+	VBROADCASTSD (R10), Y14      // h_k
+	VBROADCASTSD 8(R10), Y12     // inv_k
+	AQUARTER(0, Y4)
+	VMOVAPD Y1, Y10              // W of bins 0-3, for cs
+	ARECON(0)
+	VFMADD231PD Y14, Y1, Y4
+	AQUARTER(1, Y5)
+	VMOVAPD Y1, Y11              // bins 4-7
+	ARECON(1)
+	VFMADD231PD Y14, Y1, Y5
+	AQUARTER(2, Y6)
+	VADDPD Y1, Y10, Y10          // bins 0-3 + 8-11: lanes 0-3 of cs
+	ARECON(2)
+	VFMADD231PD Y14, Y1, Y6
+	AQUARTER(3, Y7)
+	VADDPD Y1, Y11, Y11          // lanes 4-7
+	ARECON(3)
+	VFMADD231PD Y14, Y1, Y7
+	VADDPD (R14), Y10, Y10
+	VMOVUPD Y10, (R14)
+	VADDPD 32(R14), Y11, Y11
+	VMOVUPD Y11, 32(R14)
+	ADDQ $64, R9
+	ADDQ $16, R10
+	ADDQ 128(SP), R11
+	ADDQ $64, R14
+	DECQ AX
+	JNZ  a2column
+
+a2ystore:
+	VMOVUPD Y4, (R13)
+	VMOVUPD Y5, 32(R13)
+	VMOVUPD Y6, 64(R13)
+	VMOVUPD Y7, 96(R13)
+	ADDQ 136(SP), R13
+	ADDQ $8, R12
+	CMPQ R12, 144(SP)
+	JLT  a2source
+
+	ADDQ BX, SI
+	ADDQ 152(SP), DI
+	ADDQ $128, R8
+	ADDQ $128, DX
+	DECQ CX
+	JNZ  a2panel
+	VZEROUPPER
+	RET

@@ -29,8 +29,8 @@ func init() {
 // function that undoes it.
 func installAVX2() (restore func()) {
 	p, d, l, tl, rd, ra, ac := klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm
-	b05 := b05Panels32Asm
-	b05Panels32Asm = b05Panels32AVX2Slices
+	b05, ad := b05Panels32Asm, adaptPanelsAsm
+	b05Panels32Asm, adaptPanelsAsm = b05Panels32AVX2Slices, adaptPanelsAVX2Slices
 	rows, a32, force, rd64, ra64, mu := klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm
 	rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm = rowsDotAVX2Slices, nil, mulUpdateAVX2Slices
 	pa, rr, mp := powAddAsm, recipRangeAsm, mulPowAsm
@@ -39,7 +39,7 @@ func installAVX2() (restore func()) {
 	rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = rowsDot32AVX2Slices, rowsAxpy2x32AVX2Slices, addClear32AVX2Slices
 	klRowsAsm, asm32, forceSingle = nil, true, true
 	return func() {
-		b05Panels32Asm = b05
+		b05Panels32Asm, adaptPanelsAsm = b05, ad
 		klPanels32Asm, panelDots32Asm, addLanes32Asm, klTail32Asm, rowsDot32Asm, rowsAxpy2x32Asm, addClear32Asm = p, d, l, tl, rd, ra, ac
 		klRowsAsm, asm32, forceSingle, rowsDotAsm, rowsAxpy2Asm, mulUpdateAsm = rows, a32, force, rd64, ra64, mu
 		powAddAsm, recipRangeAsm, mulPowAsm = pa, rr, mp
