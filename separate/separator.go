@@ -220,9 +220,15 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 //	beta 0.5, UpdateExponent 1, Adapt 5     +0.83  +0.26    +0.86  +0.18
 //
 // (Adapt 10 and 20: +0.76 and +0.64 on validation; with beta 1 it gains
-// less, +0.50 at c 3 to 10.) The bases then change every frame: the passes
-// read them in float64 (beta 1) or in a float32 copy that follows them
-// (other betas), the masks' W_s h_s is taken in float64, and an update
+// less, +0.50 at c 3 to 10.) The bases then change every frame. For beta 1
+// and 0.5 (where the float32 passes run) they live in the float32 panels
+// that the passes read, A and W0 in float64 beside each panel column, and
+// one pass a frame (adaptpanels.go: AVX-512, AVX2, Go) takes W h in
+// float64, updates A and W and sums the masks' W_s h_s (in float64) from
+// the new W, within a few 2^-24 of the float64 update row by row
+// (TestAdaptPanelsMatchRows: 1.8 2^-24 over 600 frames). For other betas
+// the passes read them in float64 (beta 2) or in a float32 copy that
+// follows them, the masks' W_s h_s is taken in float64, and an update
 // costs three passes over W. Not with free bases.
 //
 // # Reconstruction bases
@@ -239,9 +245,10 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // are then discriminative while the projection is not (after Weninger, Le
 // Roux, Hershey & Schuller 2014). Without Adapt the masks' products read
 // W' in float32 panels as they read W (the same code, so W' = W gives the
-// same masks bit for bit). With Adapt, adaptStep sums (W'_s o (W_s / W0_s))
-// h_s bin by bin while it updates the bin's row of W, from a precomputed
-// W' / W0, instead of the masks' product over W. Measured on the evaluation
+// same masks bit for bit). With Adapt, the update of W sums
+// (W'_s o (W_s / W0_s)) h_s while it has each new W_fk at hand, from a
+// precomputed W' / W0 (in the panels' pass as (W qa + qb) h, qb = W' where
+// W0 = 0), instead of the masks' product over W. Measured on the evaluation
 // set as above (README, Quality; score.py `--recon`: W' learned from each
 // scenario's fit material, 300 iterations):
 //
@@ -384,13 +391,15 @@ func NewSeparator(b *Bases, p Params) (*Separator, error) {
 	// With free columns, W^T W would have to follow them at a cost of F K R
 	// per update; W^T (W h) (direct) costs 2 F K per iteration.
 	s.kn = newKernel(s.w, p.Beta, p.Sparsity, len(s.free) > 0 || s.ad != nil)
-	// W in float32 panels for the beta-1 pass and the masks (klpanels32.go),
-	// and row-major for the other betas' passes (klrows32.go), unless
-	// columns are free: their online update reads and changes W every
-	// frame, and costs more than the passes (BenchmarkProcessFree). Bases
-	// that adapt change every frame too: the row-major float32 copy
-	// follows them (kernel.refresh), the panels and the masks' float32 W
-	// do not (W h of the masks is then taken in float64).
+	// W in float32 panels for the beta-1 and beta-0.5 passes and the
+	// masks (klpanels32.go, b05panels32.go), and row-major for the other
+	// betas' passes (klrows32.go), unless columns are free: their online
+	// update reads and changes W every frame, and costs more than the
+	// passes (BenchmarkProcessFree). Bases that adapt change every frame
+	// too: for beta 1 and 0.5 they live in the panels, which their update
+	// changes in place and which give the masks' W_s h_s in the same pass
+	// (adaptpanels.go); for other betas the row-major float32 copy follows
+	// them (kernel.refresh) and the masks' W h is taken in float64.
 	switch {
 	case !singleFast && !forceSingle:
 		// No assembly for the float32 passes (a CPU without AVX2 and FMA,
