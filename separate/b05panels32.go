@@ -28,7 +28,9 @@ import "math"
 //
 // Error, with u = 2^-24 and every term positive, to first order, against
 // the float64 pass (rowsDot, betaTerms, rowsAxpy2): (W h)_f is within
-// (c + 2) u with c = ceil(K/4) (klpanels32.go). The square root halves a
+// (c + 2) u with c = ceil(K/4), or 2 ceil(K/4) where the AVX-512 assembly
+// takes the panels eight at a time with two partial sums (kq <= klOctMaxK,
+// as klpanels32.go does). The square root halves a
 // relative error and rounds (u), the reciprocal rounds (u): q within
 // ((c + 2)/2 + 2) u; v / W h within (c + 2) u + 2u (v rounded, the
 // division), a within (3(c + 2)/2 + 5) u. Each acc lane adds at most
@@ -36,7 +38,8 @@ import "math"
 // lanes are added in four levels (4u; float64 in pure Go) and go into the
 // float64 num and den (u). So num and den are within
 // (3/2 c + min(P, klPanelBlock) + 14) u of the float64 pass, relative,
-// element by element, P = ceil(F/16) (TestB05Panels32Bound).
+// element by element, P = ceil(F/16) (TestB05Panels32Bound; measured: 2u
+// at most).
 
 // b05Panels32Asm is the assembly of the pass over n panels (AVX-512,
 // klpanels32_amd64.s; AVX2, avx2_amd64.s), or nil; unused while asm32 is

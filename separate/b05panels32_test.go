@@ -3,6 +3,7 @@ package separate
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -42,11 +43,16 @@ func b05Want(w, h, v []float64, f, kp int) (num, den []float64) {
 }
 
 // b05Bound is the relative bound that b05panels32.go derives for num and
-// den: (3/2 c + min(P, klPanelBlock) + 14) 2^-24, c = ceil(K/4) partial
-// sums of W h, P = ceil(F/16) panels.
+// den: (3/2 c + min(P, klPanelBlock) + 14) 2^-24 with P = ceil(F/16)
+// panels and c = 2 ceil(K/4) (two partial sums of W h, the AVX-512
+// octets) up to klOctMaxK, ceil(K/4) above.
 func b05Bound(f, k int) float64 {
 	p := (f + klPanelRows - 1) / klPanelRows
-	c := (k + 3) / 4
+	kq := (k + 3) &^ 3
+	c := kq / 4
+	if kq <= klOctMaxK {
+		c = kq / 2
+	}
 	return (1.5*float64(c) + float64(min(p, klPanelBlock)) + 14) * 0x1p-24
 }
 
@@ -111,5 +117,58 @@ func testB05AsmMatchesGo(t *testing.T) {
 		restore()
 		within(t, fmt.Sprintf("F%d K%d num asm against pure Go", c.f, c.k), gotN[:c.k], wantN[:c.k], c.k, 2*b05Bound(c.f, c.k))
 		within(t, fmt.Sprintf("F%d K%d den asm against pure Go", c.f, c.k), gotD[:c.k], wantD[:c.k], c.k, 2*b05Bound(c.f, c.k))
+	}
+}
+
+// BenchmarkB05Panels is one beta-0.5 pass alone (b05Panels32, as the
+// kernel runs it), on the bases and frames of BenchmarkProcess, with the
+// thread's CPU time: asm (AVX-512 with octets where kq <= klOctMaxK, or
+// AVX2), quad (AVX-512 four panels at a time only), purego.
+//
+//	go test -run '^$' -bench B05Panels ./separate/
+func BenchmarkB05Panels(b *testing.B) {
+	for _, c := range []struct{ fftSize, k int }{{1024, 64}, {2048, 128}} {
+		for _, path := range []string{"asm", "quad", "purego"} {
+			b.Run(fmt.Sprintf("fft%d_K%d_%s", c.fftSize, c.k, path), func(b *testing.B) {
+				switch {
+				case path == "purego":
+					defer pureGo()()
+				case !asm32 || b05Panels32Asm == nil:
+					b.Skip("no assembly on this CPU or build")
+				case path == "quad":
+					if !haveAVX512 {
+						b.Skip("no AVX-512")
+					}
+					defer func(m int) { b05OctMaxK = m }(b05OctMaxK)
+					b05OctMaxK = 0
+				}
+				bases, frames := benchSetup(c.fftSize, c.k)
+				w := denseCopy(bases.W)
+				kn := newKernel(w, 0.5, 0, false)
+				f := bases.F()
+				kn.useSingle(newPanels32(w.Data, f, c.k, w.Stride))
+				h := make([]float64, c.k)
+				for j := range h {
+					h[j] = 0.5
+				}
+				kn.toSingle(h)
+				v32 := make([][]float32, len(frames))
+				for i, v := range frames {
+					kn.prepare(v)
+					v32[i] = append([]float32(nil), kn.v32...)
+				}
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				i := 0
+				cpu0 := threadCPU()
+				for b.Loop() {
+					b05Panels32(kn.pan, kn.h32, v32[i%len(v32)], kn.acc, kn.accD, kn.numPad, kn.denPad)
+					i++
+				}
+				if cpu0 >= 0 {
+					b.ReportMetric((threadCPU()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/op")
+				}
+			})
+		}
 	}
 }

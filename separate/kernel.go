@@ -106,7 +106,7 @@ func newKernel(w blas64.General, beta, l1 float64, direct bool) *kernel {
 // the panels pn of the same W (klpanels32.go), within
 // (2 ceil(K/4) + min(ceil(F/16), 64) + 12) 2^-24 relative of the float64 pass
 // per iteration, for beta 0.5 the same panels if pn is not nil
-// (b05panels32.go), within (3/2 ceil(K/4) + min(ceil(F/16), 64) + 14)
+// (b05panels32.go), within (3 ceil(K/4) + min(ceil(F/16), 64) + 14)
 // 2^-24, for other betas a row-major copy (klrows32.go), within
 // (K/4 + 68) 2^-24. It does nothing for beta 2 (whose passes are over
 // K x K) and allocates.

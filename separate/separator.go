@@ -118,7 +118,7 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // within (2 ceil(K/4) + min(ceil(F/16), 64) + 12) 2^-24 relative of float64
 // per iteration, for beta 0.5 in the same panels, in one fused pass
 // (b05panels32.go: W h, the terms in float32, W^T a and W^T d), within
-// (3/2 ceil(K/4) + min(ceil(F/16), 64) + 14) 2^-24, for the others row by
+// (3 ceil(K/4) + min(ceil(F/16), 64) + 14) 2^-24, for the others row by
 // row (klrows32.go), within (K/4 + 68) 2^-24; the masks' W_s h_s come from
 // the same panels. A
 // Separator with free columns keeps W in float64. SolveH is all float64. As in scikit-learn
