@@ -41,6 +41,10 @@ import "math"
 // element by element, P = ceil(F/16) (TestB05Panels32Bound; measured: 2u
 // at most).
 
+// b05OctMaxK is the largest kq for which the AVX-512 assembly takes panels
+// eight at a time: klOctMaxK (a variable for BenchmarkB05Panels).
+var b05OctMaxK = klOctMaxK
+
 // b05Panels32Asm is the assembly of the pass over n panels (AVX-512,
 // klpanels32_amd64.s; AVX2, avx2_amd64.s), or nil; unused while asm32 is
 // false.

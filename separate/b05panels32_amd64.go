@@ -30,10 +30,6 @@ func b05Panels32AVX512Slices(w, h, v, accN, accD []float32, panels, kq int) {
 	}
 }
 
-// b05OctMaxK is the largest kq for which b05Panels32AVX512Slices takes
-// panels eight at a time: klOctMaxK (a variable for BenchmarkB05Panels).
-var b05OctMaxK = klOctMaxK
-
 // b05Panels32OctAVX512 is b05Panels32AVX512 for panels a multiple of 8,
 // eight at a time, with two accumulators per panel for W h; for kq <=
 // klOctMaxK (b05panels32_amd64.s).

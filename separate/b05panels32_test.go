@@ -136,7 +136,7 @@ func BenchmarkB05Panels(b *testing.B) {
 				case !asm32 || b05Panels32Asm == nil:
 					b.Skip("no assembly on this CPU or build")
 				case path == "quad":
-					if !haveAVX512 {
+					if klRowsAsm == nil { // no AVX-512
 						b.Skip("no AVX-512")
 					}
 					defer func(m int) { b05OctMaxK = m }(b05OctMaxK)
