@@ -782,25 +782,18 @@ GLOBL avx2One32<>(SB), RODATA|NOPTR, $4
 	VDIVPS Y1, Y13, Y13; \
 	VMULPS Y9, Y13, Y13
 
-// B05AXPY(P, OFF) adds column AX of the panel at P times its a and q (at
-// OFF(SP): a lo, a hi, q lo, q hi) to accN (Y0/Y1) and accD (Y2/Y3); uses
-// Y4, Y5.
-#define B05AXPY(P, OFF) \
-	VMOVUPS (P)(AX*1), Y4; \
-	VMOVUPS 32(P)(AX*1), Y5; \
-	VFMADD231PS OFF(SP), Y4, Y0; \
-	VFMADD231PS OFF+32(SP), Y5, Y1; \
-	VFMADD231PS OFF+64(SP), Y4, Y2; \
-	VFMADD231PS OFF+96(SP), Y5, Y3
-
 // func b05Panels32AVX2(w, h, v, accN, accD *float32, panels, kq int)
 // b05Panels32Go with fused multiply-adds: for each panel, W h in four
 // partial sums (columns k mod 4) added as (s0 + s1) + (s2 + s3), the terms
 // q = 1/sqrt(W h) and a = (v / W h) q, then accN_k += column k * a and
 // accD_k += column k * q, panel after panel: the order of b05Panels32Go.
-// Panels four at a time (their a and q kept on the stack), so that each
-// load and store of the accumulators' column k serves four panels.
-TEXT ·b05Panels32AVX2(SB), NOSPLIT, $512-56
+// Panels two at a time, their a and q (eight registers) held through the
+// second half, so that each load and store of the accumulators' column k
+// serves two panels. Four at a time, with a and q read from the stack by
+// the multiply-adds, was slower: 8 memory operations per panel and column
+// against 6, and at fft 2048, K 128 slower than the row-by-row passes it
+// replaced (BenchmarkProcess, AVX-512 off).
+TEXT ·b05Panels32AVX2(SB), NOSPLIT, $128-56
 	MOVQ w+0(FP), SI
 	MOVQ h+8(FP), DX
 	MOVQ v+16(FP), R8
@@ -809,69 +802,76 @@ TEXT ·b05Panels32AVX2(SB), NOSPLIT, $512-56
 	MOVQ panels+40(FP), CX
 	MOVQ kq+48(FP), BX
 	SHLQ $6, BX                  // panel stride in bytes: kq columns of 64
-	VXORPS Y15, Y15, Y15
-	VBROADCASTSS avx2Eps<>(SB), Y14
-	CMPQ CX, $4
+	CMPQ CX, $2
 	JLT  bsingle
 
-bquad:
-	MOVQ SI, R13                 // the panel
-	MOVQ R8, R12                 // its v
-	MOVQ SP, R11                 // its a and q
-	MOVQ $4, R10
-
-bqpanel:
+bpair:
+	VXORPS Y15, Y15, Y15
+	VBROADCASTSS avx2Eps<>(SB), Y14
 	PANELZERO
 
-bqdot:
-	PANELDOT4(R13)
+bp0dot:
+	PANELDOT4(SI)
 	CMPQ AX, BX
-	JLT  bqdot
+	JLT  bp0dot
 	PANELSUM
-	B05TERMS2(R12)
-	VMOVUPS Y12, (R11)
-	VMOVUPS Y13, 32(R11)
-	VMOVUPS Y8, 64(R11)
-	VMOVUPS Y9, 96(R11)
-	ADDQ BX, R13
-	ADDQ $64, R12
-	ADDQ $128, R11
-	DECQ R10
-	JNZ  bqpanel
-
+	B05TERMS2(R8)
+	VMOVUPS Y12, 0(SP)           // a and q of panel 0
+	VMOVUPS Y13, 32(SP)
+	VMOVUPS Y8, 64(SP)
+	VMOVUPS Y9, 96(SP)
 	LEAQ (SI)(BX*1), R10
-	LEAQ (R10)(BX*1), R11
-	LEAQ (R11)(BX*1), R12
+	PANELZERO
+
+bp1dot:
+	PANELDOT4(R10)
+	CMPQ AX, BX
+	JLT  bp1dot
+	PANELSUM
+	LEAQ 64(R8), R12
+	B05TERMS2(R12)               // panel 1: a in Y12/Y13, q in Y8/Y9
+	VMOVUPS 0(SP), Y10           // panel 0: a in Y10/Y11, q in Y14/Y15
+	VMOVUPS 32(SP), Y11
+	VMOVUPS 64(SP), Y14
+	VMOVUPS 96(SP), Y15
 	XORQ AX, AX
 
-bqaxpy:
+bpaxpy:
 	VMOVUPS (DI)(AX*1), Y0
 	VMOVUPS 32(DI)(AX*1), Y1
 	VMOVUPS (R14)(AX*1), Y2
 	VMOVUPS 32(R14)(AX*1), Y3
-	B05AXPY(SI, 0)
-	B05AXPY(R10, 128)
-	B05AXPY(R11, 256)
-	B05AXPY(R12, 384)
+	VMOVUPS (SI)(AX*1), Y4
+	VMOVUPS 32(SI)(AX*1), Y5
+	VMOVUPS (R10)(AX*1), Y6
+	VMOVUPS 32(R10)(AX*1), Y7
+	VFMADD231PS Y10, Y4, Y0
+	VFMADD231PS Y11, Y5, Y1
+	VFMADD231PS Y14, Y4, Y2
+	VFMADD231PS Y15, Y5, Y3
+	VFMADD231PS Y12, Y6, Y0
+	VFMADD231PS Y13, Y7, Y1
+	VFMADD231PS Y8, Y6, Y2
+	VFMADD231PS Y9, Y7, Y3
 	VMOVUPS Y0, (DI)(AX*1)
 	VMOVUPS Y1, 32(DI)(AX*1)
 	VMOVUPS Y2, (R14)(AX*1)
 	VMOVUPS Y3, 32(R14)(AX*1)
 	ADDQ $64, AX
 	CMPQ AX, BX
-	JLT  bqaxpy
+	JLT  bpaxpy
 
-	ADDQ $256, R8
-	LEAQ (SI)(BX*4), SI
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  bquad
+	ADDQ $128, R8
+	LEAQ (SI)(BX*2), SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  bpair
 
 bsingle:
 	TESTQ CX, CX
 	JZ   bdone
-
-bpanel:
+	VXORPS Y15, Y15, Y15
+	VBROADCASTSS avx2Eps<>(SB), Y14
 	PANELZERO
 
 bsdot:
@@ -900,11 +900,6 @@ bsaxpy:
 	ADDQ $64, AX
 	CMPQ AX, BX
 	JLT  bsaxpy
-
-	ADDQ $64, R8
-	ADDQ BX, SI
-	DECQ CX
-	JNZ  bpanel
 
 bdone:
 	VZEROUPPER
