@@ -244,5 +244,19 @@ func TestAVX2SeparatorAllocs(t *testing.T) {
 		if a := testing.AllocsPerRun(50, func() { s.Process(masks, frames[i%len(frames)]); i++ }); a != 0 {
 			t.Errorf("beta %v: %v allocations per frame, want 0", beta, a)
 		}
+		if beta == 2 {
+			continue
+		}
+		// The quality setting's adapted bases, in the panels.
+		p.UpdateExponent, p.Adapt = 1, 5
+		if s, err = NewSeparator(bases, p); err != nil {
+			t.Fatal(err)
+		}
+		if s.ad.pp == nil {
+			t.Fatalf("beta %v, adapt: the adapted bases are not in the panels", beta)
+		}
+		if a := testing.AllocsPerRun(50, func() { s.Process(masks, frames[i%len(frames)]); i++ }); a != 0 {
+			t.Errorf("beta %v, adapt: %v allocations per frame, want 0", beta, a)
+		}
 	}
 }
