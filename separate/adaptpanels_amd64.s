@@ -3,43 +3,43 @@
 #include "textflag.h"
 
 // The update of adapted bases in panels (adaptpanels.go) in AVX-512: a
-// panel column of 16 bins is 16 float32 of W (one 512-bit load, widened
-// as two halves of 8 float64) and, in st, 16 float64 of A, then of W0
-// (then of qa and of qb), two ZMM registers each.
+// panel column of 16 bins is 16 float32 of W (widened as two halves of 8
+// float64), in st 16 float64 of A, then of W0, two ZMM registers each, and
+// in rq (reconstruction bases) 16 float32 of qa, then of qb.
 
 DATA adaptEps<>+0(SB)/8, $0x3e80000000000000 // 0x1p-23, float32 epsilon, as float64
 GLOBL adaptEps<>(SB), RODATA|NOPTR, $8
 
-// func adaptPanelsAVX512(w *float32, st, v, hi, y, cs *float64, start *int, ns, panels, kq, f, recon int, rho, lam float64)
+// func adaptPanelsAVX512(w *float32, st *float64, rq *float32, v, hi, y, cs *float64, start *int, ns, panels, kq, f int, rho, lam float64)
 // adaptPanelsGo with fused multiply-adds: for each panel, W h in two
 // partial sums (columns k mod 2) of float64 products of the widened W,
 // r = v / max(W h, epsilon); then column by column, source by source:
 // A = rho A + (W r) h_k, W = (A + lam W0) inv_k, W stored as float32,
-// y_s += W h_k (or (W qa + qb) h_k if recon), cs_k += the two halves of W.
-// Locals: 0(SP) the bytes of a column in st, 8(SP) of a source's y,
-// 16(SP) the end of start, 24(SP) the bytes of a panel in st.
-TEXT ·adaptPanelsAVX512(SB), NOSPLIT, $32-112
+// y_s += W h_k (or (W qa + qb) h_k if rq is not nil), cs_k += the two
+// halves of W. Locals: 0(SP) the bytes of a source's y, 8(SP) the end of
+// start, 16(SP) the bytes of a panel in st, 24(SP) in rq, 32(SP) the
+// current source's y, 40(SP) the panel's rq.
+TEXT ·adaptPanelsAVX512(SB), NOSPLIT, $48-112
 	MOVQ w+0(FP), SI
 	MOVQ st+8(FP), DI
-	MOVQ v+16(FP), R8
-	MOVQ y+32(FP), DX
-	MOVQ panels+64(FP), CX
-	MOVQ kq+72(FP), BX
-	MOVQ $256, AX                // A and W0: 2 x 16 float64
-	CMPQ recon+88(FP), $0
-	JEQ  strided
-	MOVQ $512, AX                // and qa, qb
-strided:
-	MOVQ AX, 0(SP)
-	IMULQ BX, AX
-	MOVQ AX, 24(SP)
-	MOVQ f+80(FP), AX
-	SHLQ $3, AX
-	MOVQ AX, 8(SP)
-	MOVQ start+48(FP), AX
-	MOVQ ns+56(FP), R9
-	LEAQ (AX)(R9*8), AX
+	MOVQ rq+16(FP), AX
+	MOVQ AX, 40(SP)
+	MOVQ v+24(FP), R8
+	MOVQ y+40(FP), DX
+	MOVQ panels+72(FP), CX
+	MOVQ kq+80(FP), BX
+	MOVQ BX, AX
+	SHLQ $8, AX                  // kq columns of 256 bytes (A, W0)
 	MOVQ AX, 16(SP)
+	SHRQ $1, AX                  // of 128 (qa, qb)
+	MOVQ AX, 24(SP)
+	MOVQ f+88(FP), AX
+	SHLQ $3, AX
+	MOVQ AX, 0(SP)
+	MOVQ start+56(FP), AX
+	MOVQ ns+64(FP), R9
+	LEAQ (AX)(R9*8), AX
+	MOVQ AX, 8(SP)
 	SHLQ $6, BX                  // a panel of W in bytes: kq columns of 64
 	VBROADCASTSD rho+96(FP), Z31
 	VBROADCASTSD lam+104(FP), Z30
@@ -51,8 +51,8 @@ panel:
 	VXORPD Z22, Z22, Z22         // columns 1 mod 2
 	VXORPD Z23, Z23, Z23
 	MOVQ SI, R9
-	MOVQ hi+24(FP), R10
-	MOVQ kq+72(FP), R11
+	MOVQ hi+32(FP), R10
+	MOVQ kq+80(FP), R11
 	SHRQ $1, R11
 
 wh:
@@ -81,11 +81,12 @@ wh:
 	VDIVPD Z21, Z29, Z29         // bins 8-15
 
 	MOVQ SI, R9                  // W of column k
-	MOVQ hi+24(FP), R10          // h_k, inv_k
-	MOVQ DI, R11                 // A, W0 (qa, qb) of column k
-	MOVQ cs+40(FP), R14          // cs_k
-	MOVQ start+48(FP), R12       // the source
-	MOVQ DX, R13                 // its y of this panel
+	MOVQ hi+32(FP), R10          // h_k, inv_k
+	MOVQ DI, R11                 // A, W0 of column k
+	MOVQ 40(SP), R13             // qa, qb of column k
+	MOVQ cs+48(FP), R14          // cs_k
+	MOVQ start+56(FP), R12       // the source
+	MOVQ DX, 32(SP)              // its y of this panel
 
 source:
 	VXORPD Z24, Z24, Z24
@@ -118,33 +119,40 @@ column:
 	VADDPD Z3, Z2, Z6
 	VADDPD (R14), Z6, Z6
 	VMOVUPD Z6, (R14)
-	CMPQ recon+88(FP), $0
+	CMPQ rq+16(FP), $0
 	JEQ  plain
-	VMOVUPD 256(R11), Z7         // qa
-	VFMADD213PD 384(R11), Z7, Z2 // W qa + qb
-	VMOVUPD 320(R11), Z8
-	VFMADD213PD 448(R11), Z8, Z3
+	VCVTPS2PD (R13), Z7          // qa, bins 0-7
+	VCVTPS2PD 64(R13), Z9        // qb
+	VFMADD213PD Z9, Z7, Z2       // W qa + qb
+	VCVTPS2PD 32(R13), Z8        // bins 8-15
+	VCVTPS2PD 96(R13), Z10
+	VFMADD213PD Z10, Z8, Z3
 
 plain:
 	VFMADD231PD Z26, Z2, Z24     // y += W h_k
 	VFMADD231PD Z26, Z3, Z25
 	ADDQ $64, R9
 	ADDQ $16, R10
-	ADDQ 0(SP), R11
+	ADDQ $256, R11
+	ADDQ $128, R13
 	ADDQ $64, R14
 	DECQ AX
 	JNZ  column
 
 ystore:
-	VMOVUPD Z24, (R13)
-	VMOVUPD Z25, 64(R13)
-	ADDQ 8(SP), R13
+	MOVQ 32(SP), AX
+	VMOVUPD Z24, (AX)
+	VMOVUPD Z25, 64(AX)
+	ADDQ 0(SP), AX
+	MOVQ AX, 32(SP)
 	ADDQ $8, R12
-	CMPQ R12, 16(SP)
+	CMPQ R12, 8(SP)
 	JLT  source
 
 	ADDQ BX, SI
-	ADDQ 24(SP), DI
+	ADDQ 16(SP), DI
+	MOVQ 24(SP), AX
+	ADDQ AX, 40(SP)
 	ADDQ $128, R8
 	ADDQ $128, DX
 	DECQ CX

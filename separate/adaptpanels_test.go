@@ -36,12 +36,13 @@ func testAdaptPanelsAsm(t *testing.T) {
 		for _, recon := range []bool{false, true} {
 			kq := (c.k + 3) &^ 3
 			stride := adaptStride
-			if recon {
-				stride = adaptStrideRecon
-			}
 			f := c.panels*klPanelRows + 1
 			w := make([]float32, c.panels*kq*klPanelRows)
 			st := make([]float64, c.panels*kq*stride)
+			var rq []float32
+			if recon {
+				rq = make([]float32, c.panels*kq*adaptStrideRecon)
+			}
 			for p := range c.panels {
 				for j := range c.k {
 					for i := range klPanelRows {
@@ -49,6 +50,11 @@ func testAdaptPanelsAsm(t *testing.T) {
 					}
 					for i := range stride {
 						st[(p*kq+j)*stride+i] = rng.ExpFloat64()
+					}
+					if recon {
+						for i := range adaptStrideRecon {
+							rq[(p*kq+j)*adaptStrideRecon+i] = float32(rng.ExpFloat64())
+						}
 					}
 				}
 			}
@@ -69,8 +75,8 @@ func testAdaptPanelsAsm(t *testing.T) {
 			y, yGo := make([]float64, ns*f), make([]float64, ns*f)
 			cs, csGo := make([]float64, 8*kq), make([]float64, 8*kq)
 			wGo, stGo := append([]float32(nil), w...), append([]float64(nil), st...)
-			adaptPanelsGo(wGo, stGo, v, hi, yGo, csGo, start, c.panels, kq, f, recon, 0.99, 0.7)
-			adaptPanelsAsm(w, st, v, hi, y, cs, start, c.panels, kq, f, recon, 0.99, 0.7)
+			adaptPanelsGo(wGo, stGo, rq, v, hi, yGo, csGo, start, c.panels, kq, f, 0.99, 0.7)
+			adaptPanelsAsm(w, st, rq, v, hi, y, cs, start, c.panels, kq, f, 0.99, 0.7)
 			name := fmt.Sprintf("panels %d K %d recon %v", c.panels, c.k, recon)
 			near := func(what string, got, want []float64) {
 				t.Helper()

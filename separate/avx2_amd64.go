@@ -190,13 +190,9 @@ func b05Panels32AVX2Slices(w, h, v, accN, accD []float32, panels, kq int) {
 // (avx2_amd64.s).
 //
 //go:noescape
-func adaptPanelsAVX2(w *float32, st, v, hi, y, cs *float64, start *int, ns, panels, kq, f, recon int, rho, lam float64)
+func adaptPanelsAVX2(w *float32, st *float64, rq *float32, v, hi, y, cs *float64, start *int, ns, panels, kq, f int, rho, lam float64)
 
-func adaptPanelsAVX2Slices(w []float32, st, v, hi, y, cs []float64, start []int, panels, kq, f int, recon bool, rho, lam float64) {
-	adaptPanelsCheck(w, st, v, hi, y, cs, start, panels, kq, f, recon)
-	r := 0
-	if recon {
-		r = 1
-	}
-	adaptPanelsAVX2(&w[0], &st[0], &v[0], &hi[0], &y[0], &cs[0], &start[0], len(start)-1, panels, kq, f, r, rho, lam)
+func adaptPanelsAVX2Slices(w []float32, st []float64, rq []float32, v, hi, y, cs []float64, start []int, panels, kq, f int, rho, lam float64) {
+	q := adaptPanelsCheck(w, st, rq, v, hi, y, cs, start, panels, kq, f)
+	adaptPanelsAVX2(&w[0], &st[0], q, &v[0], &hi[0], &y[0], &cs[0], &start[0], len(start)-1, panels, kq, f, rho, lam)
 }

@@ -922,40 +922,42 @@ GLOBL avx2AdaptEps<>(SB), RODATA|NOPTR, $8
 	VCVTPD2PSY Y1, X2; \
 	VMOVUPS X2, (16*Q)(R9)
 
-// ARECON(Q) sets Y1 = Y1 qa + qb for bins 4Q to 4Q+3 if recon.
+// ARECON(Q) sets Y1 = Y1 qa + qb for bins 4Q to 4Q+3 if rq is not nil
+// (qa, qb in float32 at R13); uses Y0, Y3.
 #define ARECON(Q) \
-	CMPQ recon+88(FP), $0; \
-	JEQ  3(PC); \
-	VMOVUPD (256+32*Q)(R11), Y3; \
-	VFMADD213PD (384+32*Q)(R11), Y3, Y1
+	CMPQ rq+16(FP), $0; \
+	JEQ  4(PC); \
+	VCVTPS2PD (16*Q)(R13), Y3; \
+	VCVTPS2PD (64+16*Q)(R13), Y0; \
+	VFMADD213PD Y0, Y3, Y1
 
-// func adaptPanelsAVX2(w *float32, st, v, hi, y, cs *float64, start *int, ns, panels, kq, f, recon int, rho, lam float64)
+// func adaptPanelsAVX2(w *float32, st *float64, rq *float32, v, hi, y, cs *float64, start *int, ns, panels, kq, f int, rho, lam float64)
 // adaptPanelsAVX512 in four float64 lanes: a panel column's 16 bins are
 // four quarters; r of the panel is kept on the stack. Locals: 0(SP) r (16
-// float64), 128(SP) the bytes of a column in st, 136(SP) of a source's y,
-// 144(SP) the end of start, 152(SP) the bytes of a panel in st.
-TEXT ·adaptPanelsAVX2(SB), NOSPLIT, $160-112
+// float64), 128(SP) the bytes of a source's y, 136(SP) the end of start,
+// 144(SP) the bytes of a panel in st, 152(SP) in rq, 160(SP) the current
+// source's y, 168(SP) the panel's rq.
+TEXT ·adaptPanelsAVX2(SB), NOSPLIT, $176-112
 	MOVQ w+0(FP), SI
 	MOVQ st+8(FP), DI
-	MOVQ v+16(FP), R8
-	MOVQ y+32(FP), DX
-	MOVQ panels+64(FP), CX
-	MOVQ kq+72(FP), BX
-	MOVQ $256, AX
-	CMPQ recon+88(FP), $0
-	JEQ  a2strided
-	MOVQ $512, AX
-a2strided:
-	MOVQ AX, 128(SP)
-	IMULQ BX, AX
-	MOVQ AX, 152(SP)
-	MOVQ f+80(FP), AX
-	SHLQ $3, AX
-	MOVQ AX, 136(SP)
-	MOVQ start+48(FP), AX
-	MOVQ ns+56(FP), R9
-	LEAQ (AX)(R9*8), AX
+	MOVQ rq+16(FP), AX
+	MOVQ AX, 168(SP)
+	MOVQ v+24(FP), R8
+	MOVQ y+40(FP), DX
+	MOVQ panels+72(FP), CX
+	MOVQ kq+80(FP), BX
+	MOVQ BX, AX
+	SHLQ $8, AX
 	MOVQ AX, 144(SP)
+	SHRQ $1, AX
+	MOVQ AX, 152(SP)
+	MOVQ f+88(FP), AX
+	SHLQ $3, AX
+	MOVQ AX, 128(SP)
+	MOVQ start+56(FP), AX
+	MOVQ ns+64(FP), R9
+	LEAQ (AX)(R9*8), AX
+	MOVQ AX, 136(SP)
 	SHLQ $6, BX
 	VBROADCASTSD rho+96(FP), Y15
 	VBROADCASTSD lam+104(FP), Y13
@@ -970,8 +972,8 @@ a2panel:
 	VXORPD Y6, Y6, Y6
 	VXORPD Y7, Y7, Y7
 	MOVQ SI, R9
-	MOVQ hi+24(FP), R10
-	MOVQ kq+72(FP), R11
+	MOVQ hi+32(FP), R10
+	MOVQ kq+80(FP), R11
 	SHRQ $1, R11
 
 a2wh:
@@ -1021,11 +1023,12 @@ a2wh:
 	VMOVUPD Y7, 96(SP)
 
 	MOVQ SI, R9
-	MOVQ hi+24(FP), R10
+	MOVQ hi+32(FP), R10
 	MOVQ DI, R11
-	MOVQ cs+40(FP), R14
-	MOVQ start+48(FP), R12
-	MOVQ DX, R13
+	MOVQ 168(SP), R13
+	MOVQ cs+48(FP), R14
+	MOVQ start+56(FP), R12
+	MOVQ DX, 160(SP)
 
 a2source:
 	VXORPD Y4, Y4, Y4            // y, bins 0-3, ... 12-15
@@ -1061,23 +1064,28 @@ a2column:
 	VMOVUPD Y11, 32(R14)
 	ADDQ $64, R9
 	ADDQ $16, R10
-	ADDQ 128(SP), R11
+	ADDQ $256, R11
+	ADDQ $128, R13
 	ADDQ $64, R14
 	DECQ AX
 	JNZ  a2column
 
 a2ystore:
-	VMOVUPD Y4, (R13)
-	VMOVUPD Y5, 32(R13)
-	VMOVUPD Y6, 64(R13)
-	VMOVUPD Y7, 96(R13)
-	ADDQ 136(SP), R13
+	MOVQ 160(SP), AX
+	VMOVUPD Y4, (AX)
+	VMOVUPD Y5, 32(AX)
+	VMOVUPD Y6, 64(AX)
+	VMOVUPD Y7, 96(AX)
+	ADDQ 128(SP), AX
+	MOVQ AX, 160(SP)
 	ADDQ $8, R12
-	CMPQ R12, 144(SP)
+	CMPQ R12, 136(SP)
 	JLT  a2source
 
 	ADDQ BX, SI
-	ADDQ 152(SP), DI
+	ADDQ 144(SP), DI
+	MOVQ 152(SP), AX
+	ADDQ AX, 168(SP)
 	ADDQ $128, R8
 	ADDQ $128, DX
 	DECQ CX
