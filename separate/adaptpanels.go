@@ -12,10 +12,10 @@ package separate
 // 128 us, of which the projection 59).
 //
 // Here the adapted W lives only in float32 panels (pan, the ones the
-// passes read); A and W0 (and, with reconstruction bases, the masks'
-// factors) are float64, stored beside each panel column in the panels'
-// layout (st), and one pass per frame (adaptPanelsGo; AVX-512 and AVX2
-// assembly) does, for each panel of 16 bins:
+// passes read); A and W0 are float64, stored beside each panel column in
+// the panels' layout (st; with reconstruction bases the masks' factors in
+// float32, rq, below), and one pass per frame (adaptPanelsGo; AVX-512 and
+// AVX2 assembly) does, for each panel of 16 bins:
 //
 //	W h of the 16 bins, in float64 from the float32 W (two partial sums,
 //	columns k mod 2), r = v / max(W h, epsilon)

@@ -248,7 +248,8 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // same masks bit for bit). With Adapt, the update of W sums
 // (W'_s o (W_s / W0_s)) h_s while it has each new W_fk at hand, from a
 // precomputed W' / W0 (in the panels' pass as (W qa + qb) h, qb = W' where
-// W0 = 0), instead of the masks' product over W. Measured on the evaluation
+// W0 = 0, qa and qb rounded to float32), instead of the masks' product
+// over W. Measured on the evaluation
 // set as above (README, Quality; score.py `--recon`: W' learned from each
 // scenario's fit material, 300 iterations):
 //
