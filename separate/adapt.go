@@ -83,6 +83,27 @@ func (s *Separator) adaptStep(v []float64) {
 	s.kn.refresh(0, k, nil)
 }
 
+// maxAdaptSum is the largest sum of a frame's magnitudes that adapted bases
+// learn from: 2^60, where audio within full scale gives at most fft_size/2
+// per bin (the sum of the Hann window), so at most about 2^31 summed over
+// the bins of a 2^16-point window. A frame
+// above it cannot come from audio, only from a broken input; learning from
+// it would fill B, and with it lambda, with values near the float64 limit,
+// and the bases would not return from there within seconds (TestEdgeCases'
+// frames at 1e302 left h at zero afterwards).
+const maxAdaptSum = 0x1p60
+
+// adaptable says whether adapted bases learn from the frame v: its sum is
+// finite and at most maxAdaptSum. Other frames are projected and masked
+// with the bases as they are.
+func adaptable(v []float64) bool {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return sum <= maxAdaptSum // false for NaN
+}
+
 // resetAdapt returns the bases to the given ones and forgets the
 // statistics. It allocates nothing.
 func (s *Separator) resetAdapt() {

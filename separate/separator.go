@@ -475,7 +475,7 @@ func (s *Separator) Process(masks [][]float64, v []float64) {
 		}
 	}
 	s.lastIter = n
-	if s.ad != nil && finiteSum(v) {
+	if s.ad != nil && adaptable(v) {
 		s.adaptStep(v) // the masks are those of the bases after the frame's update
 	}
 	s.masks(masks, maxH)
