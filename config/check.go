@@ -178,7 +178,7 @@ func (k *checker) separation() {
 	} else if s.Adapt > 0 {
 		for _, src := range k.c.Sources {
 			if src.FreeComponents > 0 {
-				k.add("separation.adapt", "the bases follow the mixture or some are free, not both: source %q has free_components", src.Name)
+				k.add("separation.adapt", "the bases follow the mixture or some are free, not both: source %q has free_components (adapt: 0 keeps the bases fixed; it is the default with free components)", src.Name)
 				break
 			}
 		}

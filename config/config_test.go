@@ -40,7 +40,7 @@ func TestLoadGood(t *testing.T) {
 			DeviceRateHz: 44100,
 			Input:        Input{Device: "USB Audio", Channels: 2},
 			STFT:         STFT{FFTSize: 2048, Hop: 512, Window: "sqrt-hann"},
-			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01},
+			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01, UpdateExponent: 1}, // adapt 0: "room" has free components
 			Sources: []Source{
 				{Name: "voice", Bases: at("bases/voice.npy"), Outputs: []Output{
 					{Device: "default", Channels: []int{0, 1}},
@@ -120,7 +120,11 @@ func TestParseDefaults(t *testing.T) {
 		{"listen set to the default", "metrics: {listen: 127.0.0.1:9464}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", ListenSet: true}},
 		{"listen disabled", "metrics: {listen: ''}", func(c *Config) any { return c.Metrics }, Metrics{ListenSet: true}},
 		{"profiling on", "metrics: {pprof: true}", func(c *Config) any { return c.Metrics }, Metrics{Listen: "127.0.0.1:9464", Pprof: true}},
-		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.03}},
+		{"integers are numbers", "separation: {beta: 0, mask_power: 1}", func(c *Config) any { return c.Separation }, Separation{Beta: 0, Iterations: 10, MaskPower: 1, Floor: 0.03, UpdateExponent: 1, Adapt: 5}},
+		{"separation defaults: the quality setting", "", func(c *Config) any { return c.Separation }, Separation{Beta: 0.5, Iterations: 10, MaskPower: 2, Floor: 0.03, UpdateExponent: 1, Adapt: 5}},
+		{"explicit zeros: scikit-learn's exponent, fixed bases", "separation: {update_exponent: 0, adapt: 0}", func(c *Config) any { return c.Separation }, Separation{Beta: 0.5, Iterations: 10, MaskPower: 2, Floor: 0.03}},
+		{"scikit-learn's algorithm", "separation: {beta: 1, adapt: 0}", func(c *Config) any { return c.Separation }, Separation{Beta: 1, Iterations: 10, MaskPower: 2, Floor: 0.03, UpdateExponent: 1}},
+		{"null adapt and update_exponent are the defaults", "separation: {adapt: ~, update_exponent: }", func(c *Config) any { return c.Separation }, Separation{Beta: 0.5, Iterations: 10, MaskPower: 2, Floor: 0.03, UpdateExponent: 1, Adapt: 5}},
 		{"file output format", "", func(c *Config) any { return c.Sources[0].Outputs }, []Output{{File: "out/v.wav", Format: "float32"}}},
 	}
 	for _, tt := range tests {
@@ -418,7 +422,7 @@ func TestMarshalOutput(t *testing.T) {
 input:
   file: mix.wav
 stft: {fft_size: 1024, hop: 256, window: hann}
-separation: {beta: 1, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.03}
+separation: {beta: 0.5, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.03, update_exponent: 1, adapt: 5}
 sources:
   - name: voice
     bases: bases.npz
@@ -436,8 +440,8 @@ learned: {fft_size: 1024, hop: 256, window: hann, beta: 1, sample_rate: 16000}
 }
 
 // TestUpdateExponent: separation.update_exponent reads into
-// Separation.UpdateExponent, is written back by Marshal only when set, and
-// reads back the same.
+// Separation.UpdateExponent (absent: 1), is written back by Marshal always,
+// and reads back the same, an explicit 0 (scikit-learn's exponent) too.
 func TestUpdateExponent(t *testing.T) {
 	c, err := Parse([]byte("separation: {beta: 0.5, update_exponent: 1}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
 	if err != nil {
@@ -460,15 +464,39 @@ func TestUpdateExponent(t *testing.T) {
 	if back.Separation.UpdateExponent != 1 {
 		t.Errorf("read back: UpdateExponent = %v, want 1", back.Separation.UpdateExponent)
 	}
-	out, err = Default().Marshal()
-	if err == nil && strings.Contains(string(out), "update_exponent") {
-		t.Errorf("Marshal writes update_exponent when it is 0:\n%s", out)
+	for _, tc := range []struct {
+		yaml string
+		want float64
+	}{
+		{"separation: {beta: 0.5}", 1},
+		{"separation: {beta: 0.5, update_exponent: 0}", 0},
+		{"separation: {beta: 0.5, update_exponent: 0.5}", 0.5},
+	} {
+		c, err := Parse([]byte(tc.yaml+"\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Separation.UpdateExponent != tc.want {
+			t.Errorf("%s: UpdateExponent = %v, want %v", tc.yaml, c.Separation.UpdateExponent, tc.want)
+		}
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := fmt.Sprintf("update_exponent: %v", tc.want); !strings.Contains(string(out), w) {
+			t.Errorf("%s: Marshal does not write %q:\n%s", tc.yaml, w, out)
+		}
+		back, err := Parse(out, "sepd.yaml")
+		if err != nil || !reflect.DeepEqual(back, c) {
+			t.Errorf("%s: read back %v, %v; want %v", tc.yaml, back, err, c)
+		}
 	}
 }
 
-// TestAdapt: separation.adapt reads into Separation.Adapt, is written back
-// by Marshal only when set, and is refused negative, infinite or with free
-// bases, naming the key and line.
+// TestAdapt: separation.adapt reads into Separation.Adapt (absent: 5, or 0
+// when a source has free components; an explicit 0 stays 0), is written back
+// by Marshal always and reads back the same, and is refused negative,
+// infinite or > 0 with free bases, naming the key and line.
 func TestAdapt(t *testing.T) {
 	c, err := Parse([]byte("separation: {beta: 0.5, adapt: 5}\nsources: [{name: v, bases: v.npy}]\n"), "sepd.yaml")
 	if err != nil {
@@ -484,8 +512,45 @@ func TestAdapt(t *testing.T) {
 	if back, err := Parse(out, "sepd.yaml"); err != nil || back.Separation.Adapt != 5 {
 		t.Errorf("read back: %v, %v; want Adapt 5\n%s", back, err, out)
 	}
-	if out, err := Default().Marshal(); err == nil && strings.Contains(string(out), "adapt") {
-		t.Errorf("Marshal writes adapt when it is 0:\n%s", out)
+	for _, tc := range []struct {
+		yaml string
+		want float64
+	}{
+		{"sources: [{name: v, bases: v.npy}]", 5},
+		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}]", 0},
+		{"separation: {adapt: ~}\nsources: [{name: v, bases: v.npy}]", 5},
+		{"separation: {adapt: 2.5}\nsources: [{name: v, bases: v.npy}]", 2.5},
+		{"sources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0},
+		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0},
+	} {
+		c, err := Parse([]byte(tc.yaml+"\n"), "sepd.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		if c.Separation.Adapt != tc.want {
+			t.Errorf("%s: Adapt = %v, want %v", tc.yaml, c.Separation.Adapt, tc.want)
+		}
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := fmt.Sprintf("adapt: %v", tc.want); !strings.Contains(string(out), w) {
+			t.Errorf("%s: Marshal does not write %q:\n%s", tc.yaml, w, out)
+		}
+		back, err := Parse(out, "sepd.yaml")
+		if err != nil || !reflect.DeepEqual(back, c) {
+			t.Errorf("%s: read back %v, %v; want %v", tc.yaml, back, err, c)
+		}
+	}
+	// Built in code: Default's adapt 5 with free components is refused
+	// until Adapt is set to 0.
+	c = withSources(nil, Source{Name: "v", Bases: "v.npy"}, Source{Name: "n", FreeComponents: 4})
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "separation.adapt: the bases follow the mixture or some are free") {
+		t.Errorf("Validate of Default with free components: %v, want the adapt error", err)
+	}
+	c.Separation.Adapt = 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate with Adapt 0: %v", err)
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"separation: {adapt: -1}\nsources: [{name: v, bases: v.npy}]", "sepd.yaml:1: separation.adapt: must be a finite number at least 0 (0: fixed bases), got -1"},

@@ -568,6 +568,11 @@ func (d *decoder) fillDefaults(c *Config) {
 	if !d.set("stft.hop") {
 		c.STFT.Hop = max(1, c.STFT.FFTSize/4)
 	}
+	if !d.set("separation.adapt") && slices.ContainsFunc(c.Sources, func(s Source) bool { return s.FreeComponents > 0 }) {
+		// Bases that follow the mixture do not go with free ones: the
+		// default gives way (an explicit adapt > 0 stays an error).
+		c.Separation.Adapt = 0
+	}
 	n := max(1, c.Input.Channels)
 	for i := range c.Sources {
 		s := &c.Sources[i]

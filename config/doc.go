@@ -55,6 +55,19 @@
 //   - A file output's format: float32. A device output's channels:
 //     0..input.channels-1 (just 0 when input.channels is 0).
 //   - A .npz source's array: the source's name.
+//   - separation.adapt: 5, but 0 when a source has free_components (bases
+//     that follow the mixture do not go with free ones; adapt > 0 written
+//     with free components is an error).
+//
+// # Separation defaults
+//
+// The separation section defaults to the quality setting measured on the
+// evaluation set (README, "Quality"): beta 0.5, update_exponent 1, adapt 5.
+// Written zeros keep their meaning: update_exponent: 0 is scikit-learn's
+// exponent (1/(2-beta) below beta 1), adapt: 0 keeps the bases fixed.
+// separation: {beta: 1, adapt: 0} is scikit-learn's algorithm (at beta 1 the
+// update exponent is 1 either way), the product's default before; the
+// library's separate.DefaultParams still is.
 //
 // A key written without a value (or null) counts as left out.
 //

@@ -71,7 +71,7 @@ func ExampleConfig_Marshal() {
 	//   device: default
 	//   channels: 1
 	// stft: {fft_size: 2048, hop: 512, window: hann}
-	// separation: {beta: 1, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.03}
+	// separation: {beta: 0.5, iterations: 10, tolerance: 0, mask_power: 2, sparsity: 0, floor: 0.03, update_exponent: 1, adapt: 5}
 	// sources:
 	//   - name: voice
 	//     bases: bases.npz

@@ -42,10 +42,10 @@ type (
 		MaskPower  float64 `yaml:"mask_power"`
 		Sparsity   float64 `yaml:"sparsity"`
 		Floor      float64 `yaml:"floor"`
-		// UpdateExponent is written only when set, so that files from
-		// before it existed read and write back the same.
-		UpdateExponent float64 `yaml:"update_exponent,omitempty"`
-		Adapt          float64 `yaml:"adapt,omitempty"`
+		// UpdateExponent and Adapt are always written: their zeros
+		// (scikit-learn's exponent, fixed bases) are not the defaults.
+		UpdateExponent float64 `yaml:"update_exponent"`
+		Adapt          float64 `yaml:"adapt"`
 	}
 	fileSource struct {
 		Name           string `yaml:"name"`

@@ -45,13 +45,14 @@ sepd's output against the clean source.`,
 	return c
 }
 
-// demoConfig is the configuration the demo runs: the README's quick start.
+// demoConfig is the configuration the demo runs: the README's quick start,
+// with the default separation (the quality setting: beta 0.5, update
+// exponent 1, adapt 5).
 func demoConfig(basesPath string) *config.Config {
 	cfg := config.Default()
 	cfg.Path = "(demo)"
 	cfg.SampleRateHz = 16000
 	cfg.STFT.FFTSize, cfg.STFT.Hop, cfg.STFT.Window = 1024, 256, "hann"
-	cfg.Separation.Beta = 1
 	cfg.Separation.Iterations = 10
 	cfg.Separation.MaskPower = 2
 	for _, s := range demoSources {
@@ -75,7 +76,9 @@ func runDemo(c *cobra.Command, out string, quiet bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "separated %.1f s of audio in %.2f s (%.0fx real time): fft 1024, hop 256, KL (beta 1), 10 warm-started iterations per frame, Wiener masks\n\n", secs, el, secs/el)
+	sp := demoConfig("").Separation
+	fmt.Fprintf(stdout, "separated %.1f s of audio in %.2f s (%.0fx real time): fft 1024, hop 256, beta %v, update exponent %v, adapt %v, %d warm-started iterations per frame, Wiener masks\n\n",
+		secs, el, secs/el, sp.Beta, sp.UpdateExponent, sp.Adapt, sp.Iterations)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "source\tmixture SDR (dB)\tsepd SDR (dB)\timprovement (dB)\tsepd SIR (dB)\tsepd SAR (dB)\toutput\t")
 	for _, s := range scores {

@@ -68,10 +68,14 @@ const pwQuantum = 256
 
 // pipewireMicsConfig: sepd under pw-jack, capturing PipeWire's default source
 // (the virtual mic of scripts/pipewire), each source to its own virtual
-// microphone.
+// microphone. The bases stay fixed (adapt: 0; see liveFixedBases): the
+// recordings are compared with `sepd separate` sample for sample, and
+// adapted bases remember an xrun's frames for seconds, past the window
+// jacktest.Judge excuses.
 const pipewireMicsConfig = `sample_rate: 48000
 input: {device: default, channels: 1}
 stft: {fft_size: 1024, hop: 256}
+separation: {adapt: 0}
 sources:
   - {name: voice, bases: %s, output: {device: "jack:sepd voice", channels: [0]}}
   - {name: noise, bases: %s, output: {device: "jack:sepd noise", channels: [0]}}

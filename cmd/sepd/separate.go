@@ -101,14 +101,15 @@ func addSeparateFlags(f *pflag.FlagSet, fl *separateFlags) {
 	f.IntVar(&fl.hop, "hop", 0, "hop in samples (default fft-size/4)")
 	f.IntVar(&fl.latency, "latency", 0, "low-delay STFT: synthesis window in samples, 2*hop..fft-size (default fft-size: the usual STFT)")
 	f.StringVar(&fl.window, "window", "hann", "analysis window: hann, sqrt-hann, hamming, blackman")
-	f.Float64Var(&fl.beta, "beta", 1, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean")
+	def := config.Default().Separation // the quality setting (README "Quality"); --beta 1 --adapt 0: scikit-learn's algorithm
+	f.Float64Var(&fl.beta, "beta", def.Beta, "beta-divergence: 0 Itakura-Saito, 1 Kullback-Leibler (with --adapt 0: scikit-learn's algorithm), 2 Euclidean")
 	f.IntVar(&fl.iters, "iterations", 10, "multiplicative updates per frame")
 	f.Float64Var(&fl.maskPower, "mask-power", 2, "mask power p (1 ratio mask, 2 Wiener)")
 	f.Float64Var(&fl.sparsity, "sparsity", 0, "L1 sparsity weight on the activations")
 	f.Float64Var(&fl.tolerance, "tolerance", 0, "stop a frame's updates early when max |dh| <= tolerance * max h (0: always run --iterations)")
-	f.Float64Var(&fl.floor, "floor", config.Default().Separation.Floor, "warm-start floor on the activations, relative to their largest")
-	f.Float64Var(&fl.updateExp, "update-exponent", 0, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
-	f.Float64Var(&fl.adapt, "adapt", 0, "let the bases follow the mixture, pulled back to the given ones with this weight (0: fixed bases)")
+	f.Float64Var(&fl.floor, "floor", def.Floor, "warm-start floor on the activations, relative to their largest")
+	f.Float64Var(&fl.updateExp, "update-exponent", def.UpdateExponent, "exponent of the activations' update ratio, in (0, 1]; 0: scikit-learn's (1/(2-beta) below beta 1)")
+	f.Float64Var(&fl.adapt, "adapt", def.Adapt, "let the bases follow the mixture, pulled back to the given ones with this weight (0: fixed bases; the default is 0 with free components)")
 	f.StringVar(&fl.format, "format", "float32", "output encoding: float32 or pcm16")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "inputs separated at once, one per core (one engine each); fewer inputs than N: each one's channels and stages run in parallel")
@@ -180,7 +181,12 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	if f.Changed("update-exponent") || fl.config == "" {
 		cfg.Separation.UpdateExponent = fl.updateExp
 	}
-	if f.Changed("adapt") || fl.config == "" {
+	// Without -c the configuration is config.Default, whose adapt is
+	// already the flag's default; with -c the file's (5, or 0 when a
+	// source has free components) stays. Only an explicit --adapt
+	// overrides it, so --adapt 0 turns adaptation off and --adapt 5 with
+	// free components is an error.
+	if f.Changed("adapt") {
 		cfg.Separation.Adapt = fl.adapt
 	}
 	if err := cfg.Validate(); err != nil {
