@@ -60,7 +60,9 @@ or seeded random starting values. Every basis is scaled to unit L1 norm.
 It writes DIR/NAME.npy per source (F x K float32, what numpy.save writes) and
 DIR/sepd.yaml, a configuration with these bases and the STFT and beta they were
 learned with (a learned: section), which 'sepd separate -c DIR/sepd.yaml' and
-'sepd run' use as is. All files are written under temporary names and renamed at the
+'sepd run' use as is. Its separation is sepd's default, the quality setting (beta
+0.5, update exponent 1, adapt 5; README "Quality"), measured on bases learned with
+beta 1; with another --beta, the projection takes that beta too. All files are written under temporary names and renamed at the
 end: on any error nothing is left in DIR.
 
 --components takes K for every source, or NAME=K for one (repeatable):
@@ -424,7 +426,8 @@ func (p *learnPlan) fileFrames(lf learnFile, data []float64, stride, col int) er
 }
 
 // config returns the configuration that learn writes into dir: the
-// learned bases, the STFT, beta and rate, and the learned section. With
+// learned bases, the STFT and rate, the default separation (with the
+// learning beta when it is not 1), and the learned section. With
 // dir "" it only checks the names and parameters.
 func (p *learnPlan) config(dir string) (*config.Config, error) {
 	cfg := config.Default()
@@ -433,7 +436,14 @@ func (p *learnPlan) config(dir string) (*config.Config, error) {
 	}
 	cfg.SampleRateHz = p.rateHz
 	cfg.STFT = config.STFT{FFTSize: p.fft, Hop: p.hop, Window: string(p.window)}
-	cfg.Separation.Beta = p.params.Beta
+	// The separation is the product's default, the quality setting (beta
+	// 0.5, update exponent 1, adapt 5: README "Quality"), which was
+	// measured on KL bases (learned with beta 1, the default here); bases
+	// learned with another beta are projected with that beta (the update
+	// exponent and adapt stay the defaults).
+	if p.params.Beta != 1 {
+		cfg.Separation.Beta = p.params.Beta
+	}
 	for _, s := range p.sources {
 		cfg.Sources = append(cfg.Sources, config.Source{Name: s.name, Bases: filepath.Join(dir, s.name+".npy")})
 	}

@@ -271,8 +271,9 @@ func scoreDemo(t testing.TB, names []string, path func(s int) string) (mix, out 
 // 100: 11.48 / 12.90, 200: 11.42 / 12.84, make_demo.py's recipe: 11.41 /
 // 12.84. Those figures are scikit-learn's algorithm (beta 1, fixed bases),
 // the default then; with today's default, the quality setting (beta 0.5,
-// update exponent 1, adapt 5), 50 iterations give 11.35 / 12.96 against
-// the shipped bases' 11.71 / 12.61 (0.36 and 0.35 dB apart).
+// update exponent 1, adapt 5), which learn writes into the configuration,
+// 50 iterations give 11.62 / 12.69 against the shipped bases' 11.71 /
+// 12.61 (0.09 and 0.08 dB apart).
 func TestLearnRoundTrip(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "model")
 	code, stdout, stderr := sepd(t, "learn", "-q", "--source", "voice="+filepath.Join(trainData, "voice.wav"),
@@ -282,6 +283,15 @@ func TestLearnRoundTrip(t *testing.T) {
 		t.Fatalf("learn: exit %d\n%s%s", code, stdout, stderr)
 	}
 	t.Log(strings.TrimSpace(stdout))
+	// Bases learned with beta 1 (learn's default) get sepd's default
+	// separation, the quality setting; the learned section keeps beta 1.
+	cfg, err := config.Load(filepath.Join(model, "sepd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := config.Default().Separation; cfg.Separation != want || cfg.Learned == nil || cfg.Learned.Beta != 1 {
+		t.Errorf("written configuration: separation %+v, learned %+v; want %+v and learned beta 1", cfg.Separation, cfg.Learned, want)
+	}
 	out := t.TempDir()
 	code, stdout, stderr = sepd(t, "separate", "-q", "-c", filepath.Join(model, "sepd.yaml"), "-o", out, "demo/mix.wav")
 	if code != 0 {
