@@ -192,14 +192,15 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // the sources, 10 iterations, mask power 2:
 //
 //	                                  validation        test
-//	beta 1 (the default)            +0.22  -0.17    +0.16  -0.29
+//	beta 1 (DefaultParams)          +0.22  -0.17    +0.16  -0.29
 //	beta 0.5, gamma 2/3             +0.32  -0.52    +0.39  -0.56
 //	beta 0.5, UpdateExponent 1      +0.42  -0.09    +0.49  -0.14
 //
 // A frame costs a little less than with gamma 2/3 (no cube root per
 // activation): `sepd separate` on 120 s of 16 kHz audio, K 64, took 1.09 s of
-// CPU against 1.18 s (0.80 s at beta 1). It is not the default: beta 1 stays
-// the default beta, for which gamma is 1 already.
+// CPU against 1.18 s (0.80 s at beta 1). DefaultParams keeps 0 (scikit-learn's
+// rule; at its beta 1, gamma is 1 already); sepd's configuration defaults to
+// beta 0.5 with UpdateExponent 1 and Adapt 5 (below; config.Default).
 //
 // # Bases that follow the mixture
 //
@@ -233,7 +234,9 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // (TestAdaptPanelsMatchRows: 1.8 2^-24 over 600 frames). For other betas
 // the passes read them in float64 (beta 2) or in a float32 copy that
 // follows them, the masks' W_s h_s is taken in float64, and an update
-// costs three passes over W. Not with free bases.
+// costs three passes over W. Not with free bases. Beta 0.5, UpdateExponent
+// 1, Adapt 5 is sepd's default configuration (config.Default), not
+// DefaultParams'.
 //
 // # Reconstruction bases
 //

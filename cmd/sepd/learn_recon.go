@@ -68,7 +68,7 @@ and 'sepd run' use as is. DIR may hold the configuration read with -c: it is
 updated. Files are written under temporary names and renamed at the end.
 
   sepd learn -o model/ --source voice=fit/voice/ --source noise=fit/noise.wav
-  sepd learn-recon -c model/sepd.yaml --beta 0.5 --update-exponent 1 --adapt 5 \
+  sepd learn-recon -c model/sepd.yaml \
       --source voice=fit/voice/ --source noise=fit/noise.wav -o model/`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error { return runLearnRecon(c, &fl, &rf) },
