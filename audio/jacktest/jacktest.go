@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,27 @@ type Result struct {
 	XrunFrames []int
 	// Log is the helper's stderr without PortAudio's "ALSA lib" noise.
 	Log string
+	// clockFrames[i] is the frame at which the helper's callback i began,
+	// at clockNanos[i] (CLOCK_MONOTONIC, the clock of PipeWire's profiler):
+	// see FrameAt.
+	clockFrames []int
+	clockNanos  []int64
+}
+
+// FrameAt returns the frame (of Recording and Signal) that the helper's
+// callbacks were at at time t (nanoseconds of CLOCK_MONOTONIC, the clock of
+// PipeWire's profiler, see WatchPipeWire): the frame of the last callback that
+// began at or before t, and false when t is outside the callbacks. A
+// callback begins after its cycle's start by the time the graph took to wake
+// the helper, so the frame is as late as that wake-up was (on a starved
+// machine a few periods; see Expect.Slack). It does not allocate.
+func (r *Result) FrameAt(t int64) (int, bool) {
+	n := len(r.clockNanos)
+	if n == 0 || t < r.clockNanos[0] || t > r.clockNanos[n-1] {
+		return 0, false
+	}
+	i := sort.Search(n, func(i int) bool { return r.clockNanos[i] > t }) - 1
+	return r.clockFrames[i], true
 }
 
 // helperEnv names the file with the helper's job.
@@ -113,6 +135,8 @@ type job struct {
 type helperResult struct {
 	XrunCallbacks int
 	XrunFrames    []int
+	ClockFrames   []int
+	ClockNanos    []int64
 	Err           string
 }
 
@@ -185,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		json.Unmarshal(b, &hr)
 	}
 	res.XrunCallbacks, res.XrunFrames = hr.XrunCallbacks, hr.XrunFrames
+	res.clockFrames, res.clockNanos = hr.ClockFrames, hr.ClockNanos
 	if hr.Err != "" {
 		return res, fmt.Errorf("jacktest: helper: %s", hr.Err)
 	}
