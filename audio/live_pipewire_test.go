@@ -26,6 +26,11 @@ import (
 // bit-exact but where an xrun of the graph, or one sepd counted, explains a
 // break.
 
+// pwLeadIn is the helper's lead-in through PipeWire (see jacktest.Config):
+// a quarter of a second, about seven times the longest wait for the helper's
+// links seen here beside busy loops (the first 1792 frames at 48 kHz, 37 ms).
+const pwLeadIn = 250 * time.Millisecond
+
 // pipewireQuanta are the graph periods tested: a music setup's and
 // PipeWire's default.
 var pipewireQuanta = []int{256, 1024}
@@ -111,6 +116,7 @@ func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns,
 	res, err := jacktest.Run(context.Background(), jacktest.Config{
 		Target: target, RecordFrom: recordFrom, Signal: sig, RecordChannels: 1,
 		RecordFrames: (seconds + 1) * liveRate, SampleRateHz: liveRate, FramesPerBuffer: livePer,
+		LeadIn: pwLeadIn,
 	})
 	if err != nil {
 		t.Fatal(err)

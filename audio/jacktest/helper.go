@@ -108,9 +108,20 @@ func helper(jobFile string, hr *helperResult) error {
 	clockFrames, clockNanos := make([]int, 0, calls), make([]int64, 0, calls)
 	done := make(chan struct{})
 	var finished atomic.Bool
+	lead := j.LeadInFrames // only the callback touches it
 	cb := func(in, out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 		if finished.Load() {
 			clear(out)
+			return
+		}
+		if lead > 0 {
+			// The lead-in: silence, not recorded (see Config.LeadIn).
+			clear(out)
+			if j.SignalChannels > 0 {
+				lead -= len(out) / j.SignalChannels
+			} else {
+				lead -= len(in) / j.RecordChannels
+			}
 			return
 		}
 		if len(clockFrames) < cap(clockFrames) {
@@ -160,7 +171,7 @@ func helper(jobFile string, hr *helperResult) error {
 	// two busy loops: 61.8 s of audio in more than 67 s), so the stream gets
 	// a quarter more than its length, and 5 s.
 	want := max(j.RecordFrames, j.SignalFrames+xrunTail*j.FramesPerBuffer)
-	total := time.Duration(want) * time.Second / time.Duration(j.SampleRateHz)
+	total := time.Duration(want+j.LeadInFrames) * time.Second / time.Duration(j.SampleRateHz)
 	limit := total + total/4 + 5*time.Second
 	select {
 	case <-done:

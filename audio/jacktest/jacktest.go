@@ -75,6 +75,15 @@ type Config struct {
 	// Timeout bounds the helper's run; 0 means the signal's or the
 	// recording's duration, whichever is longer, + 30 s.
 	Timeout time.Duration
+	// LeadIn is how long the helper plays silence and records nothing
+	// before the signal's first frame (and the recording's): time for its
+	// ports' connections to come up. Through PipeWire's libjack the
+	// helper's node runs before the server (its main thread, not real-time)
+	// has made the links live, and beside busy loops the signal's first
+	// quantum went nowhere (seen: a glitch of 256 to 1792 frames at the very
+	// start of the ALSA plugin's loopback, quanta 256 to 2048, with no xrun
+	// anywhere). 0: none (jackd connects before the stream starts).
+	LeadIn time.Duration
 }
 
 // Result is what the helper recorded.
@@ -130,6 +139,7 @@ type job struct {
 	SampleRateHz    int
 	FramesPerBuffer int
 	ResultFile      string // JSON of helperResult
+	LeadInFrames    int    // see Config.LeadIn
 }
 
 type helperResult struct {
@@ -179,6 +189,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		RecordChannels: cfg.RecordChannels, RecordFrames: cfg.RecordFrames,
 		RecordFile: filepath.Join(dir, "record.f32"), SampleRateHz: cfg.SampleRateHz,
 		FramesPerBuffer: cfg.FramesPerBuffer, ResultFile: filepath.Join(dir, "result.json"),
+		LeadInFrames: int(cfg.LeadIn.Seconds() * float64(cfg.SampleRateHz)),
 	}
 	if err := writeF32(j.SignalFile, interleave(cfg.Signal, frames)); err != nil {
 		return nil, err

@@ -170,6 +170,7 @@ func TestPipeWireSourcesAsMicsJACK(t *testing.T) {
 		Target: client, RecordFrom: "sepd voice", Signal: [][]float32{sig},
 		RecordChannels: 1, RecordFrames: len(sig) + liveRate,
 		SampleRateHz: liveRate, FramesPerBuffer: livePeriod,
+		LeadIn: 250 * time.Millisecond, // see audio's pwLeadIn
 	})
 	if err != nil {
 		t.Fatalf("%v\nsepd's log:\n%s", err, d.logText())
