@@ -72,6 +72,20 @@ func (g Graph) Frames(r *Result, node string) []int {
 	return f
 }
 
+// Before counts the late cycles of the graph that node was in that came
+// before r's first callback (with Config.LeadIn, during the lead-in): they
+// hit no frame of the recording, but may have moved the lag it starts at.
+// It does not allocate.
+func (g Graph) Before(r *Result, node string) int {
+	n := 0
+	for _, c := range g.Late {
+		if slices.Contains(c.Nodes, node) && (len(r.clockNanos) == 0 || c.Nanos < r.clockNanos[0]) {
+			n++
+		}
+	}
+	return n
+}
+
 // cyclesPkg is cmd/pw-cycles' import path; it is built with -tags pipewire.
 const cyclesPkg = "github.com/sepd/sepd/audio/jacktest/cmd/pw-cycles"
 

@@ -54,7 +54,7 @@ func TestLateCycles(t *testing.T) {
 // TestGraphFrames places late cycles in a recording by the helper's
 // callback times: a cycle between two callbacks is at the earlier one's
 // frame; cycles outside the callbacks, or of a graph without the node, are
-// left out.
+// left out (Before counts the one before the first callback).
 func TestGraphFrames(t *testing.T) {
 	r := &Result{clockFrames: []int{0, 256, 512, 768}, clockNanos: []int64{100, 200, 300, 400}}
 	g := Graph{Late: []Cycle{
@@ -66,5 +66,8 @@ func TestGraphFrames(t *testing.T) {
 	}}
 	if got := g.Frames(r, "jacktest"); !slices.Equal(got, []int{256, 512}) {
 		t.Errorf("Frames = %v, want [256 512]", got)
+	}
+	if n := g.Before(r, "jacktest"); n != 1 {
+		t.Errorf("Before = %d, want 1", n)
 	}
 }
