@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,11 @@ import (
 // PipeWire's libjack. They are judged as the JACK tests are (jacktest.Judge):
 // bit-exact but where an xrun of the graph, or one sepd counted, explains a
 // break.
+
+// pwLeadIn is the helper's lead-in through PipeWire (see jacktest.Config):
+// a quarter of a second, about seven times the longest wait for the helper's
+// links seen here beside busy loops (the first 1792 frames at 48 kHz, 37 ms).
+const pwLeadIn = 250 * time.Millisecond
 
 // pipewireQuanta are the graph periods tested: a music setup's and
 // PipeWire's default.
@@ -99,8 +105,9 @@ func pipewireLive(t *testing.T, inDev, outDev string, env []string, x *audio.Xru
 
 // pipewireLoopback plays seconds of noise into target, records recordFrom
 // (see jacktest.Config) while lp copies the bridge's capture to its playback,
-// and judges the recording as judgeLoopback does, with the graph's period.
-func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns, target, recordFrom string, period, seconds int, seed uint64) (v jacktest.Verdict, clean bool) {
+// and judges the recording as judgeLoopback does, with the graph's period
+// and its late cycles as server xruns (graphLate of them hit the recording).
+func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns, target, recordFrom string, period, seconds int, seed uint64) (v jacktest.Verdict, clean bool, graphLate int) {
 	t.Helper()
 	sig := jacktest.Noise(seconds*liveRate, 1, seed)
 	before := x.Snapshot()
@@ -109,12 +116,13 @@ func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns,
 	res, err := jacktest.Run(context.Background(), jacktest.Config{
 		Target: target, RecordFrom: recordFrom, Signal: sig, RecordChannels: 1,
 		RecordFrames: (seconds + 1) * liveRate, SampleRateHz: liveRate, FramesPerBuffer: livePer,
+		LeadIn: pwLeadIn,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // the child's last xrun counts (every 250 ms)
-	graphXruns := late()
+	graph := late()
 	end := x.Snapshot()
 	var start audio.XrunCounts
 	select {
@@ -126,17 +134,20 @@ func pipewireLoopback(t *testing.T, l *audio.Live, lp *liveLoop, x *audio.Xruns,
 	during[audio.Reconnect] = 0
 	out := l.Info().Outputs[0]
 	e := loopbackExpect(sig, during, res, 2*out.RingFrames, out.PrefillFrames, period)
-	e.Counted += graphXruns
-	v = jacktest.Judge(res.Recording, res.XrunFrames, e)
+	// The graph's late cycles, where they hit the recording, are server
+	// xruns (see jacktest.WatchPipeWire).
+	graphXruns := graph.Frames(res, jacktest.HelperClient)
+	v = jacktest.Judge(res.Recording, append(slices.Clone(res.XrunFrames), graphXruns...), e)
 	pre := start.Sub(before)
 	pre[audio.Reconnect] = 0
-	t.Logf("%v; xruns before the signal %v, during it %v; late graph cycles %d; helper callbacks with xrun flags: %d at frames %v; reconnects %d",
-		v, pre, during, graphXruns, res.XrunCallbacks, res.XrunFrames, l.Reconnects())
+	t.Logf("%v; xruns before the signal %v, during it %v; late graph cycles %d of %d, %d in the helper's graph during its run, at frames %v; helper callbacks with xrun flags: %d at frames %v; reconnects %d",
+		v, pre, during, len(graph.Late), graph.Cycles, len(graphXruns), graphXruns, res.XrunCallbacks, res.XrunFrames, l.Reconnects())
 	lp.mu.Lock()
 	since := start.Sub(lp.settled) // see loopback's clean
 	lp.mu.Unlock()
 	since[audio.Reconnect] = 0
-	return v, since.Total() == 0 && v.CleanStart()
+	// A late graph cycle before the signal may have moved the lag too.
+	return v, since.Total() == 0 && v.CleanStart() && graph.Before(res, jacktest.HelperClient) == 0, len(graphXruns)
 }
 
 // The JACK devices the pw-jack tests open: "default", which under pw-jack
@@ -181,18 +192,18 @@ func TestPipeWireDefaultIsJACK(t *testing.T) {
 
 // startGraphWatch is jacktest.WatchPipeWire for a test: its stop returns
 // the graph's late cycles, PipeWire's xruns.
-func startGraphWatch(t *testing.T) func() int {
+func startGraphWatch(t *testing.T) func() jacktest.Graph {
 	t.Helper()
 	stop, err := jacktest.WatchPipeWire()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() int {
-		n, err := stop()
+	return func() jacktest.Graph {
+		g, err := stop()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return g
 	}
 }
 
@@ -224,7 +235,7 @@ func TestPipeWireLoopbackJACK(t *testing.T) {
 				t.Fatal(err)
 			}
 			lp := startLoop(l, w, &x, livePer)
-			v, clean := pipewireLoopback(t, l, lp, &x, info.JACKClientName, "", q, 5, 1)
+			v, clean, _ := pipewireLoopback(t, l, lp, &x, info.JACKClientName, "", q, 5, 1)
 			if !v.OK() {
 				t.Fatalf("the recording is not the signal: %v", v)
 			}
@@ -257,7 +268,7 @@ func TestPipeWireLossCaughtJACK(t *testing.T) {
 	lp := startLoop(l, w, &x, livePer)
 	const every = 2400
 	defer audio.SetLiveLossEvery(every)()
-	v, _ := pipewireLoopback(t, l, lp, &x, l.Info().JACKClientName, "", 256, 2, 40)
+	v, _, _ := pipewireLoopback(t, l, lp, &x, l.Info().JACKClientName, "", 256, 2, 40)
 	bare := 0
 	for _, g := range v.Glitches {
 		if g.Xrun < 0 {
@@ -309,7 +320,7 @@ func TestPipeWireLoopbackALSA(t *testing.T) {
 				t.Fatal(err)
 			}
 			lp := startLoop(l, w, &x, livePer)
-			v, _ := pipewireLoopback(t, l, lp, &x, "sepd virtual mic", "sepd virtual speakers", q, 5, 7)
+			v, _, graphLate := pipewireLoopback(t, l, lp, &x, "sepd virtual mic", "sepd virtual speakers", q, 5, 7)
 			if !v.OK() {
 				t.Errorf("the recording is not the signal: %v", v)
 			}
@@ -326,9 +337,16 @@ func TestPipeWireLoopbackALSA(t *testing.T) {
 			// more at quantum 1024 (the lag 6311, not 5060) where no
 			// stream's time shows it. A tag taken across its wrap or a
 			// clock from the wrong stream would be off by far more; an
-			// error of a block is TestTimedLag's to catch.
+			// error of a block is TestTimedLag's to catch. A late graph
+			// cycle moves the lag where no stream's time shows it either
+			// (a quantum lost before the capture or added after the
+			// playback: seen off by 644 frames at quantum 256 and by 4710
+			// at 1024 beside two busy loops), so after one the measured
+			// latency is only logged.
 			if n, ok := l.MeasuredLatencySamples(); !ok {
 				t.Errorf("no measured latency")
+			} else if len(v.Segments) > 0 && graphLate > 0 {
+				t.Logf("measured latency %d frames, the recording's last lag %d less the helper's %d: not compared, %d late graph cycles may have moved the lag", n, v.Segments[len(v.Segments)-1].Lag, livePer, graphLate)
 			} else if len(v.Segments) > 0 {
 				last := v.Segments[len(v.Segments)-1].Lag
 				if d, tol := n-(last-livePer), max(q+q/4, 384); d < -tol || d > tol {

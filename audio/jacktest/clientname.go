@@ -13,6 +13,10 @@ import "C"
 
 import "fmt"
 
+// HelperClient is the helper's JACK client name, and under PipeWire's libjack
+// its node's name (see Graph.Frames).
+const HelperClient = "jacktest"
+
 // setClientName makes the helper the JACK client "jacktest" (PortAudio's own
 // name is "PortAudio", then "PortAudio-01", ...). PortAudio finds a device's
 // ports with the regular expression "NAME:.*"; through PipeWire's libjack

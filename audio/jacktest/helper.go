@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gordonklaus/portaudio"
+	"golang.org/x/sys/unix"
 )
 
 // HelperMain is the main function of the helper program
@@ -100,12 +101,34 @@ func helper(jobFile string, hr *helperResult) error {
 	// The frames of the flagged callbacks; only the callback appends (into
 	// room made here: a callback should not allocate) until done is closed.
 	xrunFrames := make([]int, 0, 4096)
+	// When each callback began (CLOCK_MONOTONIC, the clock of PipeWire's
+	// profiler) and at which frame: see Result.FrameAt. Room for every callback of
+	// the run and as many again (a host may split its buffers).
+	calls := 2*max(j.RecordFrames, j.SignalFrames)/max(j.FramesPerBuffer, 1) + 64
+	clockFrames, clockNanos := make([]int, 0, calls), make([]int64, 0, calls)
 	done := make(chan struct{})
 	var finished atomic.Bool
+	lead := j.LeadInFrames // only the callback touches it
 	cb := func(in, out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 		if finished.Load() {
 			clear(out)
 			return
+		}
+		if lead > 0 {
+			// The lead-in: silence, not recorded (see Config.LeadIn).
+			clear(out)
+			if j.SignalChannels > 0 {
+				lead -= len(out) / j.SignalChannels
+			} else {
+				lead -= len(in) / j.RecordChannels
+			}
+			return
+		}
+		if len(clockFrames) < cap(clockFrames) {
+			var ts unix.Timespec
+			if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
+				clockFrames, clockNanos = append(clockFrames, pos), append(clockNanos, ts.Nano())
+			}
 		}
 		if flags&(portaudio.InputOverflow|portaudio.OutputUnderflow|portaudio.InputUnderflow|portaudio.OutputOverflow) != 0 {
 			xruns.Add(1)
@@ -148,7 +171,7 @@ func helper(jobFile string, hr *helperResult) error {
 	// two busy loops: 61.8 s of audio in more than 67 s), so the stream gets
 	// a quarter more than its length, and 5 s.
 	want := max(j.RecordFrames, j.SignalFrames+xrunTail*j.FramesPerBuffer)
-	total := time.Duration(want) * time.Second / time.Duration(j.SampleRateHz)
+	total := time.Duration(want+j.LeadInFrames) * time.Second / time.Duration(j.SampleRateHz)
 	limit := total + total/4 + 5*time.Second
 	select {
 	case <-done:
@@ -160,5 +183,6 @@ func helper(jobFile string, hr *helperResult) error {
 	}
 	hr.XrunCallbacks = int(xruns.Load())
 	hr.XrunFrames = xrunFrames
+	hr.ClockFrames, hr.ClockNanos = clockFrames, clockNanos
 	return writeF32(j.RecordFile, rec)
 }

@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,15 @@ type Config struct {
 	// Timeout bounds the helper's run; 0 means the signal's or the
 	// recording's duration, whichever is longer, + 30 s.
 	Timeout time.Duration
+	// LeadIn is how long the helper plays silence and records nothing
+	// before the signal's first frame (and the recording's): time for its
+	// ports' connections to come up. Through PipeWire's libjack the
+	// helper's node runs before the server (its main thread, not real-time)
+	// has made the links live, and beside busy loops the signal's first
+	// quantum went nowhere (seen: a glitch of 256 to 1792 frames at the very
+	// start of the ALSA plugin's loopback, quanta 256 to 2048, with no xrun
+	// anywhere). 0: none (jackd connects before the stream starts).
+	LeadIn time.Duration
 }
 
 // Result is what the helper recorded.
@@ -90,6 +100,27 @@ type Result struct {
 	XrunFrames []int
 	// Log is the helper's stderr without PortAudio's "ALSA lib" noise.
 	Log string
+	// clockFrames[i] is the frame at which the helper's callback i began,
+	// at clockNanos[i] (CLOCK_MONOTONIC, the clock of PipeWire's profiler):
+	// see FrameAt.
+	clockFrames []int
+	clockNanos  []int64
+}
+
+// FrameAt returns the frame (of Recording and Signal) that the helper's
+// callbacks were at at time t (nanoseconds of CLOCK_MONOTONIC, the clock of
+// PipeWire's profiler, see WatchPipeWire): the frame of the last callback that
+// began at or before t, and false when t is outside the callbacks. A
+// callback begins after its cycle's start by the time the graph took to wake
+// the helper, so the frame is as late as that wake-up was (on a starved
+// machine a few periods; see Expect.Slack). It does not allocate.
+func (r *Result) FrameAt(t int64) (int, bool) {
+	n := len(r.clockNanos)
+	if n == 0 || t < r.clockNanos[0] || t > r.clockNanos[n-1] {
+		return 0, false
+	}
+	i := sort.Search(n, func(i int) bool { return r.clockNanos[i] > t }) - 1
+	return r.clockFrames[i], true
 }
 
 // helperEnv names the file with the helper's job.
@@ -108,11 +139,14 @@ type job struct {
 	SampleRateHz    int
 	FramesPerBuffer int
 	ResultFile      string // JSON of helperResult
+	LeadInFrames    int    // see Config.LeadIn
 }
 
 type helperResult struct {
 	XrunCallbacks int
 	XrunFrames    []int
+	ClockFrames   []int
+	ClockNanos    []int64
 	Err           string
 }
 
@@ -155,6 +189,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		RecordChannels: cfg.RecordChannels, RecordFrames: cfg.RecordFrames,
 		RecordFile: filepath.Join(dir, "record.f32"), SampleRateHz: cfg.SampleRateHz,
 		FramesPerBuffer: cfg.FramesPerBuffer, ResultFile: filepath.Join(dir, "result.json"),
+		LeadInFrames: int(cfg.LeadIn.Seconds() * float64(cfg.SampleRateHz)),
 	}
 	if err := writeF32(j.SignalFile, interleave(cfg.Signal, frames)); err != nil {
 		return nil, err
@@ -185,6 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		json.Unmarshal(b, &hr)
 	}
 	res.XrunCallbacks, res.XrunFrames = hr.XrunCallbacks, hr.XrunFrames
+	res.clockFrames, res.clockNanos = hr.ClockFrames, hr.ClockNanos
 	if hr.Err != "" {
 		return res, fmt.Errorf("jacktest: helper: %s", hr.Err)
 	}

@@ -1,30 +1,73 @@
 package jacktest
 
-import "testing"
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
 
-// TestLateCycles reads lines as pw-profiler 0.3.65 writes them (the driver's
-// four columns, then eight per follower, tab-separated): a cycle on time
-// (5333 us at quantum 256), one that woke 1.4 periods late, one whose
-// processing took as long (the values dump_point writes for both), and a
-// partial line.
+// TestLateCycles reads lines as cmd/pw-cycles writes them, at quantum 256
+// (5333333 ns at 48 kHz): the driver's ten columns, then six per follower.
+// The cycles: on time; the driver woke 1.4 quanta after its previous wake-up;
+// it finished 1.4 quanta after waking; a follower had not finished (status 2,
+// awake); one finished after the quantum; one was not triggered (status 0,
+// not late); a line cut short.
 func TestLateCycles(t *testing.T) {
-	log := "5331.000\t120.000\t0.000\t5333.333\t53\t2\t26\t37\t25\t11\t3\t0\t \n" +
-		"7466.667\t7466.667\t0.000\t5333.333\t \n" +
-		"5340.000\t7466.667\t0.000\t5333.333\t \n" +
-		"5333.000\t100.000\n"
-	if got := lateCycles(log); got != 2 {
-		t.Errorf("lateCycles = %d, want 2", got)
+	const q = 5333333
+	line := func(at, prev, finish int64, followers ...string) string {
+		s := fmt.Sprintf("34\tsepd-mic\t%d\t256\t48000\t%d\t%d\t%d\t%d\t3", at, prev, at, at+20000, finish)
+		for _, f := range followers {
+			s += "\t" + f
+		}
+		return s + "\n"
 	}
-	// Followers (id, signal, awake, finish, wait, busy, status, 0): one in
-	// time (finish 37 us of a 5333 us quantum, status 3), one that had not
-	// finished (status 2), one that finished after the quantum; an empty
-	// group between them.
-	ok := "5331\t120\t0\t5333\t53\t2\t26\t37\t25\t11\t3\t0\t"
-	empty := " \t \t \t \t \t \t \t \t"
-	log = ok + empty + "54\t3\t30\t0\t27\t0\t2\t0\t\n" +
-		ok + "55\t3\t30\t6000\t27\t5970\t3\t0\t\n" +
-		ok + empty + "56\t3\t30\t40\t27\t10\t3\t0\t\n"
-	if got := lateCycles(log); got != 2 {
-		t.Errorf("followers: lateCycles = %d, want 2", got)
+	capt := func(finish int64, status int) string {
+		return fmt.Sprintf("59\tALSA Capture\t1\t2\t%d\t%d", finish, status)
+	}
+	base := int64(1000 * q)
+	log := line(base, base-q, base+40000, capt(base+30000, 3)) +
+		line(base+q, base+q-q*14/10, base+q+40000, capt(base+q+30000, 3)) +
+		line(base+2*q, base+q, base+2*q+q*14/10, capt(base+2*q+30000, 3)) +
+		line(base+3*q, base+2*q, base+3*q+40000, capt(base+2*q+30000, 2)) +
+		line(base+4*q, base+3*q, base+4*q+40000, capt(base+4*q+q+1000, 3)) +
+		line(base+5*q, base+4*q, base+5*q+40000, capt(0, 0)) +
+		"34\tsepd-mic\t5\t256\n"
+	g := lateCycles(log)
+	if g.Cycles != 6 {
+		t.Errorf("%d cycles, want 6", g.Cycles)
+	}
+	var at []int64
+	var late [][]string
+	for _, c := range g.Late {
+		at = append(at, (c.Nanos-base)/q)
+		late = append(late, c.Late)
+		if c.Driver != "sepd-mic" || !slices.Equal(c.Nodes, []string{"sepd-mic", "ALSA Capture"}) {
+			t.Errorf("cycle %d: driver %q, nodes %q", (c.Nanos-base)/q, c.Driver, c.Nodes)
+		}
+	}
+	want := [][]string{{"sepd-mic"}, {"sepd-mic"}, {"ALSA Capture"}, {"ALSA Capture"}}
+	if !slices.Equal(at, []int64{1, 2, 3, 4}) || fmt.Sprint(late) != fmt.Sprint(want) {
+		t.Errorf("late cycles %v with late nodes %q; want [1 2 3 4], %q", at, late, want)
+	}
+}
+
+// TestGraphFrames places late cycles in a recording by the helper's
+// callback times: a cycle between two callbacks is at the earlier one's
+// frame; cycles outside the callbacks, or of a graph without the node, are
+// left out (Before counts the one before the first callback).
+func TestGraphFrames(t *testing.T) {
+	r := &Result{clockFrames: []int{0, 256, 512, 768}, clockNanos: []int64{100, 200, 300, 400}}
+	g := Graph{Late: []Cycle{
+		{Nanos: 50, Nodes: []string{"d", "jacktest"}},
+		{Nanos: 250, Nodes: []string{"d", "jacktest"}},
+		{Nanos: 300, Nodes: []string{"Dummy-Driver", "sepd-pw-test"}},
+		{Nanos: 399, Nodes: []string{"jacktest"}},
+		{Nanos: 401, Nodes: []string{"jacktest"}},
+	}}
+	if got := g.Frames(r, "jacktest"); !slices.Equal(got, []int{256, 512}) {
+		t.Errorf("Frames = %v, want [256 512]", got)
+	}
+	if n := g.Before(r, "jacktest"); n != 1 {
+		t.Errorf("Before = %d, want 1", n)
 	}
 }
