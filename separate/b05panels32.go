@@ -109,14 +109,7 @@ func b05Panels32Go(w, h, v, accN, accD []float32, n, kq int) {
 		vp := v[p*m : p*m+m]
 		pw := w[p*kq*m : (p+1)*kq*m]
 		var s [4][m]float32
-		for k := 0; k < kq; k += 4 {
-			for j := range 4 {
-				c, x, sj := pw[(k+j)*m:(k+j)*m+m], h[k+j], &s[j]
-				for i := range sj {
-					sj[i] += c[i] * x
-				}
-			}
-		}
+		panelWH32(&s, pw, h, kq)
 		for i := range a {
 			y := (s[0][i] + s[1][i]) + (s[2][i] + s[3][i])
 			if y == 0 {

@@ -186,14 +186,7 @@ func klPanels32Go(w, h, v, acc []float32, n, kq int) {
 		}
 		pw := w[p*kq*m : (p+1)*kq*m]
 		var s [4][m]float32
-		for k := 0; k < kq; k += 4 {
-			for j := range 4 {
-				c, x, sj := pw[(k+j)*m:(k+j)*m+m], h[k+j], &s[j]
-				for i := range sj {
-					sj[i] += c[i] * x
-				}
-			}
-		}
+		panelWH32(&s, pw, h, kq)
 		for i := range r {
 			d := (s[0][i] + s[1][i]) + (s[2][i] + s[3][i])
 			if d == 0 {
@@ -269,6 +262,22 @@ func panelDots32Go(w, h []float32, y []float64, np, kq, lo, hi int) {
 		yp := y[p*m : p*m+m]
 		for i, x := range s {
 			yp[i] = float64(x)
+		}
+	}
+}
+
+// panelWH32 adds one panel's W h into four partial sums, column k into
+// s[k%4], as the assembly of the float32 passes does (klPanels32Go,
+// b05Panels32Go): the order their tests hold the assembly to. kq is a
+// multiple of 4. It allocates nothing.
+func panelWH32(s *[4][klPanelRows]float32, pw, h []float32, kq int) {
+	const m = klPanelRows
+	for k := 0; k < kq; k += 4 {
+		for j := range 4 {
+			c, x, sj := pw[(k+j)*m:(k+j)*m+m], h[k+j], &s[j]
+			for i := range sj {
+				sj[i] += c[i] * x
+			}
 		}
 	}
 }
