@@ -74,6 +74,17 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                scored alone against the default: whether the adapted bases keep drifting
   best         recon "wienerl2" (300 iterations) with adapt (rho 0.99, c 5) and beta 0.5
                gamma 1 (the one that did best on val; scored once on test)
+  context      best's reconstruction with temporal context: the masks take
+               Y_s(t) = W'_s0 h_s(t) + W'_s1 h_s(t-1), both fitted by wienerl2 (W'_s1
+               starts at 0.05 W_s); no latency, one more product per source and frame
+  crossrecon   best's reconstruction from every source's activations:
+               Y_s = sum_j W'_sj h_j (W'_sj, j != s, starts at 0.05 W_j)
+  snrmix       best with W' fitted on the fit mixtures at -6, 0 and +6 dB, not 0 dB alone
+  analysis     analysis bases W_a fitted so that the oracle activations H* (each fit
+               source projected on its own bases, 30 streaming iterations) explain the
+               fit mixture, min D_0.5(V | W_a H*) from W_a = W (100 updates); the
+               projection (and adapt's prior) then uses W_a: alone, with adapt, and with
+               adapt and best's W' learned on W_a's activations
 """
 import argparse
 import json, os, re, sys, warnings
@@ -646,6 +657,146 @@ def run_longrun(split='val', R=5):
 
 
 B05 = dict(beta=0.5, gamma=1.0)
+AD5 = dict(rho=0.99, c=5)
+
+
+# Third round (issue 11): what the reconstruction side and the analysis side can still add.
+def lagstack(H, lags):
+    K,T=H.shape; out=[]
+    for l in lags:
+        s=np.zeros_like(H)
+        if l>0: s[:,l:]=H[:,:T-l]
+        elif l<0: s[:,:T+l]=H[:,-l:]
+        else: s=H.copy()
+        out.append(s)
+    return np.concatenate(out,0)
+
+def design(H, st, s, lags, cross):
+    return lagstack(H if cross else H[st[s]:st[s+1]], lags)
+
+def dinit(W, st, s, lags, cross, eps):
+    blocks=[]
+    for l in lags:
+        if cross:
+            blocks.append(np.concatenate([W[:,st[j]:st[j+1]]*(1.0 if (j==s and l==0) else eps) for j in range(len(st)-1)],1))
+        else:
+            blocks.append(W[:,st[s]:st[s+1]]*(1.0 if l==0 else eps))
+    return np.concatenate(blocks,1)
+
+def learn_dec(sc, names, W, st, lags=(0,), cross=False, eps=0.05, iters=300, proj=None, adapt=None, shifts=(0,1/3,2/3), step=0.5, snrs=(0,), ana=None):
+    proj=proj or {}
+    Vs=[];Ss=[];Hs=[]
+    for db in snrs:
+        srcs=fitmix(sc,names,shifts)
+        srcs=[srcs[0]*10**(db/40), srcs[1]*10**(-db/40)]
+        n,hop=sc['fft_size'],sc['hop']
+        S=[np.abs(sepdref.stft(s,n,hop)) for s in srcs]; V=np.abs(sepdref.stft(srcs[0]+srcs[1],n,hop))
+        if adapt is None: H=stream_b(V,W,**proj)
+        else: H,_,_=stream_adapt(V,W,st,**proj,**adapt)
+        Vs.append(V); Ss.append(S); Hs.append(H)
+    V=np.concatenate(Vs,1); S=[np.concatenate([x[s] for x in Ss],1) for s in range(2)]; H=np.concatenate(Hs,1)
+    P=[design(H,st,s,lags,cross) for s in range(2)]
+    Wd=[dinit(W,st,s,lags,cross,eps) for s in range(2)]
+    e=1e-12
+    for it in range(iters):
+        Y=[np.maximum(Wd[s]@P[s],e) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],e)
+        M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
+        for j in range(2):
+            g=V*M[j]/Y[j]
+            Wd[j]*=((((S[j]+V*MM)*g)@P[j].T+e)/(((M[j]*V+MS)*g)@P[j].T+e))**step
+    return Wd
+
+def dec_cached(sc,names,W,st,**kw):
+    os.makedirs(f"{WORK}/cand-cache", exist_ok=True)
+    key=re.sub(r'[^A-Za-z0-9_.=,-]','',repr(sorted(kw.items())))
+    fn=f"{WORK}/cand-cache/{sc['name']}-dec-{key}.npz"
+    if os.path.exists(fn):
+        z=np.load(fn); return [z['a'],z['b']]
+    Wd=learn_dec(sc,names,W,st,**kw); np.savez(fn,a=Wd[0],b=Wd[1]); return Wd
+
+def apply_adapt(V,W0,st,Wd,lags,cross,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=5.0):
+    """stream_adapt with the decoder applied per frame with the drift W_t/W0 of each column's basis."""
+    F,K=W0.shape; T=V.shape[1]; h=None
+    if gamma is None: gamma = 1/(2-beta) if beta<1 else 1.0
+    W=W0.copy(); A=np.zeros_like(W0); B=np.zeros(K); Ys=[np.zeros((F,T)) for _ in range(2)]
+    L=max(max(lags),0); hist=[np.zeros(K) for _ in range(L+1)]
+    R0=np.ones_like(W0)
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0:
+            h=None; hist=[np.zeros(K)]+hist[:-1]; continue
+        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        else: h=np.maximum(h,floor*h.max())
+        cs=W.sum(0)
+        for _ in range(iters):
+            wh=np.maximum(W@h,1.2e-7)
+            if beta==1: num=W.T@(v/wh); den=cs
+            else: num=W.T@(v*wh**(beta-2)); den=W.T@(wh**(beta-1))
+            h=h*(num/np.maximum(den,1.2e-7))**gamma
+        r=v/np.maximum(W@h,1.2e-7)
+        A=rho*A+W*np.outer(r,h); B=rho*B+h
+        lam=c*B.mean()+1e-30
+        W=(A+lam*W0)/(B+lam)
+        R=np.divide(W,W0,out=np.ones_like(W0),where=W0>0)
+        hist=[h.copy()]+hist[:-1]
+        for s in range(2):
+            blk=(lambda x: x) if cross else (lambda x: x[...,st[s]:st[s+1]])
+            Rb=np.concatenate([blk(R) for l in lags],1)
+            phi=np.concatenate([blk(hist[l]) for l in lags])
+            Ys[s][:,t]=(Wd[s]*Rb)@phi
+    return Ys
+
+def run_dec(split='val', p=2.0, proj=None, adapt=None, lags=(0,), cross=False, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        Wd=dec_cached(sc,names,W,st,proj=proj,adapt=adapt,lags=lags,cross=cross,**kw)
+        if adapt is None:
+            H=stream_b(V,W,**(proj or {}))
+            P=[(Wd[s]@design(H,st,s,lags,cross))**p for s in range(2)]
+        else:
+            Ys=apply_adapt(V,W,st,Wd,lags,cross,**(proj or {}),**adapt)
+            P=[y**p for y in Ys]
+        res+=score(sc,split,names,x,refs,X,P)
+    return report(f"dec {split} lags={lags} cross={cross} proj={proj} adapt={adapt} {kw}", res)
+
+def fitdata(sc, names, shifts=(0,1/3,2/3)):
+    srcs=fitmix(sc,names,shifts); n,hop=sc['fft_size'],sc['hop']
+    S=[np.abs(sepdref.stft(s,n,hop)) for s in srcs]; V=np.abs(sepdref.stft(srcs[0]+srcs[1],n,hop))
+    return S,V
+
+def learn_ana(sc,names,W,st,beta=0.5,iters=100,oit=30,step=1.0):
+    S,V=fitdata(sc,names)
+    Hs=[stream_b(S[s],W[:,st[s]:st[s+1]],iters=oit,beta=beta,gamma=1.0) for s in range(2)]
+    H=np.concatenate(Hs,0)
+    Wa=W.copy(); e=1e-12
+    for _ in range(iters):
+        wh=np.maximum(Wa@H,e)
+        Wa*=(((V*wh**(beta-2))@H.T+e)/((wh**(beta-1))@H.T+e))**step
+    return Wa
+
+def run_ana(split='val', p=2.0, proj=None, adapt=None, recon=True, **kw):
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        os.makedirs(f"{WORK}/cand-cache", exist_ok=True)
+        key=re.sub(r'[^A-Za-z0-9_.=,-]','',repr(sorted(kw.items())))
+        fn=f"{WORK}/cand-cache/{sc['name']}-ana-{key}.npy"
+        if os.path.exists(fn): Wa=np.load(fn)
+        else: Wa=learn_ana(sc,names,W,st,**kw); np.save(fn,Wa)
+        if recon:
+            Wd=dec_cached(sc,names,Wa,st,proj=proj,adapt=adapt,ana=key)
+        else:
+            Wd=[Wa[:,st[s]:st[s+1]] for s in range(2)]
+        if adapt is None:
+            H=stream_b(V,Wa,**(proj or {}))
+            P=[(Wd[s]@H[st[s]:st[s+1]])**p for s in range(2)]
+        else:
+            Ys=apply_adapt(V,Wa,st,Wd,(0,),False,**(proj or {}),**adapt)
+            P=[y**p for y in Ys]
+        res+=score(sc,split,names,x,refs,X,P)
+    return report(f"ana {split} recon={recon} proj={proj} adapt={adapt} {kw}", res)
+
 
 CANDIDATES = {
     "default": lambda s: run(s),
@@ -680,13 +831,18 @@ CANDIDATES = {
     "snr": lambda s: run_snr(s),
     "longrun": lambda s: run_longrun(s),
     "best": lambda s: run_recon(s, obj="wienerl2", iters=300, proj=B05, adapt=dict(rho=0.99, c=5)),
+    "context": lambda s: [run_dec(s, proj=B05, adapt=AD5), run_dec(s, proj=B05, adapt=AD5, lags=(0, 1))],
+    "crossrecon": lambda s: run_dec(s, proj=B05, adapt=AD5, cross=True),
+    "snrmix": lambda s: run_dec(s, proj=B05, adapt=AD5, snrs=(-6, 0, 6)),
+    "analysis": lambda s: [run_ana(s, proj=B05, recon=False), run_ana(s, proj=B05, adapt=AD5, recon=False),
+                           run_ana(s, proj=B05, adapt=AD5)],
 }
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun")])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis")])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
