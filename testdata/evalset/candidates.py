@@ -85,6 +85,17 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                fit mixture, min D_0.5(V | W_a H*) from W_a = W (100 updates); the
                projection (and adapt's prior) then uses W_a: alone, with adapt, and with
                adapt and best's W' learned on W_a's activations
+  unfold       discriminative analysis bases (deep unfolding, Hershey, Le Roux & Weninger
+               2014, tied across iterations): the streaming beta-0.5 gamma-1 projection's
+               10 updates per frame unrolled on the fit mixtures, its bases trained by
+               Adam (40 steps, rate 0.01 on log W_a) for best's objective with best's W'
+               fixed; then best with W_a as the projection's and adapt's prior's bases.
+               Needs python3-torch; about 20 minutes on 2 cores. unfoldgain: per-source
+               per-bin gains instead (mode 'gain', 60 steps, rate 0.03), talkers16 only
+  augment      best's W' fitted on the fit mixtures at three speeds (-6 %, 0, +6 %): its
+               training activations from material the bases were not fitted on
+  synth        best's W' fitted from the bases alone, on synthetic mixtures of note-like
+               random activations of each source's bases (random phases): no training audio
 """
 import argparse
 import json, os, re, sys, warnings
@@ -798,6 +809,139 @@ def run_ana(split='val', p=2.0, proj=None, adapt=None, recon=True, **kw):
     return report(f"ana {split} recon={recon} proj={proj} adapt={adapt} {kw}", res)
 
 
+# Fourth round (issue 11): training the analysis side, and W' from other material.
+def h0_from(Hs, V, floor=0.03):
+    """The warm start each frame got in a streaming run that output Hs: the previous
+    frame's activations floored, or sqrt(mean(v)/K) after silence and at the start."""
+    K,T=Hs.shape; H0=np.zeros_like(Hs)
+    for t in range(T):
+        if t==0 or V[:,t-1].max()<=0: H0[:,t]=np.sqrt(V[:,t].mean()/K)
+        else: hp=Hs[:,t-1]; H0[:,t]=np.maximum(hp,floor*hp.max())
+    return H0
+
+def learn_unfold(sc, names, W, st, Wr, steps=40, lr=0.01, refresh=20, mode='full'):
+    """Analysis bases W_a trained through the projection (deep unfolding, Hershey, Le Roux
+    & Weninger 2014, with the bases tied across iterations): on the fit mixtures
+    (fitdata), the 10 beta-0.5 gamma-1 updates of every frame from the warm start the
+    streaming projection gave it (h0_from, refreshed every `refresh` steps; the gradient
+    does not go through it) are unrolled, and log W_a is moved by Adam (learning rate lr)
+    down the gradient of best's objective sum_s ||S_s - M_s V||^2 with the masks from
+    best's W' (kept fixed). mode 'gain': W_a = diag(exp u_s) W_s per source, 2 F
+    parameters instead of F K. Needs python3-torch. Returns W_a."""
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    S_np,V_np=fitdata(sc,names); tot=sum((q**2).sum() for q in S_np)
+    if mode=='full':
+        la=torch.tensor(np.log(np.maximum(W,1e-30)),requires_grad=True); wa=lambda: torch.exp(la)
+    else:
+        la=torch.zeros((W.shape[0],len(st)-1),dtype=torch.float64,requires_grad=True)
+        src=np.concatenate([[s]*(st[s+1]-st[s]) for s in range(len(st)-1)]); Wt=torch.tensor(W)
+        wa=lambda: Wt*torch.exp(la[:,src])
+    opt=torch.optim.Adam([la],lr=lr); V=torch.tensor(V_np); S=[torch.tensor(q) for q in S_np]
+    Wrt=[torch.tensor(w) for w in Wr]
+    for it in range(steps):
+        if it%refresh==0:
+            H0=torch.tensor(h0_from(stream_b(V_np,wa().detach().numpy(),**B05),V_np))
+        opt.zero_grad(); Wa=wa(); h=H0
+        for _ in range(10):
+            wh=torch.clamp(Wa@h,min=1.2e-7)
+            h=h*(Wa.T@(V*wh**-1.5))/torch.clamp(Wa.T@(wh**-0.5),min=1.2e-7)
+        Y=[torch.clamp(Wrt[s]@h[st[s]:st[s+1]],min=1e-12)**2 for s in range(2)]; D=torch.clamp(Y[0]+Y[1],min=1e-12)
+        L=sum(((S[s]-Y[s]/D*V)**2).sum() for s in range(2))/tot
+        L.backward(); opt.step()
+        if it%refresh==0 or it==steps-1:
+            print(f"   {sc['name']} step {it}: objective {L.item():.4f} on fit, {unfold_obj(sc,wa().detach().numpy(),Wr,st):.4f} on val",flush=True)
+    return wa().detach().numpy()
+
+def unfold_obj(sc, Wa, Wr, st):
+    """learn_unfold's objective on the val mixture (warm starts from a streaming run):
+    whether what it learns carries to other material of the same sources."""
+    names,x,refs,W,_,X=load(sc,'val'); V=np.abs(X)
+    S=[np.abs(sepdref.stft(r,sc['fft_size'],sc['hop'])) for r in refs]
+    h=h0_from(stream_b(V,Wa,**B05),V)
+    for _ in range(10):
+        wh=np.maximum(Wa@h,1.2e-7); h=h*(Wa.T@(V*wh**-1.5))/np.maximum(Wa.T@(wh**-0.5),1.2e-7)
+    Y=[np.maximum(Wr[s]@h[st[s]:st[s+1]],1e-12)**2 for s in range(2)]; D=np.maximum(Y[0]+Y[1],1e-12)
+    return sum(((S[s]-Y[s]/D*V)**2).sum() for s in range(2))/sum((q**2).sum() for q in S)
+
+def run_unfold(split='val', p=2.0, only=None, **kw):
+    """best with the projection's (and adapt's prior's) bases replaced by learn_unfold's
+    (on the scenario named only, if given)."""
+    res=[]
+    for sc in man['scenarios']:
+        if only and sc['name']!=only: continue
+        names,x,refs,W,st,X=load(sc,split); V=np.abs(X)
+        Wr=recon_cached(sc,names,W,st,obj='wienerl2',iters=300,proj=B05,adapt=AD5)
+        key=re.sub(r'[^A-Za-z0-9_.=,-]','',repr(sorted(kw.items())))
+        fn=f"{WORK}/cand-cache/{sc['name']}-unfold-{key}.npy"
+        if os.path.exists(fn): Wa=np.load(fn)
+        else: Wa=learn_unfold(sc,names,W,st,Wr,**kw); np.save(fn,Wa)
+        _,Ps,_=stream_adapt(V,Wa,st,Wr=np.concatenate(Wr,1),**B05,**AD5)
+        res+=score(sc,split,names,x,refs,X,[q**p for q in Ps])
+    return report(f"unfold {split} p={p} {kw}", res)
+
+def wienerl2(W, st, V, S, H, iters=300, step=0.5):
+    """learn_recon's 'wienerl2' fit of W' (from W) on given material."""
+    Wr=[W[:,st[s]:st[s+1]].copy() for s in range(2)]; Hs=[H[st[s]:st[s+1]] for s in range(2)]; e=1e-12
+    for _ in range(iters):
+        Y=[np.maximum(Wr[s]@Hs[s],e) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],e)
+        M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
+        for j in range(2):
+            g=V*M[j]/Y[j]
+            Wr[j]*=((((S[j]+V*MM)*g)@Hs[j].T+e)/(((M[j]*V+MS)*g)@Hs[j].T+e))**step
+    return Wr
+
+def run_augment(split='val', ratios=((16,17),(1,1),(17,16))):
+    """best with W' fitted on the fit mixtures at three speeds (scipy resample_poly by
+    each ratio, both sources alike: pitch and tempo -6 %, 0, +6 %), so that its training
+    activations come from material the bases were not fitted on, as at run time."""
+    import scipy.signal
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); n,hop=sc['fft_size'],sc['hop']
+        Vs,Ss,Hs=[],[],[]
+        for (u,d) in ratios:
+            a,b=[fitspec(sc,nm) if u==d else scipy.signal.resample_poly(fitspec(sc,nm),u,d) for nm in names]
+            L=min(len(a),len(b)); a=a[:L]; b=b[:L]*np.sqrt((a[:L]**2).mean()/(b[:L]**2).mean())
+            for sh in (0,1/3,2/3):
+                bb=np.roll(b,int(sh*L)); S=[np.abs(sepdref.stft(q,n,hop)) for q in (a,bb)]
+                V=np.abs(sepdref.stft(a+bb,n,hop)); H,_,_=stream_adapt(V,W,st,**B05,**AD5)
+                Vs.append(V); Ss.append(S); Hs.append(H)
+        Wr=wienerl2(W,st,np.concatenate(Vs,1),[np.concatenate([q[s] for q in Ss],1) for s in range(2)],np.concatenate(Hs,1))
+        _,Ps,_=stream_adapt(np.abs(X),W,st,Wr=np.concatenate(Wr,1),**B05,**AD5)
+        r=score(sc,split,names,x,refs,X,[q**2 for q in Ps]); res+=r
+        print(f"   {sc['name']}: "+" ".join(f"{v:+.2f}" for v in r),flush=True)
+    return report(f"augment {split} ratios={ratios}", res)
+
+def synth_h(K, T, rng, seg=(5,40), nact=2.0, pact=0.8, decay=(0.0,0.1)):
+    """Note-like activations, K x T: segments of 5-40 frames, each (with probability
+    pact) 1 + Poisson(nact - 1) components at log-normal gains decaying exponentially."""
+    H=np.zeros((K,T)); t=0
+    while t<T:
+        L=int(rng.integers(seg[0],seg[1]+1))
+        if rng.random()<pact:
+            n=min(K,1+rng.poisson(max(nact-1,0))); idx=rng.choice(K,n,replace=False)
+            env=rng.lognormal(0,1,n)[:,None]*np.exp(-rng.uniform(*decay)*np.arange(L))[None,:]
+            H[idx,t:t+L]=env[:,:min(L,T-t)]
+        t+=L
+    return H
+
+def run_synth(split='val', T=6000, seed=0, **kw):
+    """best's W' fitted from the bases alone: each source's magnitude W_s h_s with synth_h
+    activations, 0 dB, mixed with uniformly random phases (no training audio)."""
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split); rng=np.random.default_rng(seed)
+        S=[W[:,st[s]:st[s+1]]@synth_h(st[s+1]-st[s],T,rng,**kw) for s in range(2)]
+        S[1]*=np.sqrt((S[0]**2).sum()/max((S[1]**2).sum(),1e-30))
+        V=np.abs(sum(q*np.exp(2j*np.pi*rng.random(q.shape)) for q in S))
+        H,_,_=stream_adapt(V,W,st,**B05,**AD5); Wr=wienerl2(W,st,V,S,H)
+        _,Ps,_=stream_adapt(np.abs(X),W,st,Wr=np.concatenate(Wr,1),**B05,**AD5)
+        r=score(sc,split,names,x,refs,X,[q**2 for q in Ps]); res+=r
+        print(f"   {sc['name']}: "+" ".join(f"{v:+.2f}" for v in r),flush=True)
+    return report(f"synth {split} T={T} {kw}", res)
+
+
 CANDIDATES = {
     "default": lambda s: run(s),
     "floor": lambda s: [run(s, floor=f) for f in (0.01, 0.1, 0.2)] + [run(s, floor=0.1, iters=20)],
@@ -836,13 +980,17 @@ CANDIDATES = {
     "snrmix": lambda s: run_dec(s, proj=B05, adapt=AD5, snrs=(-6, 0, 6)),
     "analysis": lambda s: [run_ana(s, proj=B05, recon=False), run_ana(s, proj=B05, adapt=AD5, recon=False),
                            run_ana(s, proj=B05, adapt=AD5)],
+    "unfold": lambda s: run_unfold(s),
+    "unfoldgain": lambda s: run_unfold(s, mode="gain", steps=60, lr=0.03, only="talkers16"),
+    "augment": lambda s: run_augment(s),
+    "synth": lambda s: run_synth(s),
 }
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis")])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis", "unfold", "unfoldgain", "augment", "synth")])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
