@@ -540,15 +540,7 @@ def learn_recon(sc, names, W, st, shifts=(0,1/3,2/3), iters=100, proj=None, obj=
                 wh=np.maximum(Wr[s]@Hs[s],1e-12)
                 Wr[s]*=((S[s]/wh)@Hs[s].T)/np.maximum(Hs[s].sum(1)[None,:],1e-12)
     elif obj=='wienerl2':
-        # minimise sum_s ||S_s - M_s V||^2 (closer to SDR, which weighs bins by energy):
-        # the gradient in Y_j is (4 V M_j / Y_j) [(M_j V + sum_s M_s S_s) - (S_j + V sum_s M_s^2)]
-        eps=1e-12
-        for _ in range(iters):
-            Y=[np.maximum(Wr[s]@Hs[s],eps) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],eps)
-            M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
-            for j in range(2):
-                g=V*M[j]/Y[j]
-                Wr[j]*=((((S[j]+V*MM)*g)@Hs[j].T+eps)/(((M[j]*V+MS)*g)@Hs[j].T+eps))**step
+        Wr=fit_wienerl2(Wr,Hs,V,S,iters,step)
     else:
         # minimise sum_s KL(S_s | M_s V), M_s = Q_s / sum_j Q_j, Q_j = (W'_j h_j)^2:
         # its gradient in Y_j = W'_j h_j is (2 / Y_j) (M_j (S_A + S_B) - S_j), so
@@ -560,6 +552,22 @@ def learn_recon(sc, names, W, st, shifts=(0,1/3,2/3), iters=100, proj=None, obj=
             for j in range(2):
                 M=Q[j]/D
                 Wr[j]*=(((S[j]/Y[j])@Hs[j].T+eps)/((M*Ssum/Y[j])@Hs[j].T+eps))**step
+    return Wr
+
+def fit_wienerl2(Wr, P, V, S, iters, step):
+    """Fits the two sources' reconstruction bases Wr (updated in place and returned) so
+    that the Wiener-filtered mixture (Wr_s P_s)^2 / sum_j (Wr_j P_j)^2 * V matches S_s in
+    squared error, sum_s ||S_s - M_s V||^2 (closer to SDR, which weighs bins by energy):
+    the gradient in Y_j = Wr_j P_j is (4 V M_j / Y_j) [(M_j V + sum_s M_s S_s) - (S_j + V
+    sum_s M_s^2)], and each update takes the ratio of its negative to its positive part,
+    to the power step."""
+    e=1e-12
+    for _ in range(iters):
+        Y=[np.maximum(Wr[s]@P[s],e) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],e)
+        M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
+        for j in range(2):
+            g=V*M[j]/Y[j]
+            Wr[j]*=((((S[j]+V*MM)*g)@P[j].T+e)/(((M[j]*V+MS)*g)@P[j].T+e))**step
     return Wr
 
 def recon_cached(sc, names, W, st, **kw):
@@ -708,14 +716,7 @@ def learn_dec(sc, names, W, st, lags=(0,), cross=False, eps=0.05, iters=300, pro
     V=np.concatenate(Vs,1); S=[np.concatenate([x[s] for x in Ss],1) for s in range(2)]; H=np.concatenate(Hs,1)
     P=[design(H,st,s,lags,cross) for s in range(2)]
     Wd=[dinit(W,st,s,lags,cross,eps) for s in range(2)]
-    e=1e-12
-    for it in range(iters):
-        Y=[np.maximum(Wd[s]@P[s],e) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],e)
-        M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
-        for j in range(2):
-            g=V*M[j]/Y[j]
-            Wd[j]*=((((S[j]+V*MM)*g)@P[j].T+e)/(((M[j]*V+MS)*g)@P[j].T+e))**step
-    return Wd
+    return fit_wienerl2(Wd,P,V,S,iters,step)
 
 def dec_cached(sc,names,W,st,**kw):
     os.makedirs(f"{WORK}/cand-cache", exist_ok=True)
@@ -882,14 +883,7 @@ def run_unfold(split='val', p=2.0, only=None, **kw):
 
 def wienerl2(W, st, V, S, H, iters=300, step=0.5):
     """learn_recon's 'wienerl2' fit of W' (from W) on given material."""
-    Wr=[W[:,st[s]:st[s+1]].copy() for s in range(2)]; Hs=[H[st[s]:st[s+1]] for s in range(2)]; e=1e-12
-    for _ in range(iters):
-        Y=[np.maximum(Wr[s]@Hs[s],e) for s in range(2)]; Q=[y**2 for y in Y]; D=np.maximum(Q[0]+Q[1],e)
-        M=[q/D for q in Q]; MS=M[0]*S[0]+M[1]*S[1]; MM=M[0]**2+M[1]**2
-        for j in range(2):
-            g=V*M[j]/Y[j]
-            Wr[j]*=((((S[j]+V*MM)*g)@Hs[j].T+e)/(((M[j]*V+MS)*g)@Hs[j].T+e))**step
-    return Wr
+    return fit_wienerl2([W[:,st[s]:st[s+1]].copy() for s in range(2)],[H[st[s]:st[s+1]] for s in range(2)],V,S,iters,step)
 
 def run_augment(split='val', ratios=((16,17),(1,1),(17,16))):
     """best with W' fitted on the fit mixtures at three speeds (scipy resample_poly by
