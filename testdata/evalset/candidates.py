@@ -89,7 +89,8 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                2014, tied across iterations): the streaming beta-0.5 gamma-1 projection's
                10 updates per frame unrolled on the fit mixtures, its bases trained by
                Adam (40 steps, rate 0.01 on log W_a) for best's objective with best's W'
-               fixed; then best with W_a as the projection's and adapt's prior's bases.
+               fixed; then best with W_a as the projection's and adapt's prior's bases,
+               and the same without adapt.
                Needs python3-torch; about 20 minutes on 2 cores. unfoldgain: per-source
                per-bin gains instead (mode 'gain', 60 steps, rate 0.03), talkers16 only
   augment      best's W' fitted on the fit mixtures at three speeds (-6 %, 0, +6 %): its
@@ -865,9 +866,9 @@ def unfold_obj(sc, Wa, Wr, st):
     Y=[np.maximum(Wr[s]@h[st[s]:st[s+1]],1e-12)**2 for s in range(2)]; D=np.maximum(Y[0]+Y[1],1e-12)
     return sum(((S[s]-Y[s]/D*V)**2).sum() for s in range(2))/sum((q**2).sum() for q in S)
 
-def run_unfold(split='val', p=2.0, only=None, **kw):
+def run_unfold(split='val', p=2.0, only=None, adapt=True, **kw):
     """best with the projection's (and adapt's prior's) bases replaced by learn_unfold's
-    (on the scenario named only, if given)."""
+    (on the scenario named only, if given); without adapt when adapt is False."""
     res=[]
     for sc in man['scenarios']:
         if only and sc['name']!=only: continue
@@ -877,9 +878,10 @@ def run_unfold(split='val', p=2.0, only=None, **kw):
         fn=f"{WORK}/cand-cache/{sc['name']}-unfold-{key}.npy"
         if os.path.exists(fn): Wa=np.load(fn)
         else: Wa=learn_unfold(sc,names,W,st,Wr,**kw); np.save(fn,Wa)
-        _,Ps,_=stream_adapt(V,Wa,st,Wr=np.concatenate(Wr,1),**B05,**AD5)
+        if adapt: _,Ps,_=stream_adapt(V,Wa,st,Wr=np.concatenate(Wr,1),**B05,**AD5)
+        else: H=stream_b(V,Wa,**B05); Ps=[Wr[s]@H[st[s]:st[s+1]] for s in range(2)]
         res+=score(sc,split,names,x,refs,X,[q**p for q in Ps])
-    return report(f"unfold {split} p={p} {kw}", res)
+    return report(f"unfold {split} p={p} adapt={adapt} {kw}", res)
 
 def wienerl2(W, st, V, S, H, iters=300, step=0.5):
     """learn_recon's 'wienerl2' fit of W' (from W) on given material."""
@@ -974,7 +976,7 @@ CANDIDATES = {
     "snrmix": lambda s: run_dec(s, proj=B05, adapt=AD5, snrs=(-6, 0, 6)),
     "analysis": lambda s: [run_ana(s, proj=B05, recon=False), run_ana(s, proj=B05, adapt=AD5, recon=False),
                            run_ana(s, proj=B05, adapt=AD5)],
-    "unfold": lambda s: run_unfold(s),
+    "unfold": lambda s: [run_unfold(s), run_unfold(s, adapt=False)],
     "unfoldgain": lambda s: run_unfold(s, mode="gain", steps=60, lr=0.03, only="talkers16"),
     "augment": lambda s: run_augment(s),
     "synth": lambda s: run_synth(s),
