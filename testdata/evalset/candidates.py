@@ -509,11 +509,21 @@ def run_adapt(split='val', p=2.0, **kw):
     print("   final ||W-W0||/||W0|| per source: "+" ".join(f"{d:.2f}" for d in dr), flush=True)
     return r
 
+def fitpair(sc, names, ratio=(1,1)):
+    """The two fit parts, trimmed to a common length, the second scaled to the first's
+    RMS (0 dB); with ratio (u, d) != (1, 1), both resampled by u/d first (scipy
+    resample_poly: played at the same rate, tempo and pitch change by d/u)."""
+    a,b=[fitspec(sc,n) for n in names]
+    if ratio[0]!=ratio[1]:
+        import scipy.signal
+        a,b=[scipy.signal.resample_poly(q,*ratio) for q in (a,b)]
+    L=min(len(a),len(b)); a=a[:L]; b=b[:L]
+    return a, b*np.sqrt((a**2).mean()/(b**2).mean())
+
 def fitmix(sc, names, shifts=(0,)):
-    """The two fit parts at 0 dB (equal RMS), the second circularly shifted by each
+    """The two fit parts at 0 dB (fitpair), the second circularly shifted by each
     shift (a fraction of its length): a training mixture per shift, concatenated."""
-    a,b=[fitspec(sc,n) for n in names]; L=min(len(a),len(b)); a=a[:L]; b=b[:L]
-    b=b*np.sqrt((a**2).mean()/(b**2).mean())
+    a,b=fitpair(sc,names); L=len(a)
     srcs=[[],[]]
     for sh in shifts:
         bb=np.roll(b,int(sh*L)); srcs[0].append(a); srcs[1].append(bb)
@@ -891,14 +901,12 @@ def run_augment(split='val', ratios=((16,17),(1,1),(17,16))):
     """best with W' fitted on the fit mixtures at three speeds (scipy resample_poly by
     each ratio, both sources alike: pitch and tempo -6 %, 0, +6 %), so that its training
     activations come from material the bases were not fitted on, as at run time."""
-    import scipy.signal
     res=[]
     for sc in man['scenarios']:
         names,x,refs,W,st,X=load(sc,split); n,hop=sc['fft_size'],sc['hop']
         Vs,Ss,Hs=[],[],[]
-        for (u,d) in ratios:
-            a,b=[fitspec(sc,nm) if u==d else scipy.signal.resample_poly(fitspec(sc,nm),u,d) for nm in names]
-            L=min(len(a),len(b)); a=a[:L]; b=b[:L]*np.sqrt((a[:L]**2).mean()/(b[:L]**2).mean())
+        for ratio in ratios:
+            a,b=fitpair(sc,names,ratio); L=len(a)
             for sh in (0,1/3,2/3):
                 bb=np.roll(b,int(sh*L)); S=[np.abs(sepdref.stft(q,n,hop)) for q in (a,bb)]
                 V=np.abs(sepdref.stft(a+bb,n,hop)); H,_,_=stream_adapt(V,W,st,**B05,**AD5)
@@ -982,11 +990,16 @@ CANDIDATES = {
     "synth": lambda s: run_synth(s),
 }
 
+# Not run without NAME: each learns bases or takes minutes per scenario.
+SLOW = {n for n in CANDIDATES if n.startswith("stack")} | {
+    "recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis",
+    "unfold", "unfoldgain", "augment", "synth"}
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["val", "test"], default="val")
-    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if not n.startswith("stack") and n not in ("recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis", "unfold", "unfoldgain", "augment", "synth")])
+    ap.add_argument("names", nargs="*", default=[n for n in CANDIDATES if n not in SLOW])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     for n in args.names:
