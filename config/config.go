@@ -100,6 +100,11 @@ type Separation struct {
 	// together, and an explicit adapt > 0 with free components is an
 	// error. Default sets 5: set it to 0 before adding free components.
 	Adapt float64
+	// AdaptDefaulted is true when Adapt is 0 because the file had no
+	// separation.adapt and a source of free components: whoever replaces
+	// the sources (sepd separate --bases) can give the default back, and
+	// Marshal leaves the key out so that the file reads back the same.
+	AdaptDefaulted bool
 }
 
 // Source is one named source: its bases and where its signal goes.

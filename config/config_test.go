@@ -40,7 +40,7 @@ func TestLoadGood(t *testing.T) {
 			DeviceRateHz: 44100,
 			Input:        Input{Device: "USB Audio", Channels: 2},
 			STFT:         STFT{FFTSize: 2048, Hop: 512, Window: "sqrt-hann"},
-			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01, UpdateExponent: 1}, // adapt 0: "room" has free components
+			Separation:   Separation{Beta: 0.5, Iterations: 20, Tolerance: 1e-4, MaskPower: 1, Sparsity: 0.1, Floor: 0.01, UpdateExponent: 1, AdaptDefaulted: true}, // adapt 0: "room" has free components
 			Sources: []Source{
 				{Name: "voice", Bases: at("bases/voice.npy"), Outputs: []Output{
 					{Device: "default", Channels: []int{0, 1}},
@@ -512,30 +512,34 @@ func TestAdapt(t *testing.T) {
 	if back, err := Parse(out, "sepd.yaml"); err != nil || back.Separation.Adapt != 5 {
 		t.Errorf("read back: %v, %v; want Adapt 5\n%s", back, err, out)
 	}
+	// A default that gave way to free components is marked, and Marshal
+	// leaves it out (its absence means it); any adapt written is written.
 	for _, tc := range []struct {
-		yaml string
-		want float64
+		yaml      string
+		want      float64
+		defaulted bool
 	}{
-		{"sources: [{name: v, bases: v.npy}]", 5},
-		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}]", 0},
-		{"separation: {adapt: ~}\nsources: [{name: v, bases: v.npy}]", 5},
-		{"separation: {adapt: 2.5}\nsources: [{name: v, bases: v.npy}]", 2.5},
-		{"sources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0},
-		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0},
+		{"sources: [{name: v, bases: v.npy}]", 5, false},
+		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}]", 0, false},
+		{"separation: {adapt: ~}\nsources: [{name: v, bases: v.npy}]", 5, false},
+		{"separation: {adapt: 2.5}\nsources: [{name: v, bases: v.npy}]", 2.5, false},
+		{"sources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0, true},
+		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0, false},
 	} {
 		c, err := Parse([]byte(tc.yaml+"\n"), "sepd.yaml")
 		if err != nil {
 			t.Fatalf("%s: %v", tc.yaml, err)
 		}
-		if c.Separation.Adapt != tc.want {
-			t.Errorf("%s: Adapt = %v, want %v", tc.yaml, c.Separation.Adapt, tc.want)
+		if c.Separation.Adapt != tc.want || c.Separation.AdaptDefaulted != tc.defaulted {
+			t.Errorf("%s: Adapt = %v, AdaptDefaulted %v; want %v, %v", tc.yaml, c.Separation.Adapt, c.Separation.AdaptDefaulted, tc.want, tc.defaulted)
 		}
 		out, err := c.Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := fmt.Sprintf("adapt: %v", tc.want); !strings.Contains(string(out), w) {
-			t.Errorf("%s: Marshal does not write %q:\n%s", tc.yaml, w, out)
+		w := fmt.Sprintf("adapt: %v", tc.want)
+		if written := strings.Contains(string(out), "adapt:"); written == tc.defaulted || written && !strings.Contains(string(out), w) {
+			t.Errorf("%s: Marshal writes adapt: %v, want %v (%q):\n%s", tc.yaml, written, !tc.defaulted, w, out)
 		}
 		back, err := Parse(out, "sepd.yaml")
 		if err != nil || !reflect.DeepEqual(back, c) {

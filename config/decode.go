@@ -572,6 +572,7 @@ func (d *decoder) fillDefaults(c *Config) {
 		// Bases that follow the mixture do not go with free ones: the
 		// default gives way (an explicit adapt > 0 stays an error).
 		c.Separation.Adapt = 0
+		c.Separation.AdaptDefaulted = true
 	}
 	n := max(1, c.Input.Channels)
 	for i := range c.Sources {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -42,10 +43,12 @@ type (
 		MaskPower  float64 `yaml:"mask_power"`
 		Sparsity   float64 `yaml:"sparsity"`
 		Floor      float64 `yaml:"floor"`
-		// UpdateExponent and Adapt are always written: their zeros
-		// (scikit-learn's exponent, fixed bases) are not the defaults.
-		UpdateExponent float64 `yaml:"update_exponent"`
-		Adapt          float64 `yaml:"adapt"`
+		// UpdateExponent and Adapt are written: their zeros (scikit-learn's
+		// exponent, fixed bases) are not the defaults. Adapt is left out
+		// only when its 0 is the default that gave way to free components
+		// (Separation.AdaptDefaulted), which the absence means.
+		UpdateExponent float64  `yaml:"update_exponent"`
+		Adapt          *float64 `yaml:"adapt,omitempty"`
 	}
 	fileSource struct {
 		Name           string `yaml:"name"`
@@ -119,9 +122,11 @@ func (c *Config) Marshal() ([]byte, error) {
 			Floor:      c.Separation.Floor,
 
 			UpdateExponent: c.Separation.UpdateExponent,
-			Adapt:          c.Separation.Adapt,
 		},
 		Log: fileLog(c.Log),
+	}
+	if a := c.Separation.Adapt; a != 0 || !c.Separation.AdaptDefaulted || !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.FreeComponents > 0 }) {
+		f.Separation.Adapt = &a
 	}
 	if c.Metrics.ListenSet || c.Metrics.Listen != defaultListen {
 		f.Metrics = &fileMetrics{Listen: c.Metrics.Listen}

@@ -229,7 +229,8 @@ func TestSeparateSolverFlags(t *testing.T) {
 // TestSeparateAdaptFlag: --adapt defaults to the configuration's (5 without
 // -c; a file's adapt, 5 when absent and 0 when a source has free
 // components), an explicit --adapt 0 turns adaptation off, and an explicit
-// --adapt > 0 with free components is a usage error naming the key.
+// --adapt > 0 with free components is a usage error naming the key. With
+// --bases instead of a file's free source, a file without adapt gets 5.
 func TestSeparateAdaptFlag(t *testing.T) {
 	dir := t.TempDir()
 	bases := filepath.Join(evalset, "talkers16", "bases", "man.npy")
@@ -258,6 +259,12 @@ func TestSeparateAdaptFlag(t *testing.T) {
 		{[]string{"-c", free}, 0, false},
 		{[]string{"-c", free, "--adapt", "0"}, 0, false},
 		{[]string{"-c", free, "--adapt", "5"}, 0, true},
+		// --bases replaces the free source by fixed ones: the file's adapt
+		// was the default that gave way to it, and the default comes back;
+		// one the file wrote stays.
+		{[]string{"-c", free, "--bases", "man=" + bases, "--bases", "woman=" + bases}, 5, false},
+		{[]string{"-c", free, "--bases", "man=" + bases, "--adapt", "0"}, 0, false},
+		{[]string{"-c", fixed, "--bases", "man=" + bases}, 0, false},
 	} {
 		c := newSeparateCmd()
 		var fl separateFlags

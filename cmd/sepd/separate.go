@@ -131,6 +131,7 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 		}
 	}
 	f := c.Flags()
+	def := config.Default().Separation
 	if len(fl.bases) > 0 {
 		cfg.Sources = nil
 		for _, b := range fl.bases {
@@ -188,6 +189,10 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	// free components is an error.
 	if f.Changed("adapt") {
 		cfg.Separation.Adapt = fl.adapt
+	} else if cfg.Separation.AdaptDefaulted && len(fl.bases) > 0 {
+		// The file's adapt gave way to its free components, which --bases
+		// replaced by fixed sources: the default comes back.
+		cfg.Separation.Adapt, cfg.Separation.AdaptDefaulted = def.Adapt, false
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
