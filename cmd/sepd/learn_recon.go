@@ -121,18 +121,12 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 	}
 	b := *plan.Bases
 	b.Recon = nil
-	win, err := stft.ParseWindow(cfg.STFT.Window)
-	if err != nil {
-		return usageError{fmt.Errorf("learn-recon: %w", err)}
-	}
-
 	ctx := c.Context()
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
-	t0 := time.Now()
 	sigs := make([][][]float64, len(cfg.Sources)) // source, channel, sample
 	rate := 0
 	for i, src := range cfg.Sources {
-		x, r, err := readExamples(src.Name, paths[src.Name])
+		x, r, err := readExamples("learn-recon", src.Name, paths[src.Name], 0)
 		if err != nil {
 			return err
 		}
@@ -150,24 +144,43 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 	if want := plan.Config.SampleRateHz; want != 0 && want != rate {
 		return usagef("learn-recon: the examples are at %d Hz, the configuration's sample_rate is %d", rate, want)
 	}
-	mix, srcs, err := reconMixtures(cfg, sigs)
+	wr, before, after, err := fitRecon(ctx, "learn-recon", cfg, &b, plan.Params.Separation, sigs, rate, rf.iterations, fl.quiet, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	return writeRecon(ctx, stdout, cfg, &b, wr, fl.out, rf.iterations, before, after)
+}
+
+// fitRecon learns the reconstruction bases of b (whose own Recon is nil)
+// for the separation sp from the sources' examples sigs (source, channel,
+// sample, at rate Hz; the same channel count for all): the training
+// mixtures of reconMixtures, the streaming projection over them, and
+// iters multiplicative updates (separate.LearnRecon), with a progress bar
+// unless quiet and a summary on stdout. cmd prefixes its messages.
+func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.Bases, sp separate.Params, sigs [][][]float64, rate, iters int, quiet bool, stdout, stderr io.Writer) (wr *mat.Dense, before, after float64, err error) {
+	win, err := stft.ParseWindow(cfg.STFT.Window)
+	if err != nil {
+		return nil, 0, 0, usageError{fmt.Errorf("%s: %w", cmd, err)}
+	}
+	t0 := time.Now()
+	mix, srcs, err := reconMixtures(cmd, cfg, sigs)
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	V := magnitudes(mix, cfg.STFT.FFTSize, cfg.STFT.Hop, win)
 	d := separate.ReconData{V: V}
 	for _, s := range srcs {
 		d.S = append(d.S, magnitudes(s, cfg.STFT.FFTSize, cfg.STFT.Hop, win))
 	}
-	if d.H, err = separate.Project(ctx, &b, plan.Params.Separation, V); err != nil {
-		return fmt.Errorf("learn-recon: %w", err)
+	if d.H, err = separate.Project(ctx, b, sp, V); err != nil {
+		return nil, 0, 0, fmt.Errorf("%s: %w", cmd, err)
 	}
 	_, frames := V.Dims()
 	seconds := float64(len(mix[0])) / float64(rate)
 	fmt.Fprintf(stdout, "recon: %d mixtures of %.2f s (%d frames), projected in %.2f s\n", len(reconShifts), seconds/float64(len(reconShifts)), frames, time.Since(t0).Seconds())
 
-	params := separate.ReconParams{Iterations: rf.iterations, MaskPower: plan.Params.Separation.MaskPower}
-	bar := newProgress(stderr, fl.quiet, "recon")
+	params := separate.ReconParams{Iterations: iters, MaskPower: sp.MaskPower}
+	bar := newProgress(stderr, quiet, "recon")
 	if bar != nil {
 		bar.ChangeMax(params.Iterations)
 		params.Progress = func(it int, obj float64) {
@@ -176,28 +189,29 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 		}
 	}
 	t1 := time.Now()
-	wr, before, after, err := separate.LearnRecon(ctx, &b, d, params)
+	wr, before, after, err = separate.LearnRecon(ctx, b, d, params)
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return fmt.Errorf("learn-recon: %w", err)
+		return nil, 0, 0, fmt.Errorf("%s: %w", cmd, err)
 	}
 	fmt.Fprintf(stdout, "recon: objective %.6g -> %.6g (%+.1f %%) after %d iterations in %.2f s\n",
 		before, after, 100*(after-before)/before, params.Iterations, time.Since(t1).Seconds())
-	return writeRecon(ctx, stdout, cfg, &b, wr, fl.out, params.Iterations, before, after)
+	return wr, before, after, nil
 }
 
 // readExamples reads every example of a source, files and folders (WAV or
-// FLAC, searched recursively, in name order), concatenated per channel.
-// It returns the samples and their rate.
-func readExamples(name string, paths []string) ([][]float64, int, error) {
+// FLAC, searched recursively, in name order), concatenated per channel, up
+// to limit samples per channel (0: all; no more is read). It returns the
+// samples and their rate.
+func readExamples(cmd, name string, paths []string, limit int64) ([][]float64, int, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, 0, usagef("learn-recon: --source %s=%s: %w", name, p, err)
+			return nil, 0, usagef("%s: --source %s=%s: %w", cmd, name, p, err)
 		}
 		if !st.IsDir() {
 			files = append(files, p)
@@ -211,10 +225,10 @@ func readExamples(name string, paths []string) ([][]float64, int, error) {
 			return err
 		})
 		if err != nil {
-			return nil, 0, usagef("learn-recon: --source %s=%s: %w", name, p, err)
+			return nil, 0, usagef("%s: --source %s=%s: %w", cmd, name, p, err)
 		}
 		if len(in) == 0 {
-			return nil, 0, usagef("learn-recon: --source %s=%s: no WAV or FLAC file in the folder", name, p)
+			return nil, 0, usagef("%s: --source %s=%s: no WAV or FLAC file in the folder", cmd, name, p)
 		}
 		slices.Sort(in)
 		files = append(files, in...)
@@ -222,30 +236,55 @@ func readExamples(name string, paths []string) ([][]float64, int, error) {
 	var out [][]float64
 	rate := 0
 	for _, path := range files {
-		data, f, err := audio.ReadAll(path)
-		if err != nil {
-			return nil, 0, usageError{fmt.Errorf("learn-recon: %w", err)}
+		if limit > 0 && out != nil && int64(len(out[0])) >= limit {
+			break
 		}
+		r, err := audio.Open(path)
+		if err != nil {
+			return nil, 0, usageError{fmt.Errorf("%s: %w", cmd, err)}
+		}
+		f := r.Format()
 		switch {
 		case out == nil:
 			out, rate = make([][]float64, f.Channels), f.SampleRateHz
 		case f.Channels != len(out) || f.SampleRateHz != rate:
-			return nil, 0, usagef("learn-recon: %s: %d channels at %d Hz, the other examples of source %q have %d at %d Hz",
+			r.Close()
+			return nil, 0, usagef("%s: %s: %d channels at %d Hz, the other examples of source %q have %d at %d Hz", cmd,
 				path, f.Channels, f.SampleRateHz, name, len(out), rate)
 		}
+		buf := make([][]float64, f.Channels)
+		for c := range buf {
+			buf[c] = make([]float64, 1<<14)
+		}
+		for limit <= 0 || int64(len(out[0])) < limit {
+			n, err := r.Read(buf)
+			for c := range out {
+				out[c] = append(out[c], buf[c][:n]...)
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return nil, 0, usageError{fmt.Errorf("%s: %w", cmd, err)}
+			}
+		}
+		r.Close()
+	}
+	if limit > 0 {
 		for c := range out {
-			out[c] = append(out[c], data[c]...)
+			out[c] = out[c][:min(int64(len(out[c])), limit)]
 		}
 	}
 	for c := range out {
 		for i, x := range out[c] {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, 0, usagef("learn-recon: source %q: sample %d of channel %d of its examples is %v", name, i, c, x)
+				return nil, 0, usagef("%s: source %q: sample %d of channel %d of its examples is %v", cmd, name, i, c, x)
 			}
 		}
 	}
 	if len(out) == 0 || len(out[0]) == 0 {
-		return nil, 0, usagef("learn-recon: source %q: its examples hold no audio", name)
+		return nil, 0, usagef("%s: source %q: its examples hold no audio", cmd, name)
 	}
 	return out, rate, nil
 }
@@ -256,7 +295,7 @@ func readExamples(name string, paths []string) ([][]float64, int, error) {
 // shift of reconShifts, the sources with the 2nd..Nth circularly shifted
 // (numpy.roll) by int(shift L) samples, concatenated. It returns the
 // mixture and each source (channel, sample), all 3 L long.
-func reconMixtures(cfg *config.Config, sigs [][][]float64) (mix [][]float64, srcs [][][]float64, err error) {
+func reconMixtures(cmd string, cfg *config.Config, sigs [][][]float64) (mix [][]float64, srcs [][][]float64, err error) {
 	L := len(sigs[0][0])
 	for _, x := range sigs {
 		L = min(L, len(x[0]))
@@ -271,7 +310,7 @@ func reconMixtures(cfg *config.Config, sigs [][][]float64) (mix [][]float64, src
 		}
 		rms[s] = math.Sqrt(sum / float64(L*len(x)))
 		if rms[s] == 0 {
-			return nil, nil, usagef("learn-recon: source %q: its first %d samples (the common length) are silent", cfg.Sources[s].Name, L)
+			return nil, nil, usagef("%s: source %q: its first %d samples (the common length) are silent", cmd, cfg.Sources[s].Name, L)
 		}
 	}
 	ch := len(sigs[0])

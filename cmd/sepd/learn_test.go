@@ -101,9 +101,10 @@ func TestLearnMatchesSklearn(t *testing.T) {
 
 // TestLearnModel: the written model is what separate and config read: one
 // F x K float32 .npy per source that LoadBases reads as F x K with unit L1
-// columns, and a sepd.yaml that config.Load accepts, naming those files and
-// recording the STFT, beta and rate in learned:. The same seed writes the
-// same bytes (run twice, init random and nndsvda).
+// columns, its reconstruction bases (NAME.recon.npy, learned by default with
+// two sources), and a sepd.yaml that config.Load accepts, naming those files
+// and recording the STFT, beta and rate in learned:. The same seed writes
+// the same bytes (run twice, init random and nndsvda).
 func TestLearnModel(t *testing.T) {
 	for _, init := range []string{"random", "nndsvda"} {
 		t.Run(init, func(t *testing.T) {
@@ -111,14 +112,14 @@ func TestLearnModel(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "m")
 				code, stdout, stderr := sepd(t, "learn", "-q", "--source", "a="+filepath.Join(learnData, "fixture.wav"),
 					"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--components", "6", "--components", "b=3",
-					"--fft-size", "512", "--hop", "128", "--beta", "0.5", "--iterations", "30", "--init", init, "--seed", "7", "-o", out)
+					"--fft-size", "512", "--hop", "128", "--beta", "0.5", "--iterations", "30", "--init", init, "--seed", "7", "--recon-iterations", "20", "-o", out)
 				if code != 0 {
 					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 				}
 				return out
 			}
 			m1, m2 := run(), run()
-			for _, f := range []string{"a.npy", "b.npy", "sepd.yaml"} {
+			for _, f := range []string{"a.npy", "b.npy", "a.recon.npy", "b.recon.npy", "sepd.yaml"} {
 				b1, err1 := os.ReadFile(filepath.Join(m1, f))
 				b2, err2 := os.ReadFile(filepath.Join(m2, f))
 				if err1 != nil || err2 != nil {
@@ -129,8 +130,26 @@ func TestLearnModel(t *testing.T) {
 				}
 			}
 			ents, _ := os.ReadDir(m1)
-			if len(ents) != 3 {
-				t.Errorf("the model folder holds %d entries, want 3 (no temporary files)", len(ents))
+			if len(ents) != 5 {
+				t.Errorf("the model folder holds %d entries, want 5 (no temporary files)", len(ents))
+			}
+			// The reconstruction bases are learn-recon's on these bases and
+			// examples (the fixture is shorter than --recon-seconds' 30 s).
+			m3 := filepath.Join(t.TempDir(), "recon")
+			code, stdout, stderr := sepd(t, "learn-recon", "-q", "-c", filepath.Join(m1, "sepd.yaml"), "--source", "a="+filepath.Join(learnData, "fixture.wav"),
+				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--recon-iterations", "20", "-o", m3)
+			if code != 0 {
+				t.Fatalf("learn-recon: exit %d\n%s%s", code, stdout, stderr)
+			}
+			for _, f := range []string{"a.recon.npy", "b.recon.npy"} {
+				b1, err1 := os.ReadFile(filepath.Join(m1, f))
+				b3, err3 := os.ReadFile(filepath.Join(m3, f))
+				if err1 != nil || err3 != nil {
+					t.Fatal(err1, err3)
+				}
+				if !bytes.Equal(b1, b3) {
+					t.Errorf("%s differs from learn-recon's on the same bases and examples", f)
+				}
 			}
 			cfg, err := config.Load(filepath.Join(m1, "sepd.yaml"))
 			if err != nil {
@@ -151,6 +170,15 @@ func TestLearnModel(t *testing.T) {
 				if r.Orientation != separate.FxK || r.DType != "float32" || r.Rows != 257 {
 					t.Errorf("report %d: %s", i, r)
 				}
+				if want := filepath.Join(m1, cfg.Sources[i].Name+".recon.npy"); r.Recon != want {
+					t.Errorf("report %d: reconstruction bases %q, want %q", i, r.Recon, want)
+				}
+			}
+			if plan.Bases.Recon == nil {
+				t.Fatal("the plan has no reconstruction bases")
+			}
+			if f, k := plan.Bases.Recon.Dims(); f != 257 || k != 9 {
+				t.Errorf("reconstruction bases %dx%d, want 257x9", f, k)
 			}
 			for k := 0; k < plan.Bases.K(); k++ {
 				s := 0.0
@@ -278,7 +306,7 @@ func TestLearnRoundTrip(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "model")
 	code, stdout, stderr := sepd(t, "learn", "-q", "--source", "voice="+filepath.Join(trainData, "voice.wav"),
 		"--source", "noise="+filepath.Join(trainData, "noise.wav"), "--components", "32", "--components", "noise=16",
-		"--iterations", "50", "-o", model)
+		"--iterations", "50", "--recon=false", "-o", model)
 	if code != 0 {
 		t.Fatalf("learn: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -304,6 +332,36 @@ func TestLearnRoundTrip(t *testing.T) {
 		t.Logf("%s: SDR %.2f dB with learned bases, %.2f dB with the shipped ones", n, learned[n], shipped[n])
 		if d := math.Abs(learned[n] - shipped[n]); !(d <= 0.5) {
 			t.Errorf("%s: SDR %.2f dB with learned bases, %.2f dB with the shipped ones (%.2f dB apart, want <= 0.5)", n, learned[n], shipped[n], d)
+		}
+	}
+}
+
+// TestLearnReconSkipped: sources whose examples differ in channel count
+// cannot be mixed for reconstruction bases: without --recon, learn says so
+// and writes the bases alone (TestLearnBadInput: with --recon, an error).
+func TestLearnReconSkipped(t *testing.T) {
+	stereo := filepath.Join(t.TempDir(), "stereo.wav")
+	writeStereo(t, stereo, 16000, 16000)
+	out := filepath.Join(t.TempDir(), "model")
+	code, stdout, stderr := sepd(t, "learn", "-q", "--iterations", "5", "--components", "4", "--fft-size", "512",
+		"--source", "a="+filepath.Join(learnData, "fixture.wav"), "--source", "b="+stereo, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "learn: no reconstruction bases: ") || !strings.Contains(stderr, "stereo.wav has 2 channels") {
+		t.Errorf("stderr does not say why there are no reconstruction bases:\n%s", stderr)
+	}
+	ents, _ := os.ReadDir(out)
+	if len(ents) != 3 {
+		t.Errorf("the model folder holds %d entries, want a.npy, b.npy and sepd.yaml", len(ents))
+	}
+	cfg, err := config.Load(filepath.Join(out, "sepd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cfg.Sources {
+		if s.Recon != "" {
+			t.Errorf("source %q has reconstruction bases %q", s.Name, s.Recon)
 		}
 	}
 }
@@ -418,6 +476,8 @@ func TestLearnBadInput(t *testing.T) {
 	}
 	short := filepath.Join(tmp, "short.wav") // 1000 samples: ceil((1000 + 768) / 256) = 7 frames
 	writeWAV(t, short, 16000, audio.PCM16, make([]float64, 1000))
+	stereo := filepath.Join(tmp, "stereo.wav")
+	writeStereo(t, stereo, 16000, 16000)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -440,6 +500,10 @@ func TestLearnBadInput(t *testing.T) {
 		{"bad beta", []string{"--source", "a=" + fixture, "--beta", "3"}, []string{"--beta 3"}},
 		{"bad init", []string{"--source", "a=" + fixture, "--init", "svd"}, []string{"--init", "svd"}},
 		{"bad hop", []string{"--source", "a=" + fixture, "--hop", "2048"}, []string{"--hop 2048"}},
+		{"recon with one source", []string{"--source", "a=" + fixture, "--recon"}, []string{"--recon needs two or more sources"}},
+		{"recon-iterations 0", []string{"--source", "a=" + fixture, "--source", "b=" + fixture, "--recon-iterations", "0"}, []string{"--recon-iterations 0"}},
+		{"recon-seconds -1", []string{"--source", "a=" + fixture, "--source", "b=" + fixture, "--recon-seconds", "-1"}, []string{"--recon-seconds -1"}},
+		{"recon with mono and stereo", []string{"--source", "a=" + fixture, "--source", "b=" + stereo, "--recon"}, []string{"--recon", "stereo.wav has 2 channels", "fixture.wav 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "model")

@@ -3,6 +3,7 @@
 
     /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
                                               [--recon [--recon-iterations N] [--keep-recon]]
+                                              [--learn [--learn-flag=FLAG ...]] [--overlap N]
                                               [-- SEPD-SEPARATE-FLAGS...]
 
 For every scenario of manifest.json it runs
@@ -17,6 +18,18 @@ smallest of sepd - sklearn. FLAGS are passed to `sepd separate` as given (e.g.
 `-- --beta 1 --iterations 10 --mask-power 2`); without them sepd's defaults run.
 The val split lives in make.sh's WORK folder (--work); the test split is committed.
 Choose parameters on val; score test once.
+
+--learn: instead of the committed bases, learn the model from the scenario's fit
+material with sepd's own tools, as a user of sepd would:
+
+    sepd learn --fft-size N --hop H [LEARN-FLAGS] --source A=WORK/<scenario>/fit/A.wav
+               --source B=... -o MODEL
+    sepd separate -c MODEL/sepd.yaml FLAGS -o OUT <split>/mix.wav
+
+(sepd learn's defaults learn reconstruction bases too; --learn-flag=--recon=false
+learns the bases alone). scikit-learn's figures stay those of the committed bases.
+
+--overlap N: hop fft_size/N for every scenario instead of the manifest's.
 
 --sepd: the binary (default: `go build` of ./cmd/sepd into a temporary folder).
 
@@ -55,6 +68,10 @@ def main():
     ap.add_argument("--recon", action="store_true", help="learn reconstruction bases from the fit material first (sepd learn-recon)")
     ap.add_argument("--recon-iterations", type=int, default=300, help="learn-recon's --recon-iterations")
     ap.add_argument("--keep-recon", action="store_true", help="write the reconstruction bases to <scenario>/recon/ here")
+    ap.add_argument("--learn", action="store_true",
+                    help="learn the model with `sepd learn` (its defaults, and --learn-flag's) on the fit material first, instead of the committed bases")
+    ap.add_argument("--learn-flag", action="append", default=[], help="a flag for sepd learn (repeatable), e.g. --learn-flag=--recon=false")
+    ap.add_argument("--overlap", type=int, default=0, help="hop = fft size / OVERLAP instead of the scenario's")
     ap.add_argument("flags", nargs="*", help="flags for sepd separate (after --)")
     args = ap.parse_args()
 
@@ -70,6 +87,8 @@ def main():
         subprocess.run(["go", "build", "-o", sepd, "./cmd/sepd"], cwd=ROOT, check=True)
 
     rows, out = [], {"split": args.split, "flags": args.flags, "recon": args.recon, "scenarios": {}}
+    if args.learn:
+        out["learn"] = args.learn_flag
     for sc in manifest["scenarios"]:
         name = sc["name"]
         names = [s["name"] for s in sc["sources"]]
@@ -78,11 +97,26 @@ def main():
             raise SystemExit(f"score: {folder}/mix.wav is missing: run testdata/evalset/make.sh")
         ref = baseline["scenarios"][name][args.split]
         od = os.path.join(tmp, name)
-        given = ["--fft-size", str(sc["fft_size"]), "--hop", str(sc["hop"])]
+        hop = sc["fft_size"] // args.overlap if args.overlap else sc["hop"]
+        given = ["--fft-size", str(sc["fft_size"]), "--hop", str(hop)]
         for s in names:
             given += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
         cmd = [sepd, "separate", "-q", "-o", od] + given
-        if args.recon:
+        if args.learn:
+            md = os.path.join(tmp, name + "-model")
+            lr = [sepd, "learn", "-q", "-o", md, "--fft-size", str(sc["fft_size"]), "--hop", str(hop)] + args.learn_flag
+            for s in names:
+                fit = os.path.join(args.work, name, "fit", s + ".wav")
+                if not os.path.exists(fit):
+                    raise SystemExit(f"score: {fit} is missing: run testdata/evalset/make.sh")
+                lr += ["--source", f"{s}={fit}"]
+            r = subprocess.run(lr, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SystemExit(f"score: {' '.join(lr)} failed:\n{r.stderr}")
+            if not args.quiet:
+                print(f"{name}: {r.stdout.strip()}", flush=True)
+            cmd = [sepd, "separate", "-q", "-o", od, "-c", os.path.join(md, "sepd.yaml")]
+        elif args.recon:
             rd = os.path.join(HERE, name, "recon") if args.keep_recon else os.path.join(tmp, name + "-recon")
             lr = [sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags
             for s in names:
@@ -119,7 +153,7 @@ def main():
             rows.append((name, s, ref["mixture"][s]["sdr"], sdr, sk, orc))
 
     if not args.quiet:
-        print(f"split {args.split}, sepd separate {' '.join(args.flags) or '(defaults)'}{' with learn-recon' if args.recon else ''}; SDR in dB")
+        print(f"split {args.split}, sepd separate {' '.join(args.flags) or '(defaults)'}{' with learn-recon' if args.recon else ''}{' with sepd learn ' + ' '.join(args.learn_flag) if args.learn else ''}; SDR in dB")
         print(f"{'scenario':15s} {'source':6s} {'mixture':>8s} {'sepd':>8s} {'sklearn':>8s} {'oracle':>8s} "
               f"{'sepd-sk':>8s} {'sepd-or':>8s}")
         for name, s, mx, sdr, sk, orc in rows:
@@ -127,7 +161,7 @@ def main():
     d = [r[3] - r[4] for r in rows]
     mean, worst = sum(d) / len(d), min(d)
     out["mean_minus_sklearn"], out["min_minus_sklearn"] = mean, worst
-    print(f"{args.split} {' '.join(args.flags) or '(defaults)'}{' --recon' if args.recon else ''}: mean sepd-sklearn {mean:+.2f} dB, "
+    print(f"{args.split} {' '.join(args.flags) or '(defaults)'}{' --recon' if args.recon else ''}{' --learn ' + ' '.join(args.learn_flag) if args.learn else ''}: mean sepd-sklearn {mean:+.2f} dB, "
           f"smallest {worst:+.2f} dB, mean sepd SDR {sum(r[3] for r in rows) / len(rows):.2f} dB")
     if args.json:
         with open(args.json, "w") as f:
