@@ -36,6 +36,7 @@ type learnGolden struct {
 		InitialDivergence float64   `json:"initial_divergence"`
 		Divergence        float64   `json:"divergence"`
 		NIter             int       `json:"n_iter"`
+		ColumnSums        []float64 `json:"w_column_sums"`
 	}
 }
 
@@ -93,7 +94,9 @@ func spectrogram(t testing.TB, path string, fft, hop int) *mat.Dense {
 // NNDSVDa built on different SVDs (exact here, randomized in sklearn), so
 // they do not follow the same path; the initial divergences agree within 1%
 // as well. The spectrogram itself is first checked against sklearn's
-// (sum to 1e-9 relative: float64 FFTs of different libraries).
+// (sum to 1e-9 relative: float64 FFTs of different libraries). The bases
+// keep sklearn's scale: every column sums to what sklearn's does
+// (learnScaleTol).
 func TestLearnMatchesSklearn(t *testing.T) {
 	g := loadLearnGolden(t)
 	cases := []string{"fixture-beta2", "fixture-beta1", "fixture-beta0.5"}
@@ -139,29 +142,47 @@ func TestLearnMatchesSklearn(t *testing.T) {
 			if d := BetaDivergence(V, res.W, res.H, c.Beta); math.Abs(d-res.Divergence) > 1e-9*d {
 				t.Errorf("BetaDivergence(V, W, H) = %v, Learn reported %v", d, res.Divergence)
 			}
-			checkUnitL1(t, res.W)
+			// The bases keep sklearn's scale: every column sums to what
+			// the same column of sklearn's components_ does.
+			sums := columnSums(t, res.W)
+			if len(c.ColumnSums) != len(sums) {
+				t.Fatalf("golden has %d column sums, W has %d columns", len(c.ColumnSums), len(sums))
+			}
+			worst := 0.0
+			for j, s := range sums {
+				worst = max(worst, math.Abs(s-c.ColumnSums[j])/c.ColumnSums[j])
+			}
+			t.Logf("column sums %.6g..., sklearn's %.6g...: at most %.2g apart (relative)", sums[0], c.ColumnSums[0], worst)
+			if worst > learnScaleTol[name] {
+				t.Errorf("column sums up to %.2g apart (relative) from sklearn's, want <= %g", worst, learnScaleTol[name])
+			}
 		})
 	}
 }
 
-// checkUnitL1 fails unless every column of W is non-negative and sums to 1
-// (to 1e-12: a sum of F terms rounded once each).
-func checkUnitL1(t *testing.T, W *mat.Dense) {
+// learnScaleTol bounds how far the columns' sums may be from sklearn's,
+// relative, about 4 times the largest seen: the fixture's at most 5.6e-6
+// apart (beta 1; 1.6e-7 at beta 2, 8e-7 at 0.5), the demo's noise 0.0093
+// (it starts from another SVD, README of testdata/learn, and stops after
+// 220 iterations as sklearn's does).
+var learnScaleTol = map[string]float64{"fixture-beta2": 2e-5, "fixture-beta1": 2e-5, "fixture-beta0.5": 2e-5, "demo-voice": 0.04, "demo-noise": 0.04}
+
+// columnSums fails unless every element of W is finite and non-negative,
+// and returns its column sums.
+func columnSums(t *testing.T, W *mat.Dense) []float64 {
 	t.Helper()
 	f, k := W.Dims()
+	sums := make([]float64, k)
 	for j := 0; j < k; j++ {
-		s := 0.0
 		for i := 0; i < f; i++ {
 			x := W.At(i, j)
-			if !(x >= 0) {
+			if !(x >= 0) || math.IsInf(x, 1) {
 				t.Fatalf("W[%d, %d] = %v", i, j, x)
 			}
-			s += x
-		}
-		if math.Abs(s-1) > 1e-12 {
-			t.Fatalf("column %d sums to %v", j, s)
+			sums[j] += x
 		}
 	}
+	return sums
 }
 
 func TestLearnRandomInitIsSeeded(t *testing.T) {
@@ -253,7 +274,7 @@ func TestLearnRankDeficient(t *testing.T) {
 			if _, err := NewBases([]string{"x"}, []*mat.Dense{res.W}); err != nil {
 				t.Error(err)
 			}
-			checkUnitL1(t, res.W)
+			columnSums(t, res.W)
 		})
 	}
 }

@@ -97,6 +97,8 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                training activations from material the bases were not fitted on
   synth        best's W' fitted from the bases alone, on synthetic mixtures of note-like
                random activations of each source's bases (random phases): no training audio
+  recon6       best with W' fitted on six training mixtures (the second source shifted by
+               sixths of its length) instead of three
 """
 import argparse
 import json, os, re, sys, warnings
@@ -988,12 +990,13 @@ CANDIDATES = {
     "unfoldgain": lambda s: run_unfold(s, mode="gain", steps=60, lr=0.03, only="talkers16"),
     "augment": lambda s: run_augment(s),
     "synth": lambda s: run_synth(s),
+    "recon6": lambda s: run_recon(s, obj="wienerl2", iters=300, proj=B05, adapt=AD5, shifts=tuple(i / 6 for i in range(6))),
 }
 
 # Not run without NAME: each learns bases or takes minutes per scenario.
 SLOW = {n for n in CANDIDATES if n.startswith("stack")} | {
     "recon", "best", "snr", "longrun", "context", "crossrecon", "snrmix", "analysis",
-    "unfold", "unfoldgain", "augment", "synth"}
+    "unfold", "unfoldgain", "augment", "synth", "recon6"}
 
 
 def main():

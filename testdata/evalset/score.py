@@ -4,6 +4,7 @@
     /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
                                               [--recon [--recon-iterations N] [--keep-recon]]
                                               [--learn [--learn-flag=FLAG ...]] [--overlap N]
+                                              [--bases-scale l1|l2|max|pow:A]
                                               [-- SEPD-SEPARATE-FLAGS...]
 
 For every scenario of manifest.json it runs
@@ -30,6 +31,9 @@ material with sepd's own tools, as a user of sepd would:
 learns the bases alone). scikit-learn's figures stay those of the committed bases.
 
 --overlap N: hop fft_size/N for every scenario instead of the manifest's.
+
+--bases-scale l1|l2|max|pow:A: rescale every committed basis first (see rescale):
+sepd's projection is not invariant to the scale of each basis.
 
 --sepd: the binary (default: `go build` of ./cmd/sepd into a temporary folder).
 
@@ -58,6 +62,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
+def rescale(path, how, out):
+    """Writes the bases of path (scikit-learn's components_, K x F) to out with every
+    basis rescaled: unit L1 ("l1"), L2 ("l2") or maximum ("max") norm, or its L1 norm s
+    made s^A ("pow:A"; 1 leaves them, 0 is "l1"), scaled as a whole so that the
+    geometric mean of the factors is 1. Returns out."""
+    import numpy as np
+    c = np.load(path).astype(np.float64)
+    s = c.sum(axis=1, keepdims=True)
+    if how == "l1":
+        g = 1 / s
+    elif how == "l2":
+        g = 1 / np.sqrt((c ** 2).sum(axis=1, keepdims=True))
+    elif how == "max":
+        g = 1 / c.max(axis=1, keepdims=True)
+    elif how.startswith("pow:"):
+        g = s ** (float(how[4:]) - 1)
+        g = g / np.exp(np.log(g).mean())
+    else:
+        raise SystemExit(f"score: --bases-scale {how}: want l1, l2, max or pow:A")
+    np.save(out, (c * g).astype(np.float32))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["test", "val"], default="test")
@@ -72,6 +99,7 @@ def main():
                     help="learn the model with `sepd learn` (its defaults, and --learn-flag's) on the fit material first, instead of the committed bases")
     ap.add_argument("--learn-flag", action="append", default=[], help="a flag for sepd learn (repeatable), e.g. --learn-flag=--recon=false")
     ap.add_argument("--overlap", type=int, default=0, help="hop = fft size / OVERLAP instead of the scenario's")
+    ap.add_argument("--bases-scale", help="rescale every committed basis first: l1, l2, max (unit norm) or pow:A (its L1 norm s becomes s^A)")
     ap.add_argument("flags", nargs="*", help="flags for sepd separate (after --)")
     args = ap.parse_args()
 
@@ -100,7 +128,10 @@ def main():
         hop = sc["fft_size"] // args.overlap if args.overlap else sc["hop"]
         given = ["--fft-size", str(sc["fft_size"]), "--hop", str(hop)]
         for s in names:
-            given += ["--bases", f"{s}={os.path.join(HERE, name, 'bases', s + '.npy')}"]
+            bp = os.path.join(HERE, name, 'bases', s + '.npy')
+            if args.bases_scale:
+                bp = rescale(bp, args.bases_scale, os.path.join(tmp, f"{name}-{s}.npy"))
+            given += ["--bases", f"{s}={bp}"]
         cmd = [sepd, "separate", "-q", "-o", od] + given
         if args.learn:
             md = os.path.join(tmp, name + "-model")

@@ -9,7 +9,8 @@ It writes, in testdata/learn/:
   fixture.wav   2.00 s, 16 kHz, mono PCM16: 0.5-2.5 s of testdata/demo/train/voice.wav
                 plus 0-2 s of testdata/demo/train/noise.wav, each halved (no clipping)
   golden.json   per case: the spectrogram's shape and sum (so the Go test checks its STFT
-                first), sklearn's initial and final divergence and n_iter_
+                first), sklearn's initial and final divergence and n_iter_, and the
+                sums of its components_' rows (the scale of every basis)
   numpy_9x3.npy, numpy_513x2.npy
                 numpy.save of small float32 arrays (values (3i + j + 1) / 10, and
                 (i + 1) / 1000 in column 0, zeros in column 1), for separate.WriteNPY's
@@ -29,8 +30,8 @@ If testdata/learn/model/ exists (written by
 `go run ./cmd/sepd learn --source a=testdata/learn/fixture.wav --components 8
  --fft-size 512 --hop 128 --beta 1 -o testdata/learn/model`),
 the script also checks that numpy.load reads every .npy there as an F x K float array that
-is finite, non-negative, with unit L1 columns, and records what it read in golden.json
-under "numpy_load".
+is finite, non-negative, with no all-zero column, and records what it read in golden.json
+under "numpy_load" (shape, dtype and column sums).
 """
 
 import glob
@@ -90,6 +91,7 @@ def case(name, x, fft, hop, k, beta, max_iter, tol):
         "initial_divergence": float(_beta_divergence(X, W0, H0, beta)),
         "divergence": float(_beta_divergence(X, W, H, beta)),
         "n_iter": int(model.n_iter_),
+        "w_column_sums": [float(v) for v in H.sum(axis=1)],
     }
     print(f"{name}: V {V.shape}, K={k}, beta={beta}: init {out['initial_divergence']:.6g}, "
           f"final {out['divergence']:.6g} after {out['n_iter']} iterations ({el:.1f} s)")
@@ -104,11 +106,11 @@ def check_model():
         assert a.ndim == 2 and a.dtype in (np.float32, np.float64), (p, a.shape, a.dtype)
         assert np.all(np.isfinite(a)) and a.min() >= 0, p
         sums = a.astype(np.float64).sum(axis=0)
-        assert np.allclose(sums, 1, atol=1e-5), (p, sums)
+        assert sums.min() > 0, (p, sums)
         got[os.path.basename(p)] = {"shape": list(a.shape), "dtype": str(a.dtype),
-                                    "max_abs_column_sum_error": float(np.abs(sums - 1).max())}
-        print(f"numpy.load {os.path.relpath(p, root)}: {a.dtype} {a.shape}, columns sum to 1 "
-              f"within {np.abs(sums - 1).max():.2g}")
+                                    "column_sums": [float(v) for v in sums]}
+        print(f"numpy.load {os.path.relpath(p, root)}: {a.dtype} {a.shape}, column sums "
+              f"{sums.min():.6g} to {sums.max():.6g}")
     return got
 
 
