@@ -97,6 +97,9 @@ manifest.json, then the mean and the smallest. Candidates (NAME):
                training activations from material the bases were not fitted on
   synth        best's W' fitted from the bases alone, on synthetic mixtures of note-like
                random activations of each source's bases (random phases): no training audio
+  relfloor     the default (beta 0.5, gamma 1, adapt 5) with a warm-start floor that does
+               not depend on each basis's scale (relative to each activation's running
+               mean), with the bases as given and at unit L1 norm
   recon6       best with W' fitted on six training mixtures (the second source shifted by
                sixths of its length) instead of three
 """
@@ -948,6 +951,47 @@ def run_synth(split='val', T=6000, seed=0, **kw):
     return report(f"synth {split} T={T} {kw}", res)
 
 
+# ---- the scale of the bases (sepd learn keeps NMF's, README "Learning bases") ----
+
+def stream_relfloor(V,W0,st,iters=10,floor=0.03,beta=0.5,gamma=1.0,rho=0.99,c=5.0,rel=True,mrho=0.99):
+    """stream_adapt with beta 0.5, gamma 1 and, with rel, a floor that does not depend on
+    the scale of each basis: h_k >= floor * m_k * max_j (h_j / m_j), m the activations'
+    running mean (forgotten at mrho per frame), and a cold start scaled by each basis's
+    L1 norm. Returns the masks' model magnitudes per source."""
+    F,K=W0.shape; T=V.shape[1]; h=None; m=None
+    W=W0.copy(); A=np.zeros_like(W0); B=np.zeros(K); Ps=[np.zeros((F,T)) for _ in range(len(st)-1)]
+    for t in range(T):
+        v=V[:,t]
+        if v.max()<=0: h=None; continue
+        if h is None:
+            h=np.full(K,np.sqrt(v.mean()/K))
+            if rel: h=h/W.sum(0)*W.sum(0).mean()
+        elif rel and m is not None: h=np.maximum(h,floor*(h/m).max()*m)
+        else: h=np.maximum(h,floor*h.max())
+        for _ in range(iters):
+            wh=np.maximum(W@h,1.2e-7)
+            h=h*((W.T@(v*wh**(beta-2)))/np.maximum(W.T@(wh**(beta-1)),1.2e-7))**gamma
+        r=v/np.maximum(W@h,1.2e-7)
+        A=rho*A+W*np.outer(r,h); B=rho*B+h
+        lam=c*B.mean()+1e-30
+        W=(A+lam*W0)/(B+lam)
+        m=h+1e-30 if m is None else mrho*m+(1-mrho)*h
+        for s in range(len(st)-1):
+            Ps[s][:,t]=W[:,st[s]:st[s+1]]@h[st[s]:st[s+1]]
+    return Ps
+
+def run_relfloor(split='val', unit=False, **kw):
+    """sepd's default (stream_relfloor, rel False) or the scale-free floor (rel True), with
+    the committed bases as they are or every basis at unit L1 norm (unit)."""
+    res=[]
+    for sc in man['scenarios']:
+        names,x,refs,W,st,X=load(sc,split)
+        if unit: W=W/W.sum(0)
+        Ps=stream_relfloor(np.abs(X),W,st,**kw)
+        res+=score(sc,split,names,x,refs,X,[q**2 for q in Ps])
+    return report(f"relfloor {split} unit={unit} {kw}", res)
+
+
 CANDIDATES = {
     "default": lambda s: run(s),
     "floor": lambda s: [run(s, floor=f) for f in (0.01, 0.1, 0.2)] + [run(s, floor=0.1, iters=20)],
@@ -990,6 +1034,7 @@ CANDIDATES = {
     "unfoldgain": lambda s: run_unfold(s, mode="gain", steps=60, lr=0.03, only="talkers16"),
     "augment": lambda s: run_augment(s),
     "synth": lambda s: run_synth(s),
+    "relfloor": lambda s: [run_relfloor(s, unit=u, rel=r) for r in (False, True) for u in (False, True)],
     "recon6": lambda s: run_recon(s, obj="wienerl2", iters=300, proj=B05, adapt=AD5, shifts=tuple(i / 6 for i in range(6))),
 }
 
