@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/sepd/sepd/separate"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -61,8 +62,8 @@ func ExampleLoadBases() {
 }
 
 // Learning two bases from a spectrogram that is exactly the sum of two
-// spectral shapes with changing gains: the factorisation finds both shapes,
-// each basis scaled to sum to 1.
+// spectral shapes with changing gains: the factorisation finds both shapes
+// (printed scaled to sum to 1), at the scale NMF leaves them.
 func ExampleLearn() {
 	low := []float64{4, 2, 1, 0, 0, 0}
 	high := []float64{0, 0, 0, 1, 2, 4}
@@ -79,12 +80,17 @@ func ExampleLearn() {
 	}
 	fmt.Printf("divergence %.0e after %d iterations\n", math.Max(res.Divergence, 1e-6), res.Iterations)
 	for k := 0; k < 2; k++ {
-		fmt.Printf("basis %d: %.3f\n", k, mat.Col(nil, k, res.W))
+		// The bases keep NMF's scale (as scikit-learn's components_):
+		// their shape, and their sum.
+		w := mat.Col(nil, k, res.W)
+		sum := floats.Sum(w)
+		floats.Scale(1/sum, w)
+		fmt.Printf("basis %d: %.3f, sum %.1f\n", k, w, sum)
 	}
 	// Output:
 	// divergence 1e-06 after 500 iterations
-	// basis 0: [0.571 0.286 0.143 0.000 0.000 0.000]
-	// basis 1: [0.000 0.000 0.000 0.143 0.286 0.571]
+	// basis 0: [0.571 0.286 0.143 0.000 0.000 0.000], sum 9.6
+	// basis 1: [0.000 0.000 0.000 0.143 0.286 0.571], sum 13.2
 }
 
 // Saving bases in numpy's format: numpy.load reads the file back as a
