@@ -383,6 +383,29 @@ func TestLearnReconSkipped(t *testing.T) {
 	}
 }
 
+// TestLearnReconSeconds: --recon-seconds takes that much of every source's
+// examples for the reconstruction bases (the fixture is 2 s), and the
+// configuration's head says how much.
+func TestLearnReconSeconds(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "model")
+	fixture := filepath.Join(learnData, "fixture.wav")
+	code, stdout, stderr := sepd(t, "learn", "-q", "--iterations", "5", "--components", "4", "--fft-size", "512",
+		"--source", "a="+fixture, "--source", "b="+fixture, "--source", "b="+fixture, "--recon-seconds", "0.5", "--recon-iterations", "2", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "recon: 3 mixtures of 0.50 s") {
+		t.Errorf("stdout does not say 3 mixtures of 0.50 s:\n%s", stdout)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "sepd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "#   0.50 s of every source's examples: 2 iterations") {
+		t.Errorf("sepd.yaml's head does not say 0.50 s and 2 iterations:\n%s", raw)
+	}
+}
+
 // semiConfig is the demo with the voice's shipped bases and the noise's
 // withheld: a "background" source of free bases instead.
 func semiConfig(basesPath string, free int) *config.Config {
