@@ -45,16 +45,7 @@ func TestLearnRecon(t *testing.T) {
 		return out
 	}
 	m1, m2 := run(), run()
-	for _, f := range []string{"voice.recon.npy", "noise.recon.npy", "sepd.yaml"} {
-		b1, err1 := os.ReadFile(filepath.Join(m1, f))
-		b2, err2 := os.ReadFile(filepath.Join(m2, f))
-		if err1 != nil || err2 != nil {
-			t.Fatal(err1, err2)
-		}
-		if string(b1) != string(b2) {
-			t.Errorf("%s differs between two runs", f)
-		}
-	}
+	sameFiles(t, m1, m2, "between two runs", "voice.recon.npy", "noise.recon.npy", "sepd.yaml")
 	if ents, _ := os.ReadDir(m1); len(ents) != 3 {
 		t.Errorf("the folder holds %d entries, want 3 (no temporary files)", len(ents))
 	}

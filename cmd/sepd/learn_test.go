@@ -120,16 +120,7 @@ func TestLearnModel(t *testing.T) {
 				return out
 			}
 			m1, m2 := run(), run()
-			for _, f := range []string{"a.npy", "b.npy", "a.recon.npy", "b.recon.npy", "sepd.yaml"} {
-				b1, err1 := os.ReadFile(filepath.Join(m1, f))
-				b2, err2 := os.ReadFile(filepath.Join(m2, f))
-				if err1 != nil || err2 != nil {
-					t.Fatal(err1, err2)
-				}
-				if !bytes.Equal(b1, b2) {
-					t.Errorf("%s differs between two runs with the same seed", f)
-				}
-			}
+			sameFiles(t, m1, m2, "between two runs with the same seed", "a.npy", "b.npy", "a.recon.npy", "b.recon.npy", "sepd.yaml")
 			ents, _ := os.ReadDir(m1)
 			if len(ents) != 5 {
 				t.Errorf("the model folder holds %d entries, want 5 (no temporary files)", len(ents))
@@ -142,16 +133,7 @@ func TestLearnModel(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("learn-recon: exit %d\n%s%s", code, stdout, stderr)
 			}
-			for _, f := range []string{"a.recon.npy", "b.recon.npy"} {
-				b1, err1 := os.ReadFile(filepath.Join(m1, f))
-				b3, err3 := os.ReadFile(filepath.Join(m3, f))
-				if err1 != nil || err3 != nil {
-					t.Fatal(err1, err3)
-				}
-				if !bytes.Equal(b1, b3) {
-					t.Errorf("%s differs from learn-recon's on the same bases and examples", f)
-				}
-			}
+			sameFiles(t, m1, m3, "from learn-recon's on the same bases and examples", "a.recon.npy", "b.recon.npy")
 			cfg, err := config.Load(filepath.Join(m1, "sepd.yaml"))
 			if err != nil {
 				t.Fatal(err)
@@ -193,6 +175,22 @@ func TestLearnModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sameFiles fails t unless every named file holds the same bytes in dir1
+// and dir2; how says what differs for the message.
+func sameFiles(t *testing.T, dir1, dir2, how string, names ...string) {
+	t.Helper()
+	for _, f := range names {
+		b1, err1 := os.ReadFile(filepath.Join(dir1, f))
+		b2, err2 := os.ReadFile(filepath.Join(dir2, f))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(b1, b2) {
+			t.Errorf("%s differs %s", f, how)
+		}
 	}
 }
 

@@ -62,6 +62,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
+def on_fit(cmd, args, name, names):
+    """Runs cmd (sepd learn or learn-recon) with --source NAME=WORK/<scenario>/fit/NAME.wav
+    for every source, stopping on a failure; prints its output unless --quiet."""
+    for s in names:
+        fit = os.path.join(args.work, name, "fit", s + ".wav")
+        if not os.path.exists(fit):
+            raise SystemExit(f"score: {fit} is missing: run testdata/evalset/make.sh")
+        cmd = cmd + ["--source", f"{s}={fit}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"score: {' '.join(cmd)} failed:\n{r.stderr}")
+    if not args.quiet:
+        print(f"{name}: {r.stdout.strip()}", flush=True)
+
+
 def rescale(path, how, out):
     """Writes the bases of path (scikit-learn's components_, K x F) to out with every
     basis rescaled: unit L1 ("l1"), L2 ("l2") or maximum ("max") norm, or its L1 norm s
@@ -135,31 +150,13 @@ def main():
         cmd = [sepd, "separate", "-q", "-o", od] + given
         if args.learn:
             md = os.path.join(tmp, name + "-model")
-            lr = [sepd, "learn", "-q", "-o", md, "--fft-size", str(sc["fft_size"]), "--hop", str(hop)] + args.learn_flag
-            for s in names:
-                fit = os.path.join(args.work, name, "fit", s + ".wav")
-                if not os.path.exists(fit):
-                    raise SystemExit(f"score: {fit} is missing: run testdata/evalset/make.sh")
-                lr += ["--source", f"{s}={fit}"]
-            r = subprocess.run(lr, capture_output=True, text=True)
-            if r.returncode != 0:
-                raise SystemExit(f"score: {' '.join(lr)} failed:\n{r.stderr}")
-            if not args.quiet:
-                print(f"{name}: {r.stdout.strip()}", flush=True)
+            on_fit([sepd, "learn", "-q", "-o", md, "--fft-size", str(sc["fft_size"]), "--hop", str(hop)] + args.learn_flag,
+                   args, name, names)
             cmd = [sepd, "separate", "-q", "-o", od, "-c", os.path.join(md, "sepd.yaml")]
         elif args.recon:
             rd = os.path.join(HERE, name, "recon") if args.keep_recon else os.path.join(tmp, name + "-recon")
-            lr = [sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags
-            for s in names:
-                fit = os.path.join(args.work, name, "fit", s + ".wav")
-                if not os.path.exists(fit):
-                    raise SystemExit(f"score: {fit} is missing: run testdata/evalset/make.sh")
-                lr += ["--source", f"{s}={fit}"]
-            r = subprocess.run(lr, capture_output=True, text=True)
-            if r.returncode != 0:
-                raise SystemExit(f"score: {' '.join(lr)} failed:\n{r.stderr}")
-            if not args.quiet:
-                print(f"{name}: {r.stdout.strip()}", flush=True)
+            on_fit([sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags,
+                   args, name, names)
             if args.keep_recon:
                 # learn-recon names the bases outside its folder by absolute
                 # paths; the committed file names them relative to it.
