@@ -148,3 +148,37 @@ func benchProcessBases(b *testing.B, fftSize, k, iter int, beta float64, free in
 	b.ReportMetric(hop/16000/perFrame, "xRT@16kHz")
 	b.ReportMetric(hop/48000/perFrame, "xRT@48kHz")
 }
+
+// BenchmarkLearnRecon measures LearnRecon's multiplicative updates on
+// learn-recon's size for 30 s per source: two sources of K/2 bases, the
+// three training mixtures' T frames (fft 1024, hop 256: 5628; fft 2048, hop
+// 512: 7755), seeded random material; s/iteration.
+func BenchmarkLearnRecon(b *testing.B) {
+	for _, c := range []struct{ fftSize, k, t int }{{1024, 64, 5628}, {2048, 64, 7755}} {
+		b.Run(fmt.Sprintf("fft%d_K%d_T%d", c.fftSize, c.k, c.t), func(b *testing.B) {
+			bases, _ := benchSetup(c.fftSize, c.k)
+			f := bases.F()
+			rng := rand.New(rand.NewPCG(1, 2))
+			rnd := func(r, cols int) *mat.Dense {
+				m := mat.NewDense(r, cols, nil)
+				for i := range r {
+					for j := range cols {
+						m.Set(i, j, rng.ExpFloat64())
+					}
+				}
+				return m
+			}
+			d := ReconData{H: rnd(c.k, c.t), S: []*mat.Dense{rnd(f, c.t), rnd(f, c.t)}}
+			d.V = mat.NewDense(f, c.t, nil)
+			d.V.Add(d.S[0], d.S[1])
+			const iters = 20 // two F x T states per call (LearnRecon, ReconObjective) are in the figure
+			b.ResetTimer()
+			for b.Loop() {
+				if _, _, _, err := LearnRecon(b.Context(), bases, d, ReconParams{Iterations: iters}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N*iters), "s/iteration")
+		})
+	}
+}
