@@ -546,6 +546,24 @@ func TestAdapt(t *testing.T) {
 			t.Errorf("%s: read back %v, %v; want %v", tc.yaml, back, err, c)
 		}
 	}
+	// Fixed sources in place of the free one give the default back, unless
+	// the file wrote adapt.
+	for _, tc := range []struct {
+		yaml string
+		want float64
+	}{
+		{"sources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 5},
+		{"separation: {adapt: 0}\nsources: [{name: v, bases: v.npy}, {name: n, free_components: 4}]", 0},
+	} {
+		c, err := Parse([]byte(tc.yaml+"\n"), "sepd.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ReplaceSources([]Source{{Name: "v", Bases: "v.npy"}, {Name: "n", Bases: "n.npy"}})
+		if c.Separation.Adapt != tc.want || c.Separation.AdaptDefaulted {
+			t.Errorf("%s, then ReplaceSources with fixed ones: Adapt %v (defaulted %v), want %v", tc.yaml, c.Separation.Adapt, c.Separation.AdaptDefaulted, tc.want)
+		}
+	}
 	// Built in code: Default's adapt 5 with free components is refused
 	// until Adapt is set to 0.
 	c = withSources(nil, Source{Name: "v", Bases: "v.npy"}, Source{Name: "n", FreeComponents: 4})

@@ -560,6 +560,17 @@ func (d *decoder) device(v *yaml.Node, key string, dst *string) {
 	d.str(v, key, dst, false)
 }
 
+// ReplaceSources sets c.Sources to srcs and applies again the default that
+// depends on them: an adapt that gave way to free components
+// (Separation.AdaptDefaulted) is the default again when none of srcs has
+// any. Outputs and arrays are as given (Parse's filling-in is not redone).
+func (c *Config) ReplaceSources(srcs []Source) {
+	c.Sources = srcs
+	if c.Separation.AdaptDefaulted && !slices.ContainsFunc(srcs, func(s Source) bool { return s.FreeComponents > 0 }) {
+		c.Separation.Adapt, c.Separation.AdaptDefaulted = defaultAdapt, false
+	}
+}
+
 // fillDefaults fills in the defaults that depend on other values.
 func (d *decoder) fillDefaults(c *Config) {
 	if !d.set("input.channels") && c.Input.File == "" {

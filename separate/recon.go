@@ -268,7 +268,10 @@ func LearnRecon(ctx context.Context, b *Bases, d ReconData, p ReconParams) (wr *
 			p.Progress(it+1, obj)
 		}
 	}
-	after = ReconObjective(b, wr, d, p.MaskPower)
+	// The objective of the final bases, with the state the updates used
+	// (ReconObjective would allocate a second one).
+	st.products(wr)
+	after = st.terms(p.MaskPower, false)
 	return wr, before, after, nil
 }
 
@@ -286,16 +289,20 @@ type reconState struct {
 	d      ReconData
 	y      []*mat.Dense // per source: Y_s = W'_s H_s
 	gn, gd []*mat.Dense // per source: the gradient's parts before H_j^T
+	nu, de []*mat.Dense // per source, F x K_s: gn_j H_j^T and gd_j H_j^T
 }
 
 func newReconState(b *Bases, d ReconData) *reconState {
 	f, t := d.V.Dims()
 	n := b.NumSources()
 	st := &reconState{b: b, d: d}
-	for range n {
+	for s := range n {
+		k := b.Start[s+1] - b.Start[s]
 		st.y = append(st.y, mat.NewDense(f, t, nil))
 		st.gn = append(st.gn, mat.NewDense(f, t, nil))
 		st.gd = append(st.gd, mat.NewDense(f, t, nil))
+		st.nu = append(st.nu, mat.NewDense(f, k, nil))
+		st.de = append(st.de, mat.NewDense(f, k, nil))
 	}
 	return st
 }
@@ -401,7 +408,7 @@ func (st *reconState) step(wr *mat.Dense, p, step float64) float64 {
 	for j := range st.y {
 		w := st.wOf(wr, j)
 		k := st.b.Start[j+1] - st.b.Start[j]
-		num, den := mat.NewDense(f, k, nil), mat.NewDense(f, k, nil)
+		num, den := st.nu[j], st.de[j]
 		num.Mul(st.gn[j], st.hOf(j).T())
 		den.Mul(st.gd[j], st.hOf(j).T())
 		for i := range f {

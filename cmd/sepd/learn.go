@@ -675,13 +675,9 @@ func (p *learnPlan) learnRecon(ctx context.Context, cfg *config.Config, results 
 		files = append(files, file)
 		s.Recon = file.Path()
 	}
-	L := len(sigs[0][0])
-	for _, x := range sigs {
-		L = min(L, len(x[0]))
-	}
 	head = fmt.Sprintf("# Reconstruction bases (recon:) as learn-recon learns them, for this separation, from\n"+
 		"#   %.2f s of every source's examples: %d iterations, objective %.6g -> %.6g.\n",
-		float64(L)/float64(p.rateHz), p.reconIters, before, after)
+		float64(commonLength(sigs))/float64(p.rateHz), p.reconIters, before, after)
 	return files, head, nil
 }
 

@@ -296,10 +296,7 @@ func readExamples(cmd, name string, paths []string, limit int64) ([][]float64, i
 // (numpy.roll) by int(shift L) samples, concatenated. It returns the
 // mixture and each source (channel, sample), all 3 L long.
 func reconMixtures(cmd string, cfg *config.Config, sigs [][][]float64) (mix [][]float64, srcs [][][]float64, err error) {
-	L := len(sigs[0][0])
-	for _, x := range sigs {
-		L = min(L, len(x[0]))
-	}
+	L := commonLength(sigs)
 	rms := make([]float64, len(sigs))
 	for s, x := range sigs {
 		sum := 0.0
@@ -341,6 +338,16 @@ func reconMixtures(cmd string, cfg *config.Config, sigs [][][]float64) (mix [][]
 		}
 	}
 	return mix, srcs, nil
+}
+
+// commonLength returns the length reconMixtures trims the sources'
+// examples sigs (source, channel, sample) to: the shortest's.
+func commonLength(sigs [][][]float64) int {
+	L := len(sigs[0][0])
+	for _, x := range sigs {
+		L = min(L, len(x[0]))
+	}
+	return L
 }
 
 // magnitudes returns the F x T magnitude spectrogram of x (channel,

@@ -131,9 +131,8 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 		}
 	}
 	f := c.Flags()
-	def := config.Default().Separation
 	if len(fl.bases) > 0 {
-		cfg.Sources = nil
+		var srcs []config.Source
 		for _, b := range fl.bases {
 			name, path, ok := strings.Cut(b, "=")
 			if !ok || name == "" || path == "" {
@@ -143,8 +142,9 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 			if strings.EqualFold(filepath.Ext(path), ".npz") {
 				src.Array = name // the array of the source's name, as engine.NewPlan loads it
 			}
-			cfg.Sources = append(cfg.Sources, src)
+			srcs = append(srcs, src)
 		}
+		cfg.ReplaceSources(srcs)
 	}
 	if f.Changed("fft-size") || fl.config == "" {
 		cfg.STFT.FFTSize = fl.fftSize
@@ -189,10 +189,6 @@ func separateConfig(c *cobra.Command, fl *separateFlags) (*config.Config, error)
 	// free components is an error.
 	if f.Changed("adapt") {
 		cfg.Separation.Adapt = fl.adapt
-	} else if cfg.Separation.AdaptDefaulted && len(fl.bases) > 0 {
-		// The file's adapt gave way to its free components, which --bases
-		// replaced by fixed sources: the default comes back.
-		cfg.Separation.Adapt, cfg.Separation.AdaptDefaulted = def.Adapt, false
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}

@@ -465,12 +465,15 @@ def run_stackgap(split='val', offs=(-2,0), **kw):
         res+=score(sc,split,names,x,refs,X,P)
     return report(f"stackgap {split} offs={offs} {kw}", res)
 
-def stream_adapt(V,W0,st,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=3.0,post=True,only=None,Wr=None):
+def stream_adapt(V,W0,st,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=3.0,post=True,only=None,Wr=None,rel=False,mrho=0.99):
     """Streaming projection whose bases follow the mixture: EM-form sufficient statistics
     forgotten at rho per frame (Lefevre, Bach & Fevotte 2011),
     A = rho A + W o (v/Wh) h^T, B = rho B + h, mixed with a prior toward the given bases:
     W = (A + lam W0) / (B + lam), lam = c * mean_k B_k (a component used as much as
     the average one moves 1/(1+c) of the way to the data's estimate).
+    With rel, the warm-start floor does not depend on the scale of each basis:
+    h_k >= floor * m_k * max_j (h_j / m_j), m the activations' running mean (forgotten
+    at mrho per frame), and the cold start is scaled by each basis's L1 norm (relfloor).
     Returns the activations and the bases each frame's masks use (after the update
     when post)."""
     F,K=W0.shape; T=V.shape[1]; H=np.zeros((K,T)); h=None
@@ -479,10 +482,14 @@ def stream_adapt(V,W0,st,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=3.0,
     mask=np.ones(K,bool)
     if only is not None:
         mask[:]=False; mask[st[only]:st[only+1]]=True
+    m=None
     for t in range(T):
         v=V[:,t]
         if v.max()<=0: h=None; continue
-        if h is None: h=np.full(K,np.sqrt(v.mean()/K))
+        if h is None:
+            h=np.full(K,np.sqrt(v.mean()/K))
+            if rel: h=h/W.sum(0)*W.sum(0).mean()
+        elif rel and m is not None: h=np.maximum(h,floor*(h/m).max()*m)
         else: h=np.maximum(h,floor*h.max())
         cs=W.sum(0)
         for _ in range(iters):
@@ -498,6 +505,7 @@ def stream_adapt(V,W0,st,iters=10,floor=0.03,beta=1.0,gamma=None,rho=0.99,c=3.0,
         W=np.where(mask[None,:],Wn,W0)
         if post: Wm=W
         if Wr is not None: Wm=Wr*np.divide(Wm,W0,out=np.ones_like(W0),where=W0>0)
+        if rel: m=h+1e-30 if m is None else mrho*m+(1-mrho)*h
         H[:,t]=h
         for s in range(len(st)-1):
             Ps[s][:,t]=Wm[:,st[s]:st[s+1]]@h[st[s]:st[s+1]]
@@ -953,41 +961,14 @@ def run_synth(split='val', T=6000, seed=0, **kw):
 
 # ---- the scale of the bases (sepd learn keeps NMF's, README "Learning bases") ----
 
-def stream_relfloor(V,W0,st,iters=10,floor=0.03,beta=0.5,gamma=1.0,rho=0.99,c=5.0,rel=True,mrho=0.99):
-    """stream_adapt with beta 0.5, gamma 1 and, with rel, a floor that does not depend on
-    the scale of each basis: h_k >= floor * m_k * max_j (h_j / m_j), m the activations'
-    running mean (forgotten at mrho per frame), and a cold start scaled by each basis's
-    L1 norm. Returns the masks' model magnitudes per source."""
-    F,K=W0.shape; T=V.shape[1]; h=None; m=None
-    W=W0.copy(); A=np.zeros_like(W0); B=np.zeros(K); Ps=[np.zeros((F,T)) for _ in range(len(st)-1)]
-    for t in range(T):
-        v=V[:,t]
-        if v.max()<=0: h=None; continue
-        if h is None:
-            h=np.full(K,np.sqrt(v.mean()/K))
-            if rel: h=h/W.sum(0)*W.sum(0).mean()
-        elif rel and m is not None: h=np.maximum(h,floor*(h/m).max()*m)
-        else: h=np.maximum(h,floor*h.max())
-        for _ in range(iters):
-            wh=np.maximum(W@h,1.2e-7)
-            h=h*((W.T@(v*wh**(beta-2)))/np.maximum(W.T@(wh**(beta-1)),1.2e-7))**gamma
-        r=v/np.maximum(W@h,1.2e-7)
-        A=rho*A+W*np.outer(r,h); B=rho*B+h
-        lam=c*B.mean()+1e-30
-        W=(A+lam*W0)/(B+lam)
-        m=h+1e-30 if m is None else mrho*m+(1-mrho)*h
-        for s in range(len(st)-1):
-            Ps[s][:,t]=W[:,st[s]:st[s+1]]@h[st[s]:st[s+1]]
-    return Ps
-
 def run_relfloor(split='val', unit=False, **kw):
-    """sepd's default (stream_relfloor, rel False) or the scale-free floor (rel True), with
+    """sepd's default (stream_adapt, beta 0.5, gamma 1, adapt 5) or with the scale-free floor (rel), with
     the committed bases as they are or every basis at unit L1 norm (unit)."""
     res=[]
     for sc in man['scenarios']:
         names,x,refs,W,st,X=load(sc,split)
         if unit: W=W/W.sum(0)
-        Ps=stream_relfloor(np.abs(X),W,st,**kw)
+        _,Ps,_=stream_adapt(np.abs(X),W,st,**B05,**AD5,**kw)
         res+=score(sc,split,names,x,refs,X,[q**2 for q in Ps])
     return report(f"relfloor {split} unit={unit} {kw}", res)
 
