@@ -174,9 +174,14 @@ func (p *ReconParams) fill() error {
 }
 
 // ReconData is the training material of LearnRecon: the magnitude
-// spectrogram V of mixtures of the sources, each source's own magnitude
-// spectrogram S_s (in the order of the bases' sources), and the
-// activations H that the Separator found on V (Project).
+// spectrogram V of mixtures of the sources, each source's target S_s (in
+// the order of the bases' sources), and the activations H that the
+// Separator found on V (Project). A target is the source's own magnitude
+// spectrogram |S_s|, or its phase-sensitive magnitude |S_s| cos(angle S_s
+// - angle X) = Re(S_s X*) / |X| (X the mixture's complex spectrogram),
+// which can be negative: for it, LearnRecon's objective is the squared
+// error of the masked complex spectrogram, sum_s || S_s - M_s o X ||^2, but
+// for a constant (Erdogan, Hershey, Watanabe & Le Roux 2015).
 type ReconData struct {
 	V *mat.Dense   // F x T
 	S []*mat.Dense // one F x T per source
@@ -217,20 +222,22 @@ const reconEps = 1e-12
 //
 // (H_s: the rows of H of source s; p: MaskPower; element-wise products and
 // powers, Y floored at 1e-12), the squared error of the masked mixture to
-// each true source, by multiplicative updates from the positive and
-// negative parts of its gradient. With G_j = V o M_j / Y_j,
+// each source's target (ReconData), by multiplicative updates from the
+// positive and negative parts of its gradient. With G_j = V o M_j / Y_j,
 //
 //	dL/dY_j = 2p G_j o [(M_j o V + sum_s M_s o S_s) - (S_j + V o sum_s M_s^2)]
 //
-// (from dM_s/dY_j = p M_j (delta_sj - M_s) / Y_j), so every iteration sets,
-// for every source j from the same Y,
+// (from dM_s/dY_j = p M_j (delta_sj - M_s) / Y_j). With S_s = S+_s - S-_s,
+// the target's positive and negative parts, every iteration sets, for
+// every source j from the same Y,
 //
-//	W'_j <- W'_j o ( ([(S_j + V o sum_s M_s^2) o G_j] H_j^T + eps)
-//	               / ([(M_j o V + sum_s M_s o S_s) o G_j] H_j^T + eps) )^Step
+//	W'_j <- W'_j o ( ([(S+_j + V o sum_s M_s^2 + sum_s M_s o S-_s) o G_j] H_j^T + eps)
+//	               / ([(M_j o V + sum_s M_s o S+_s + S-_j) o G_j] H_j^T + eps) )^Step
 //
-// with eps = 1e-12. For two sources and p = 2 this is the prototype's
-// "wienerl2" (testdata/evalset/candidates.py, learn_recon); the factor 2p
-// cancels in the ratio. The activations stay as given: W' only changes
+// with eps = 1e-12. For two sources, p = 2 and magnitude targets this is
+// the prototype's "wienerl2", for phase-sensitive targets its "psa"
+// (testdata/evalset/candidates.py, learn_recon); the factor 2p cancels in
+// the ratio. The activations stay as given: W' only changes
 // what the masks make of them (after Weninger, Le Roux, Hershey & Schuller
 // 2014, with only the reconstruction side trained).
 //
@@ -378,13 +385,19 @@ func (st *reconState) termRows(p float64, grad bool, lo, hi int) float64 {
 				den += q[s]
 			}
 			den = max(den, reconEps)
-			ms, mm := 0.0, 0.0
+			// ms and msn: sum_s M_s S_s over the targets' positive and
+			// negative parts (a phase-sensitive target may be < 0).
+			ms, msn, mm := 0.0, 0.0, 0.0
 			for s := range n {
 				m[s] = q[s] / den
 				sv := ss[s][c]
 				e := sv - m[s]*vv
 				obj += e * e
-				ms += m[s] * sv
+				if sv >= 0 {
+					ms += m[s] * sv
+				} else {
+					msn -= m[s] * sv
+				}
 				mm += m[s] * m[s]
 			}
 			if !grad {
@@ -392,8 +405,12 @@ func (st *reconState) termRows(p float64, grad bool, lo, hi int) float64 {
 			}
 			for j := range n {
 				g := vv * m[j] / max(ys[j][c], reconEps)
-				gns[j][c] = (ss[j][c] + vv*mm) * g
-				gds[j][c] = (m[j]*vv + ms) * g
+				sp, sn := ss[j][c], 0.0
+				if sp < 0 {
+					sp, sn = 0, -sp
+				}
+				gns[j][c] = (sp + vv*mm + msn) * g
+				gds[j][c] = (m[j]*vv + ms + sn) * g
 			}
 		}
 	}

@@ -15,14 +15,24 @@ import (
 )
 
 // TestReconStepByHand: one update of LearnRecon by hand. F = T = 1, two
-// sources of one basis each, W = (1 | 1), H = (1, 1), V = 2, S = (1.5, 0.5),
-// p = 2, step 1/2:
+// sources of one basis each, W = (1 | 1), H = (1, 1), V = 2, p = 2, step
+// 1/2, so Y = (1, 1), M = (1/2, 1/2), sum_s M_s^2 = 1/2 and G_j = V M_j /
+// Y_j = 1. A target's negative part (a phase-sensitive target can be < 0)
+// moves to the other side of the ratio: with S = S+ - S-,
 //
-//	Y = (1, 1), M = (1/2, 1/2), sum_s M_s S_s = 1, sum_s M_s^2 = 1/2
-//	G_j = V M_j / Y_j = 1
-//	W'_1 = 1 * ((1.5 + 2 * 1/2) / (1/2 * 2 + 1))^(1/2) = sqrt(2.5 / 2)
-//	W'_2 = 1 * ((0.5 + 2 * 1/2) / (1/2 * 2 + 1))^(1/2) = sqrt(1.5 / 2)
+//	W'_j = W'_j ((S+_j + V sum_s M_s^2 + sum_s M_s S-_s)
+//	           / (M_j V + sum_s M_s S+_s + S-_j))^(1/2)
+//
+// S = (1.5, 0.5): sum_s M_s S+_s = 1, no negative part,
+//
+//	W'_1 = sqrt((1.5 + 1) / (1 + 1)), W'_2 = sqrt((0.5 + 1) / (1 + 1))
 //	L before = (1.5 - 1)^2 + (0.5 - 1)^2 = 0.5
+//
+// S = (2.5, -0.5) (the two still sum to V, as phase-sensitive targets
+// of two sources do): sum_s M_s S+_s = 1.25, sum_s M_s S-_s = 0.25,
+//
+//	W'_1 = sqrt((2.5 + 1 + 0.25) / (1 + 1.25)), W'_2 = sqrt((1 + 0.25) / (1 + 1.25 + 0.5))
+//	L before = (2.5 - 1)^2 + (-0.5 - 1)^2 = 4.5
 //
 // (the eps of 1e-12 moves the ratios by less than 1e-12).
 func TestReconStepByHand(t *testing.T) {
@@ -30,22 +40,29 @@ func TestReconStepByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := ReconData{
-		V: mat.NewDense(1, 1, []float64{2}),
-		S: []*mat.Dense{mat.NewDense(1, 1, []float64{1.5}), mat.NewDense(1, 1, []float64{0.5})},
-		H: mat.NewDense(2, 1, []float64{1, 1}),
-	}
-	wr, before, _, err := LearnRecon(context.Background(), b, d, ReconParams{Iterations: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, want := range []float64{math.Sqrt(1.25), math.Sqrt(0.75)} {
-		if got := wr.At(0, i); math.Abs(got-want) > 1e-12 {
-			t.Errorf("W'[%d] = %v, want %v", i, got, want)
+	for _, c := range []struct {
+		s1, s2, want1, want2, before float64
+	}{
+		{1.5, 0.5, math.Sqrt(2.5 / 2), math.Sqrt(1.5 / 2), 0.5},
+		{2.5, -0.5, math.Sqrt(3.75 / 2.25), math.Sqrt(1.25 / 2.75), 4.5},
+	} {
+		d := ReconData{
+			V: mat.NewDense(1, 1, []float64{2}),
+			S: []*mat.Dense{mat.NewDense(1, 1, []float64{c.s1}), mat.NewDense(1, 1, []float64{c.s2})},
+			H: mat.NewDense(2, 1, []float64{1, 1}),
 		}
-	}
-	if before != 0.5 {
-		t.Errorf("objective before = %v, want 0.5", before)
+		wr, before, _, err := LearnRecon(context.Background(), b, d, ReconParams{Iterations: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []float64{c.want1, c.want2} {
+			if got := wr.At(0, i); math.Abs(got-want) > 1e-12 {
+				t.Errorf("S = (%v, %v): W'[%d] = %v, want %v", c.s1, c.s2, i, got, want)
+			}
+		}
+		if before != c.before {
+			t.Errorf("S = (%v, %v): objective before = %v, want %v", c.s1, c.s2, before, c.before)
+		}
 	}
 }
 
@@ -91,14 +108,27 @@ func reconCase(rng *rand.Rand) (*Bases, ReconData) {
 // TestReconGradient checks the N-source gradient of LearnRecon's doc
 // comment, dL/dW'_j = 2p ([(M_j V + sum_s M_s S_s) G_j] H_j^T - [(S_j + V
 // sum_s M_s^2) G_j] H_j^T), against central differences of the objective,
-// for three sources and p = 2 and 1.5. With a step of 1e-6 on values of
+// for three sources and p = 2 and 1.5, with positive targets and with
+// targets of either sign (every value less 0.5: phase-sensitive ones can
+// be negative, and their negative parts take the other side of the
+// update's ratio, which must leave the gradient as it is). With a step of 1e-6 on values of
 // order 1, the central difference is off by about h^2 (1e-12) plus the
 // rounding of L (1e-16 L / h, 1e-9 here): 1e-6 relative is far outside
 // both and far inside a wrong term.
 func TestReconGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	b, d := reconCase(rng)
-	for _, p := range []float64{2, 1.5} {
+	signed := ReconData{V: d.V, H: d.H}
+	for _, s := range d.S {
+		q := mat.DenseCopyOf(s)
+		q.Apply(func(_, _ int, x float64) float64 { return x - 0.5 }, q)
+		signed.S = append(signed.S, q)
+	}
+	for _, c := range []struct {
+		d ReconData
+		p float64
+	}{{d, 2}, {d, 1.5}, {signed, 2}, {signed, 1.5}} {
+		d, p := c.d, c.p
 		wr := mat.DenseCopyOf(b.W)
 		st := newReconState(b, d)
 		st.products(wr)

@@ -46,7 +46,7 @@ type learnFlags struct {
 
 	recon        bool
 	reconSeconds float64
-	reconIters   int
+	reconFit
 }
 
 func newLearnCmd() *cobra.Command {
@@ -104,7 +104,7 @@ nothing is left in DIR.
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&fl.recon, "recon", true, "with two or more sources, also learn reconstruction bases for the masks (as learn-recon)")
 	f.Float64Var(&fl.reconSeconds, "recon-seconds", 30, "seconds of every source's examples, from their start, the reconstruction bases are learned on (0: all)")
-	f.IntVar(&fl.reconIters, "recon-iterations", separate.DefaultReconIterations, "multiplicative updates of the reconstruction bases")
+	fl.reconFit.addFlags(f)
 	return c
 }
 
@@ -140,7 +140,7 @@ type learnPlan struct {
 	recon        bool    // learn reconstruction bases too
 	reconAsked   bool    // --recon given: a reason not to is an error
 	reconSeconds float64 // of each source's examples; 0 all
-	reconIters   int
+	reconFit
 }
 
 func runLearn(c *cobra.Command, fl *learnFlags) error {
@@ -201,14 +201,14 @@ func checkLearnFlags(c *cobra.Command, fl *learnFlags) (*learnPlan, error) {
 		return nil, usagef("learn: --tol %v: must be a finite number at least 0", fl.tol)
 	}
 	p.params = separate.LearnParams{Beta: fl.beta, Iterations: fl.iterations, Tolerance: fl.tol, Init: init, Seed: fl.seed}
-	switch {
-	case fl.reconIters < 1:
-		return nil, usagef("learn: --recon-iterations %d: must be at least 1", fl.reconIters)
-	case !(fl.reconSeconds >= 0) || math.IsInf(fl.reconSeconds, 1):
+	if err := fl.reconFit.check("learn"); err != nil {
+		return nil, err
+	}
+	if !(fl.reconSeconds >= 0) || math.IsInf(fl.reconSeconds, 1) {
 		return nil, usagef("learn: --recon-seconds %v: must be a finite number at least 0", fl.reconSeconds)
 	}
 	p.recon, p.reconAsked = fl.recon, fl.recon && c.Flags().Changed("recon")
-	p.reconSeconds, p.reconIters = fl.reconSeconds, fl.reconIters
+	p.reconSeconds, p.reconFit = fl.reconSeconds, fl.reconFit
 
 	byName := map[string]*learnSource{}
 	for _, s := range fl.sources {
@@ -659,7 +659,7 @@ func (p *learnPlan) learnRecon(ctx context.Context, cfg *config.Config, results 
 			return nil, "", err
 		}
 	}
-	wr, before, after, err := fitRecon(ctx, "learn", &tc, plan.Bases, plan.Params.Separation, sigs, p.rateHz, p.reconIters, quiet, stdout, stderr)
+	wr, before, after, err := fitRecon(ctx, "learn", &tc, plan.Bases, plan.Params.Separation, sigs, p.rateHz, p.reconFit, quiet, stdout, stderr)
 	if err != nil {
 		return nil, "", err
 	}
@@ -676,8 +676,8 @@ func (p *learnPlan) learnRecon(ctx context.Context, cfg *config.Config, results 
 		s.Recon = file.Path()
 	}
 	head = fmt.Sprintf("# Reconstruction bases (recon:) as learn-recon learns them, for this separation, from\n"+
-		"#   %.2f s of every source's examples: %d iterations, objective %.6g -> %.6g.\n",
-		float64(commonLength(sigs))/float64(p.rateHz), p.reconIters, before, after)
+		"#   %.2f s of every source's examples: %d iterations, %s target, objective %.6g -> %.6g.\n",
+		float64(commonLength(sigs))/float64(p.rateHz), p.reconFit.iterations, p.reconFit.target, before, after)
 	return files, head, nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sepd/sepd/audio"
@@ -35,8 +37,32 @@ var reconShifts = []float64{0, 1.0 / 3, 2.0 / 3}
 // learnReconFlags are learn-recon's own flags; the projection's are
 // separate's.
 type learnReconFlags struct {
-	sources    []string // NAME=PATH, repeatable
+	sources []string // NAME=PATH, repeatable
+	reconFit
+}
+
+// reconFit is how the reconstruction bases are fitted, learn-recon's and
+// learn's --recon-iterations and --recon-target.
+type reconFit struct {
 	iterations int
+	target     string // targetPhase or targetMagnitude
+}
+
+// addFlags defines rf's flags on f.
+func (rf *reconFit) addFlags(f *pflag.FlagSet) {
+	f.IntVar(&rf.iterations, "recon-iterations", separate.DefaultReconIterations, "multiplicative updates of the reconstruction bases")
+	f.StringVar(&rf.target, "recon-target", targetPhase, "what each source's masked mixture is fitted to: phase (its phase-sensitive magnitude, the error of the complex spectrum) or magnitude (its own magnitude)")
+}
+
+// check returns a usage error, prefixed with cmd, for a bad value.
+func (rf *reconFit) check(cmd string) error {
+	switch {
+	case rf.iterations < 1:
+		return usagef("%s: --recon-iterations %d: must be at least 1", cmd, rf.iterations)
+	case rf.target != targetPhase && rf.target != targetMagnitude:
+		return usagef("%s: --recon-target %q: want %s or %s", cmd, rf.target, targetPhase, targetMagnitude)
+	}
+	return nil
 }
 
 func newLearnReconCmd() *cobra.Command {
@@ -58,7 +84,11 @@ shifted by 0, 1/3 and 2/3 of the length; it runs sepd's streaming projection ove
 those mixtures with the configuration's settings (bases, STFT, beta, update
 exponent, iterations, floor, adapt...: the same Separator as 'sepd separate'), and
 fits W' (starting from W) by multiplicative updates so that the masked mixture
-matches each source's own magnitude spectrum in squared error (separate.LearnRecon).
+matches each source in squared error (separate.LearnRecon). --recon-target phase,
+the default, measures that error on the complex spectra, which the output's error
+is made of: the fit target is each source's phase-sensitive magnitude |S| cos(angle
+S - angle X) (Erdogan et al. 2015); --recon-target magnitude fits each source's own
+magnitude |S| instead, as sepd did before (README "Quality" has both figures).
 W' is learned for these settings: learn it again after changing them.
 
 It writes DIR/NAME.recon.npy per source (F x K float32, as the bases) and
@@ -79,7 +109,7 @@ updated. Files are written under temporary names and renamed at the end.
 	f.MarkHidden("format") // no audio is written
 	f.MarkHidden("jobs")
 	f.StringArrayVar(&rf.sources, "source", nil, "a source and its examples, NAME=FILE or NAME=FOLDER (repeatable; every source of the configuration needs one)")
-	f.IntVar(&rf.iterations, "recon-iterations", separate.DefaultReconIterations, "multiplicative updates of the reconstruction bases")
+	rf.addFlags(f)
 	return c
 }
 
@@ -87,8 +117,8 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 	if fl.out == "" {
 		return usagef("learn-recon: give an output folder with -o DIR")
 	}
-	if rf.iterations < 1 {
-		return usagef("learn-recon: --recon-iterations %d: must be at least 1", rf.iterations)
+	if err := rf.check("learn-recon"); err != nil {
+		return err
 	}
 	cfg, err := separateConfig(c, fl)
 	if err != nil {
@@ -144,11 +174,11 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 	if want := plan.Config.SampleRateHz; want != 0 && want != rate {
 		return usagef("learn-recon: the examples are at %d Hz, the configuration's sample_rate is %d", rate, want)
 	}
-	wr, before, after, err := fitRecon(ctx, "learn-recon", cfg, &b, plan.Params.Separation, sigs, rate, rf.iterations, fl.quiet, stdout, stderr)
+	wr, before, after, err := fitRecon(ctx, "learn-recon", cfg, &b, plan.Params.Separation, sigs, rate, rf.reconFit, fl.quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	return writeRecon(ctx, stdout, cfg, &b, wr, fl.out, rf.iterations, before, after)
+	return writeRecon(ctx, stdout, cfg, &b, wr, fl.out, rf.reconFit, before, after)
 }
 
 // fitRecon learns the reconstruction bases of b (whose own Recon is nil)
@@ -157,7 +187,7 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 // mixtures of reconMixtures, the streaming projection over them, and
 // iters multiplicative updates (separate.LearnRecon), with a progress bar
 // unless quiet and a summary on stdout. cmd prefixes its messages.
-func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.Bases, sp separate.Params, sigs [][][]float64, rate, iters int, quiet bool, stdout, stderr io.Writer) (wr *mat.Dense, before, after float64, err error) {
+func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.Bases, sp separate.Params, sigs [][][]float64, rate int, rf reconFit, quiet bool, stdout, stderr io.Writer) (wr *mat.Dense, before, after float64, err error) {
 	win, err := stft.ParseWindow(cfg.STFT.Window)
 	if err != nil {
 		return nil, 0, 0, usageError{fmt.Errorf("%s: %w", cmd, err)}
@@ -167,11 +197,8 @@ func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.B
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	V := magnitudes(mix, cfg.STFT.FFTSize, cfg.STFT.Hop, win)
-	d := separate.ReconData{V: V}
-	for _, s := range srcs {
-		d.S = append(d.S, magnitudes(s, cfg.STFT.FFTSize, cfg.STFT.Hop, win))
-	}
+	V, S := reconSpectra(mix, srcs, cfg.STFT.FFTSize, cfg.STFT.Hop, win, rf.target == targetPhase)
+	d := separate.ReconData{V: V, S: S}
 	if d.H, err = separate.Project(ctx, b, sp, V); err != nil {
 		return nil, 0, 0, fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -179,7 +206,7 @@ func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.B
 	seconds := float64(len(mix[0])) / float64(rate)
 	fmt.Fprintf(stdout, "recon: %d mixtures of %.2f s (%d frames), projected in %.2f s\n", len(reconShifts), seconds/float64(len(reconShifts)), frames, time.Since(t0).Seconds())
 
-	params := separate.ReconParams{Iterations: iters, MaskPower: sp.MaskPower}
+	params := separate.ReconParams{Iterations: rf.iterations, MaskPower: sp.MaskPower}
 	bar := newProgress(stderr, quiet, "recon")
 	if bar != nil {
 		bar.ChangeMax(params.Iterations)
@@ -350,49 +377,109 @@ func commonLength(sigs [][][]float64) int {
 	return L
 }
 
-// magnitudes returns the F x T magnitude spectrogram of x (channel,
-// sample) as the engine analyses its input: frames of the streaming
-// stft.Analyzer, one per hop from zero history until every sample has been
-// in a frame, and for several channels sqrt of the mean power.
-func magnitudes(x [][]float64, fft, hop int, win stft.WindowKind) *mat.Dense {
+// Targets of the reconstruction bases (--recon-target): what each
+// source's masked mixture is fitted to.
+const (
+	// targetPhase: the phase-sensitive target |S_s| cos(angle S_s - angle
+	// X) = Re(S_s X*) / |X| (per channel, then averaged as the engine's
+	// power), for which the squared error of the masked magnitude equals,
+	// but for a constant, that of the masked complex STFT: the error the
+	// inverse STFT turns into the output's (Erdogan, Hershey, Watanabe &
+	// Le Roux 2015).
+	targetPhase = "phase"
+	// targetMagnitude: the source's own magnitude |S_s|.
+	targetMagnitude = "magnitude"
+)
+
+// reconSpectra returns the F x T magnitude spectrogram V of mix (channel,
+// sample) as the engine analyses its input, and for each source of srcs
+// (source, channel, sample; the mixture's parts) its target: with phase
+// the phase-sensitive one, mean_c Re(S_sc X_c*) / V (0 where V is), else
+// its magnitude. Frames are those of the streaming stft.Analyzer, one per
+// hop from zero history until every sample has been in a frame; for
+// several channels a magnitude is sqrt of the mean power. The complex
+// squared error of masks M_s (one per bin and frame, applied to every
+// channel) is then, with C channels,
+//
+//	sum_s sum_c |S_sc - M_s X_c|^2 = C sum_s (target_s - M_s V)^2 + const
+//
+// for the phase target (TestReconSpectraPhase).
+func reconSpectra(mix [][]float64, srcs [][][]float64, fft, hop int, win stft.WindowKind, phase bool) (V *mat.Dense, S []*mat.Dense) {
 	F := fft/2 + 1
-	T := framesFor(int64(len(x[0])), fft, hop)
-	V := mat.NewDense(F, T, nil)
-	raw := V.RawMatrix()
-	inv := 1 / float64(len(x))
+	T := framesFor(int64(len(mix[0])), fft, hop)
+	V = mat.NewDense(F, T, nil)
+	v := V.RawMatrix()
+	S = make([]*mat.Dense, len(srcs))
+	sr := make([]blas64.General, len(srcs))
+	for s := range S {
+		S[s] = mat.NewDense(F, T, nil)
+		sr[s] = S[s].RawMatrix()
+	}
 	block := make([]float64, hop)
-	spec := make([]complex128, F)
-	for c, ch := range x {
+	xs := make([]complex128, F)
+	ss := make([]complex128, F)
+	analyze := func(an *stft.Analyzer, dst []complex128, ch []float64, t int) {
+		clear(block)
+		if lo := t * hop; lo < len(ch) {
+			copy(block, ch[lo:min(lo+hop, len(ch))])
+		}
+		an.Analyze(dst, block)
+	}
+	newAnalyzer := func() *stft.Analyzer {
 		an, err := stft.NewAnalyzer(fft, hop, win)
 		if err != nil {
 			panic(err) // the configuration was validated
 		}
+		return an
+	}
+	for c := range mix {
+		ax := newAnalyzer()
+		as := make([]*stft.Analyzer, len(srcs))
+		for s := range as {
+			as[s] = newAnalyzer()
+		}
 		for t := range T {
-			clear(block)
-			if lo := t * hop; lo < len(ch) {
-				copy(block, ch[lo:min(lo+hop, len(ch))])
+			analyze(ax, xs, mix[c], t)
+			for f, z := range xs {
+				v.Data[f*v.Stride+t] += real(z)*real(z) + imag(z)*imag(z)
 			}
-			an.Analyze(spec, block)
-			for f, z := range spec {
-				p := real(z)*real(z) + imag(z)*imag(z)
-				if c == 0 {
-					raw.Data[f*raw.Stride+t] = p
-				} else {
-					raw.Data[f*raw.Stride+t] += p
+			for s, an := range as {
+				analyze(an, ss, srcs[s][c], t)
+				d := sr[s].Data
+				for f, z := range ss {
+					if phase {
+						x := xs[f]
+						d[f*sr[s].Stride+t] += real(z)*real(x) + imag(z)*imag(x)
+					} else {
+						d[f*sr[s].Stride+t] += real(z)*real(z) + imag(z)*imag(z)
+					}
 				}
 			}
 		}
 	}
-	for i := range raw.Data {
-		raw.Data[i] = math.Sqrt(raw.Data[i] * inv)
+	inv := 1 / float64(len(mix))
+	for i := range v.Data {
+		v.Data[i] = math.Sqrt(v.Data[i] * inv)
 	}
-	return V
+	for _, r := range sr {
+		for i, x := range r.Data {
+			switch {
+			case !phase:
+				r.Data[i] = math.Sqrt(x * inv)
+			case v.Data[i] > 0:
+				r.Data[i] = x * inv / v.Data[i]
+			default:
+				r.Data[i] = 0
+			}
+		}
+	}
+	return V, S
 }
 
 // writeRecon writes DIR/NAME.recon.npy per source and DIR/sepd.yaml, cfg
 // with their recon keys, under temporary names, renamed when all are
 // written (the configuration last).
-func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *separate.Bases, wr *mat.Dense, out string, iters int, before, after float64) (err error) {
+func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *separate.Bases, wr *mat.Dense, out string, rf reconFit, before, after float64) (err error) {
 	dir, err := filepath.Abs(out)
 	if err != nil {
 		return fmt.Errorf("learn-recon: %w", err)
@@ -450,7 +537,7 @@ func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *se
 	}
 	var head bytes.Buffer
 	fmt.Fprintf(&head, "# Written by sepd learn-recon: reconstruction bases for these separation settings,\n"+
-		"# %d iterations, objective %.6g -> %.6g.\n", iters, before, after)
+		"# %d iterations, %s target, objective %.6g -> %.6g.\n", rf.iterations, rf.target, before, after)
 	head.Write(yml)
 	yamlFile, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
 	if err != nil {

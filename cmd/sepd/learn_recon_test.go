@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 	"github.com/sepd/sepd/config"
 	"github.com/sepd/sepd/engine"
 	"github.com/sepd/sepd/separate"
+	"github.com/sepd/sepd/stft"
 )
 
 var reconSummaryRE = regexp.MustCompile(`recon: objective (\S+) -> (\S+) `)
@@ -99,6 +102,7 @@ func TestLearnReconBadUsage(t *testing.T) {
 		{append(bases, "--source", voice, "--source", "noise"), `--source "noise": want NAME=PATH`},
 		{append(bases, "--source", voice, "--source", "noise=/nonexistent.wav"), "noise=/nonexistent.wav"},
 		{append(bases, "--source", voice, "--source", noise, "--recon-iterations", "0"), "--recon-iterations 0: must be at least 1"},
+		{append(bases, "--source", voice, "--source", noise, "--recon-target", "complex"), `--recon-target "complex": want phase or magnitude`},
 		{[]string{"--source", voice}, "give a configuration"},
 	} {
 		args := append([]string{"learn-recon", "-q", "-o", t.TempDir()}, tc.args...)
@@ -143,5 +147,92 @@ func TestSeparateBadRecon(t *testing.T) {
 	want := `source "voice" reconstruction bases (recon: ` + bad + `): shape 513x3 holds 3 bases`
 	if code != 2 || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, %q; want 2 and %q", code, stderr, want)
+	}
+}
+
+// TestReconSpectra: the training spectra of learn-recon, on two stereo
+// sources of seeded noise (unequal in the two channels) and their sum.
+// For any masks M_s (seeded, in [0, 1], every bin and frame), the complex
+// squared error sum_s sum_c |S_sc - M_s X_c|^2 must equal C sum_s
+// (target_s - M_s V)^2 plus a constant that does not depend on M (C = 2
+// channels; the algebra is in reconSpectra's comment): the error of two
+// mask sets, less C times their target errors, must agree to rounding
+// (1e-9 relative of sums of about 1e4 terms of order 1). The two sources'
+// phase targets sum to V (S_1 + S_2 = X); the magnitude targets are
+// sqrt(mean_c |S_sc|^2), as the engine combines channels.
+func TestReconSpectra(t *testing.T) {
+	const fft, hop, n = 64, 16, 2000
+	rng := rand.New(rand.NewPCG(3, 4))
+	srcs := make([][][]float64, 2)
+	mix := [][]float64{make([]float64, n), make([]float64, n)}
+	for s := range srcs {
+		for c := range 2 {
+			x := make([]float64, n)
+			for i := range x {
+				x[i] = (1 + float64(s+2*c)) * rng.NormFloat64()
+				mix[c][i] += x[i]
+			}
+			srcs[s] = append(srcs[s], x)
+		}
+	}
+	V, target := reconSpectra(mix, srcs, fft, hop, stft.Hann, true)
+	_, mag := reconSpectra(mix, srcs, fft, hop, stft.Hann, false)
+	F, T := V.Dims()
+	// Complex spectra, frame by frame as the engine analyses (reconSpectra's doc).
+	spectra := func(x []float64) [][]complex128 {
+		an, err := stft.NewAnalyzer(fft, hop, stft.Hann)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([][]complex128, T)
+		block := make([]float64, hop)
+		for j := range T {
+			clear(block)
+			if lo := j * hop; lo < len(x) {
+				copy(block, x[lo:min(lo+hop, len(x))])
+			}
+			out[j] = an.Analyze(make([]complex128, F), block)
+		}
+		return out
+	}
+	X := [][][]complex128{spectra(mix[0]), spectra(mix[1])}
+	S := [][][][]complex128{{spectra(srcs[0][0]), spectra(srcs[0][1])}, {spectra(srcs[1][0]), spectra(srcs[1][1])}}
+	diff := func() float64 {
+		complexErr, targetErr := 0.0, 0.0
+		for j := range T {
+			for f := range F {
+				for s := range 2 {
+					m := rng.Float64()
+					for c := range 2 {
+						e := S[s][c][j][f] - complex(m, 0)*X[c][j][f]
+						complexErr += real(e)*real(e) + imag(e)*imag(e)
+					}
+					e := target[s].At(f, j) - m*V.At(f, j)
+					targetErr += 2 * e * e
+				}
+			}
+		}
+		return complexErr - targetErr
+	}
+	d1, d2 := diff(), diff()
+	if math.Abs(d1-d2) > 1e-9*math.Abs(d1) {
+		t.Errorf("complex error - C x target error: %v with one set of masks, %v with another", d1, d2)
+	}
+	for j := range T {
+		for f := range F {
+			if got, want := target[0].At(f, j)+target[1].At(f, j), V.At(f, j); math.Abs(got-want) > 1e-12*(1+want) {
+				t.Fatalf("bin %d frame %d: the phase targets sum to %v, V = %v", f, j, got, want)
+			}
+			for s := range 2 {
+				p := 0.0
+				for c := range 2 {
+					z := S[s][c][j][f]
+					p += real(z)*real(z) + imag(z)*imag(z)
+				}
+				if got, want := mag[s].At(f, j), math.Sqrt(p/2); math.Abs(got-want) > 1e-12*(1+want) {
+					t.Fatalf("source %d bin %d frame %d: magnitude target %v, want %v", s, f, j, got, want)
+				}
+			}
+		}
 	}
 }

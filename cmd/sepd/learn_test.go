@@ -134,6 +134,32 @@ func TestLearnModel(t *testing.T) {
 				t.Fatalf("learn-recon: exit %d\n%s%s", code, stdout, stderr)
 			}
 			sameFiles(t, m1, m3, "from learn-recon's on the same bases and examples", "a.recon.npy", "b.recon.npy")
+			// --recon-target reaches both commands: magnitude targets give
+			// other bases (learn-recon's on m1's bases), and learn's with
+			// them are learn-recon's.
+			m4 := filepath.Join(t.TempDir(), "magnitude")
+			code, stdout, stderr = sepd(t, "learn-recon", "-q", "-c", filepath.Join(m1, "sepd.yaml"), "--source", "a="+filepath.Join(learnData, "fixture.wav"),
+				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--recon-iterations", "20", "--recon-target", "magnitude", "-o", m4)
+			if code != 0 {
+				t.Fatalf("learn-recon --recon-target magnitude: exit %d\n%s%s", code, stdout, stderr)
+			}
+			a1, err1 := os.ReadFile(filepath.Join(m1, "a.recon.npy"))
+			a4, err4 := os.ReadFile(filepath.Join(m4, "a.recon.npy"))
+			if err1 != nil || err4 != nil {
+				t.Fatal(err1, err4)
+			}
+			if bytes.Equal(a1, a4) {
+				t.Error("--recon-target magnitude wrote the phase target's a.recon.npy")
+			}
+			m5 := filepath.Join(t.TempDir(), "m5")
+			code, stdout, stderr = sepd(t, "learn", "-q", "--source", "a="+filepath.Join(learnData, "fixture.wav"),
+				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--components", "6", "--components", "b=3",
+				"--fft-size", "512", "--hop", "128", "--beta", "0.5", "--iterations", "30", "--init", init, "--seed", "7", "--recon-iterations", "20",
+				"--recon-target", "magnitude", "-o", m5)
+			if code != 0 {
+				t.Fatalf("learn --recon-target magnitude: exit %d\n%s%s", code, stdout, stderr)
+			}
+			sameFiles(t, m4, m5, "learn's with --recon-target magnitude against learn-recon's", "a.recon.npy", "b.recon.npy")
 			cfg, err := config.Load(filepath.Join(m1, "sepd.yaml"))
 			if err != nil {
 				t.Fatal(err)
@@ -540,6 +566,7 @@ func TestLearnBadInput(t *testing.T) {
 		{"bad hop", []string{"--source", "a=" + fixture, "--hop", "2048"}, []string{"--hop 2048"}},
 		{"recon with one source", []string{"--source", "a=" + fixture, "--recon"}, []string{"--recon needs two or more sources"}},
 		{"recon-iterations 0", []string{"--source", "a=" + fixture, "--source", "b=" + fixture, "--recon-iterations", "0"}, []string{"--recon-iterations 0"}},
+		{"bad recon-target", []string{"--source", "a=" + fixture, "--source", "b=" + fixture, "--recon-target", "complex"}, []string{`--recon-target "complex": want phase or magnitude`}},
 		{"recon-seconds -1", []string{"--source", "a=" + fixture, "--source", "b=" + fixture, "--recon-seconds", "-1"}, []string{"--recon-seconds -1"}},
 		{"recon with mono and stereo", []string{"--source", "a=" + fixture, "--source", "b=" + stereo, "--recon"}, []string{"--recon", "stereo.wav has 2 channels", "fixture.wav 1"}},
 	} {
