@@ -2,7 +2,7 @@
 """score.py: scores a sepd configuration on the evaluation set against scikit-learn and the oracle.
 
     /usr/bin/python3 testdata/evalset/score.py [--split test|val] [--sepd BIN] [--json OUT]
-                                              [--recon [--recon-iterations N] [--keep-recon]]
+                                              [--recon [--recon-iterations N] [--recon-target T] [--keep-recon]]
                                               [--learn [--learn-flag=FLAG ...]] [--overlap N]
                                               [--bases-scale l1|l2|max|pow:A]
                                               [-- SEPD-SEPARATE-FLAGS...]
@@ -45,7 +45,8 @@ bases, STFT and FLAGS:
                      --source A=WORK/<scenario>/fit/A.wav --source B=... -o RECON
     sepd separate -c RECON/sepd.yaml FLAGS -o OUT <split>/mix.wav
 
-(--recon-iterations: learn-recon's, default 300). Needs the WORK folder for
+(--recon-iterations: learn-recon's, default 300; --recon-target: learn-recon's,
+default phase). Needs the WORK folder for
 either split. --keep-recon writes RECON to <scenario>/recon/ in this folder
 (committed for the test split, which TestEvalSet separates with it) instead of a
 temporary folder.
@@ -109,6 +110,7 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="print only the summary line")
     ap.add_argument("--recon", action="store_true", help="learn reconstruction bases from the fit material first (sepd learn-recon)")
     ap.add_argument("--recon-iterations", type=int, default=300, help="learn-recon's --recon-iterations")
+    ap.add_argument("--recon-target", default="phase", help="learn-recon's --recon-target: phase or magnitude")
     ap.add_argument("--keep-recon", action="store_true", help="write the reconstruction bases to <scenario>/recon/ here")
     ap.add_argument("--learn", action="store_true",
                     help="learn the model with `sepd learn` (its defaults, and --learn-flag's) on the fit material first, instead of the committed bases")
@@ -155,7 +157,8 @@ def main():
             cmd = [sepd, "separate", "-q", "-o", od, "-c", os.path.join(md, "sepd.yaml")]
         elif args.recon:
             rd = os.path.join(HERE, name, "recon") if args.keep_recon else os.path.join(tmp, name + "-recon")
-            on_fit([sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations)] + given + args.flags,
+            on_fit([sepd, "learn-recon", "-q", "-o", rd, "--recon-iterations", str(args.recon_iterations),
+                    "--recon-target", args.recon_target] + given + args.flags,
                    args, name, names)
             if args.keep_recon:
                 # learn-recon names the bases outside its folder by absolute
