@@ -184,9 +184,10 @@ func runLearnRecon(c *cobra.Command, fl *separateFlags, rf *learnReconFlags) err
 // fitRecon learns the reconstruction bases of b (whose own Recon is nil)
 // for the separation sp from the sources' examples sigs (source, channel,
 // sample, at rate Hz; the same channel count for all): the training
-// mixtures of reconMixtures, the streaming projection over them, and
-// iters multiplicative updates (separate.LearnRecon), with a progress bar
-// unless quiet and a summary on stdout. cmd prefixes its messages.
+// mixtures of reconMixtures, the streaming projection over them, and rf's
+// multiplicative updates toward rf's targets (reconSpectra,
+// separate.LearnRecon), with a progress bar unless quiet and a summary on
+// stdout. cmd prefixes its messages.
 func fitRecon(ctx context.Context, cmd string, cfg *config.Config, b *separate.Bases, sp separate.Params, sigs [][][]float64, rate int, rf reconFit, quiet bool, stdout, stderr io.Writer) (wr *mat.Dense, before, after float64, err error) {
 	win, err := stft.ParseWindow(cfg.STFT.Window)
 	if err != nil {
@@ -394,7 +395,7 @@ const (
 // reconSpectra returns the F x T magnitude spectrogram V of mix (channel,
 // sample) as the engine analyses its input, and for each source of srcs
 // (source, channel, sample; the mixture's parts) its target: with phase
-// the phase-sensitive one, mean_c Re(S_sc X_c*) / V (0 where V is), else
+// the phase-sensitive one, mean_c Re(S_sc X_c*) / V (0 where V is 0), else
 // its magnitude. Frames are those of the streaming stft.Analyzer, one per
 // hop from zero history until every sample has been in a frame; for
 // several channels a magnitude is sqrt of the mean power. The complex
@@ -403,7 +404,7 @@ const (
 //
 //	sum_s sum_c |S_sc - M_s X_c|^2 = C sum_s (target_s - M_s V)^2 + const
 //
-// for the phase target (TestReconSpectraPhase).
+// for the phase target (TestReconSpectra).
 func reconSpectra(mix [][]float64, srcs [][][]float64, fft, hop int, win stft.WindowKind, phase bool) (V *mat.Dense, S []*mat.Dense) {
 	F := fft/2 + 1
 	T := framesFor(int64(len(mix[0])), fft, hop)
