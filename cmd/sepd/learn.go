@@ -581,7 +581,7 @@ func (p *learnPlan) run(ctx context.Context, stdout, stderr io.Writer, quiet boo
 	}
 	head.WriteString(reconHead)
 	head.Write(yml)
-	yamlFile, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
+	yamlFile, err := writeTemp("learn", dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
 	if yamlFile != nil {
 		files = append(files, yamlFile)
 	}
@@ -663,17 +663,8 @@ func (p *learnPlan) learnRecon(ctx context.Context, cfg *config.Config, results 
 	if err != nil {
 		return nil, "", err
 	}
-	f := plan.Bases.F()
-	for i := range cfg.Sources {
-		s := &cfg.Sources[i]
-		name := s.Name + ".recon.npy"
-		w := wr.Slice(0, f, plan.Bases.Start[i], plan.Bases.Start[i+1])
-		file, err := writeTemp(dir, name, func(w2 io.Writer) error { return separate.WriteNPY(w2, w) })
-		if err != nil {
-			return files, "", err
-		}
-		files = append(files, file)
-		s.Recon = file.Path()
+	if files, err = writeReconTemp("learn", dir, cfg.Sources, plan.Bases, wr); err != nil {
+		return files, "", err
 	}
 	head = fmt.Sprintf("# Reconstruction bases (recon:) as learn-recon learns them, for this separation, from\n"+
 		"#   %.2f s of every source's examples: %d iterations, %s target, objective %.6g -> %.6g.\n",
@@ -725,7 +716,7 @@ func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, 
 		return r, usageError{fmt.Errorf("learn: source %q: %w", src.name, err)}
 	}
 	r.elapsed = time.Since(t0)
-	r.file, err = writeTemp(dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
+	r.file, err = writeTemp("learn", dir, src.name+".npy", func(w io.Writer) error { return separate.WriteNPY(w, r.res.W) })
 	// The spectrogram and the activations are not kept: give their memory
 	// back before the next source allocates its own, so that the peak is
 	// one source's, not two.
@@ -736,12 +727,12 @@ func (p *learnPlan) learnOne(ctx context.Context, src *learnSource, dir string, 
 
 // writeTemp writes a file for dir/name under a temporary name in dir,
 // synced and closed, for the caller to commit; on error it removes it and
-// returns nil.
-func writeTemp(dir, name string, write func(io.Writer) error) (*atomicfile.File, error) {
+// returns nil. cmd (learn or learn-recon) prefixes its messages.
+func writeTemp(cmd, dir, name string, write func(io.Writer) error) (*atomicfile.File, error) {
 	path := filepath.Join(dir, name)
 	f, err := atomicfile.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("learn: %w", err)
+		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	err = write(f)
 	if err == nil {
@@ -749,7 +740,7 @@ func writeTemp(dir, name string, write func(io.Writer) error) (*atomicfile.File,
 	}
 	if err != nil {
 		f.Abort()
-		return nil, fmt.Errorf("learn: writing %s: %w", path, err)
+		return nil, fmt.Errorf("%s: writing %s: %w", cmd, path, err)
 	}
 	return f, nil
 }

@@ -477,6 +477,26 @@ func reconSpectra(mix [][]float64, srcs [][][]float64, fft, hop int, win stft.Wi
 	return V, S
 }
 
+// writeReconTemp writes the reconstruction bases wr of b, DIR/NAME.recon.npy
+// per source of srcs (b's sources, in its order), under temporary names, and
+// sets each source's Recon to its file's final path. It returns the files
+// written, also those before an error (to commit or abort); cmd prefixes
+// its messages.
+func writeReconTemp(cmd, dir string, srcs []config.Source, b *separate.Bases, wr *mat.Dense) ([]*atomicfile.File, error) {
+	var files []*atomicfile.File
+	f := b.F()
+	for i := range srcs {
+		w := wr.Slice(0, f, b.Start[i], b.Start[i+1])
+		file, err := writeTemp(cmd, dir, srcs[i].Name+".recon.npy", func(out io.Writer) error { return separate.WriteNPY(out, w) })
+		if err != nil {
+			return files, err
+		}
+		files = append(files, file)
+		srcs[i].Recon = file.Path()
+	}
+	return files, nil
+}
+
 // writeRecon writes DIR/NAME.recon.npy per source and DIR/sepd.yaml, cfg
 // with their recon keys, under temporary names, renamed when all are
 // written (the configuration last).
@@ -490,7 +510,6 @@ func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *se
 		return fmt.Errorf("learn-recon: %w", err)
 	}
 	var files []*atomicfile.File
-	var finals []string
 	defer func() {
 		if err == nil {
 			return
@@ -505,7 +524,6 @@ func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *se
 	nc := *cfg
 	nc.Path, nc.Dir = filepath.Join(dir, "sepd.yaml"), dir
 	nc.Sources = slices.Clone(cfg.Sources)
-	f := b.F()
 	for i := range nc.Sources {
 		s := &nc.Sources[i]
 		if s.Bases, err = filepath.Abs(s.Bases); err != nil {
@@ -518,14 +536,9 @@ func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *se
 				}
 			}
 		}
-		name := s.Name + ".recon.npy"
-		s.Recon = filepath.Join(dir, name)
-		w := wr.Slice(0, f, b.Start[i], b.Start[i+1])
-		file, err := writeTemp(dir, name, func(w2 io.Writer) error { return separate.WriteNPY(w2, w) })
-		if err != nil {
-			return err
-		}
-		files, finals = append(files, file), append(finals, s.Recon)
+	}
+	if files, err = writeReconTemp("learn-recon", dir, nc.Sources, b, wr); err != nil {
+		return err
 	}
 	if nc.Input.File != "" {
 		if nc.Input.File, err = filepath.Abs(nc.Input.File); err != nil {
@@ -540,13 +553,17 @@ func writeRecon(ctx context.Context, stdout io.Writer, cfg *config.Config, b *se
 	fmt.Fprintf(&head, "# Written by sepd learn-recon: reconstruction bases for these separation settings,\n"+
 		"# %d iterations, %s target, objective %.6g -> %.6g.\n", rf.iterations, rf.target, before, after)
 	head.Write(yml)
-	yamlFile, err := writeTemp(dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
+	yamlFile, err := writeTemp("learn-recon", dir, "sepd.yaml", func(w io.Writer) error { _, err := w.Write(head.Bytes()); return err })
 	if err != nil {
 		return err
 	}
-	files, finals = append(files, yamlFile), append(finals, nc.Path)
+	files = append(files, yamlFile)
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	finals := make([]string, len(files))
+	for i, f := range files {
+		finals[i] = f.Path()
 	}
 	for i, f := range files {
 		if err := f.Commit(); err != nil && !errors.Is(err, atomicfile.ErrFolderSync) {

@@ -109,17 +109,21 @@ func TestLearnMatchesSklearn(t *testing.T) {
 func TestLearnModel(t *testing.T) {
 	for _, init := range []string{"random", "nndsvda"} {
 		t.Run(init, func(t *testing.T) {
-			run := func() string {
+			examples := []string{"--source", "a=" + filepath.Join(learnData, "fixture.wav"), "--source", "b=" + filepath.Join(learnData, "fixture.wav"),
+				"--recon-iterations", "20"}
+			// run runs cmd (learn or learn-recon) on the examples with args
+			// and returns its output folder.
+			run := func(cmd string, args ...string) string {
 				out := filepath.Join(t.TempDir(), "m")
-				code, stdout, stderr := sepd(t, "learn", "-q", "--source", "a="+filepath.Join(learnData, "fixture.wav"),
-					"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--components", "6", "--components", "b=3",
-					"--fft-size", "512", "--hop", "128", "--beta", "0.5", "--iterations", "30", "--init", init, "--seed", "7", "--recon-iterations", "20", "-o", out)
-				if code != 0 {
-					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+				args = append(append([]string{cmd, "-q", "-o", out}, examples...), args...)
+				if code, stdout, stderr := sepd(t, args...); code != 0 {
+					t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 				}
 				return out
 			}
-			m1, m2 := run(), run()
+			learnArgs := []string{"--components", "6", "--components", "b=3", "--fft-size", "512", "--hop", "128", "--beta", "0.5",
+				"--iterations", "30", "--init", init, "--seed", "7"}
+			m1, m2 := run("learn", learnArgs...), run("learn", learnArgs...)
 			sameFiles(t, m1, m2, "between two runs with the same seed", "a.npy", "b.npy", "a.recon.npy", "b.recon.npy", "sepd.yaml")
 			ents, _ := os.ReadDir(m1)
 			if len(ents) != 5 {
@@ -127,22 +131,12 @@ func TestLearnModel(t *testing.T) {
 			}
 			// The reconstruction bases are learn-recon's on these bases and
 			// examples (the fixture is shorter than --recon-seconds' 30 s).
-			m3 := filepath.Join(t.TempDir(), "recon")
-			code, stdout, stderr := sepd(t, "learn-recon", "-q", "-c", filepath.Join(m1, "sepd.yaml"), "--source", "a="+filepath.Join(learnData, "fixture.wav"),
-				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--recon-iterations", "20", "-o", m3)
-			if code != 0 {
-				t.Fatalf("learn-recon: exit %d\n%s%s", code, stdout, stderr)
-			}
+			m3 := run("learn-recon", "-c", filepath.Join(m1, "sepd.yaml"))
 			sameFiles(t, m1, m3, "from learn-recon's on the same bases and examples", "a.recon.npy", "b.recon.npy")
 			// --recon-target reaches both commands: magnitude targets give
 			// other bases (learn-recon's on m1's bases), and learn's with
 			// them are learn-recon's.
-			m4 := filepath.Join(t.TempDir(), "magnitude")
-			code, stdout, stderr = sepd(t, "learn-recon", "-q", "-c", filepath.Join(m1, "sepd.yaml"), "--source", "a="+filepath.Join(learnData, "fixture.wav"),
-				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--recon-iterations", "20", "--recon-target", "magnitude", "-o", m4)
-			if code != 0 {
-				t.Fatalf("learn-recon --recon-target magnitude: exit %d\n%s%s", code, stdout, stderr)
-			}
+			m4 := run("learn-recon", "-c", filepath.Join(m1, "sepd.yaml"), "--recon-target", "magnitude")
 			a1, err1 := os.ReadFile(filepath.Join(m1, "a.recon.npy"))
 			a4, err4 := os.ReadFile(filepath.Join(m4, "a.recon.npy"))
 			if err1 != nil || err4 != nil {
@@ -151,14 +145,7 @@ func TestLearnModel(t *testing.T) {
 			if bytes.Equal(a1, a4) {
 				t.Error("--recon-target magnitude wrote the phase target's a.recon.npy")
 			}
-			m5 := filepath.Join(t.TempDir(), "m5")
-			code, stdout, stderr = sepd(t, "learn", "-q", "--source", "a="+filepath.Join(learnData, "fixture.wav"),
-				"--source", "b="+filepath.Join(learnData, "fixture.wav"), "--components", "6", "--components", "b=3",
-				"--fft-size", "512", "--hop", "128", "--beta", "0.5", "--iterations", "30", "--init", init, "--seed", "7", "--recon-iterations", "20",
-				"--recon-target", "magnitude", "-o", m5)
-			if code != 0 {
-				t.Fatalf("learn --recon-target magnitude: exit %d\n%s%s", code, stdout, stderr)
-			}
+			m5 := run("learn", append(learnArgs, "--recon-target", "magnitude")...)
 			sameFiles(t, m4, m5, "learn's with --recon-target magnitude against learn-recon's", "a.recon.npy", "b.recon.npy")
 			cfg, err := config.Load(filepath.Join(m1, "sepd.yaml"))
 			if err != nil {
