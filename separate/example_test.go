@@ -159,5 +159,5 @@ func ExampleLearnRecon() {
 		panic(err)
 	}
 	fmt.Printf("W' = %.4f %.4f, objective %.4f -> %.4f\n", wr.At(0, 0), wr.At(0, 1), before, after)
-	// Output: W' = 1.1180 0.8660, objective 0.5000 -> 0.1250
+	// Output: W' = 1.2500 0.7500, objective 0.5000 -> 0.0017
 }
