@@ -258,14 +258,18 @@ func checkSolver(beta float64, iters int, tol float64, infTol bool) error {
 // W0 = 0, qa and qb rounded to float32), instead of the masks' product
 // over W. Measured on the evaluation
 // set as above (README, Quality; score.py `--recon`: W' learned from each
-// scenario's fit material, 300 iterations):
+// scenario's fit material, 300 updates):
 //
 //	                                          validation        test
 //	beta 0.5, UpdateExponent 1, Adapt 5     +0.83  +0.26    +0.86  +0.18
-//	the same with reconstruction bases      +1.58  +1.16    +1.28  +0.38
+//	the same with reconstruction bases:
+//	  magnitude targets, step 1/2           +1.58  +1.16    +1.28  +0.38
+//	  phase-sensitive targets, step 1/2     +1.65  +1.35    +1.30  +0.44
+//	  phase-sensitive targets, step 1       +1.69  +1.37    +1.33  +0.46
 //
-// equal, source by source, to the numpy prototype's (testdata/evalset,
-// candidates.py best). BenchmarkProcessRecon against BenchmarkProcessAdapt,
+// (ReconData, ReconParams.Step; the last is learn-recon's default), the
+// rows at step 1/2 equal, source by source, to the numpy prototype's
+// (testdata/evalset, candidates.py best and psa). BenchmarkProcessRecon against BenchmarkProcessAdapt,
 // cpu-us per frame with AVX-512: 28.5 -> 34.5 at fft 1024, K 64, 10
 // iterations; 201 -> 238 at fft 2048, K 128, 20 iterations (before the
 // adapted bases took the panels: 124 -> 142 and 622 -> 717); without Adapt
