@@ -436,7 +436,7 @@ func (st *reconState) step(wr *mat.Dense, p, step float64) float64 {
 			for c := range k {
 				r := (num.At(i, c) + reconEps) / (den.At(i, c) + reconEps)
 				switch step {
-				case 1:
+				case 1: // the default: the ratio as it is
 				case 0.5:
 					r = math.Sqrt(r)
 				default:

@@ -73,8 +73,9 @@ beta 1; with another --beta, the projection takes that beta too.
 With two or more sources it then learns reconstruction bases for the masks, as
 'sepd learn-recon' does, from the first --recon-seconds of every source's examples,
 and the configuration names them (a recon: key per source, DIR/NAME.recon.npy). On
-sepd's evaluation set (30 s per source, the default --recon-seconds) they add 0.44 dB
-on average to the bases alone on its test mixtures, every source up (README "Quality"). They take 2
+sepd's evaluation set (30 s per source, the default --recon-seconds) they add 0.47 dB
+on average to the bases alone on its test mixtures, every source up but one voice, by
+0.12 dB (README "Quality"). They take 2
 to 3 times as long as the bases (30 s per source, K 32, at 16 and 44.1 kHz);
 --recon=false skips them. When the sources' examples differ in channel count, they
 cannot be learned: learn says so and writes the bases alone (with --recon given, it
